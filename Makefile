@@ -1,0 +1,59 @@
+# Two commands set everything up on a fresh machine (Python >= 3.11 on PATH):
+#   make report   create .venv, install, ingest data/raw, run the notebook batch into reports/
+#   make test     install test extras, lint, run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+KERNEL := fazhi-analysis
+REGION ?= all
+YEAR ?= all
+
+.PHONY: install install-test kernel ingest report test lint format lab bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.stamp-install: pyproject.toml | $(BIN)/activate
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-install
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.stamp-install kernel
+
+install-test: $(VENV)/.stamp-test kernel
+
+# The notebooks run on a kernel the project registers inside the venv, so papermill never picks another.
+kernel: $(VENV)/.stamp-install
+	$(PY) -m analysis kernel --install
+
+ingest: install
+	$(PY) -m analysis ingest --raw data/raw --out data/processed
+
+report: ingest
+	$(PY) -m analysis run --region $(REGION) --year $(YEAR) --processed data/processed --reports reports
+
+lint: install-test
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+format: install-test
+	$(BIN)/ruff format src tests scripts
+	$(BIN)/ruff check --fix src tests scripts
+
+test: install-test lint
+	$(PY) -m pytest
+
+lab: install ingest
+	$(PY) -m pip install --quiet -e '.[lab]'
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: install-test
+	$(PY) -m analysis.bench
+
+clean:
+	rm -rf data/processed/*.parquet data/processed/*.csv data/processed/*.json reports/*/

@@ -1,0 +1,267 @@
+"""The indicator catalog: indicators, units, departments, identities and derived indicators from YAML."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import functools
+import operator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from analysis.text import fold, match_key
+
+
+class CatalogError(ValueError):
+    """The catalog file itself is wrong (a developer's or maintainer's error, not a department's)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    kind: str  # count | measure | percent
+    max: float | None = None
+    aliases: tuple[str, ...] = ()
+    convert: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    indicator_id: str
+    name_zh: str
+    unit: str
+    topic: str
+    description: str = ""
+    section: str = ""
+    department: str = ""
+    aliases: tuple[str, ...] = ()
+    derived: bool = False
+    formula: Expression | None = None
+    digits: int | None = None
+    allow_negative: bool = False
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: str
+    kind: str  # equal | le
+    lhs: Expression
+    rhs: Expression
+    tolerance: float
+    title_zh: str
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+class Expression:
+    """A tiny arithmetic expression over indicator ids (``a.b + c.d * 2``); safe: no eval."""
+
+    def __init__(self, source: str):
+        self.source = source
+        try:
+            tree = ast.parse(source, mode="eval").body
+        except SyntaxError as exc:
+            raise CatalogError(f"表达式无法解析：{source}（{exc.msg}）") from exc
+        self._tree = tree
+        self.names: tuple[str, ...] = tuple(dict.fromkeys(self._collect(tree)))
+
+    def _collect(self, node: ast.AST) -> list[str]:
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return self._collect(node.left) + self._collect(node.right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return self._collect(node.operand)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return []
+        if isinstance(node, ast.Attribute | ast.Name):
+            return [self._dotted(node)]
+        raise CatalogError(f"表达式只能包含指标编码、数字、+ - * / 和括号：{self.source}")
+
+    def _dotted(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
+            return f"{self._dotted(node.value)}.{node.attr}"
+        raise CatalogError(f"表达式中的名称无效：{self.source}")
+
+    def evaluate(self, values: dict[str, float]) -> float:
+        """Evaluate with ``values``; raises KeyError for a missing name, ZeroDivisionError as Python does."""
+        return self._eval(self._tree, values)
+
+    def _eval(self, node: ast.AST, values: dict[str, float]) -> float:
+        if isinstance(node, ast.BinOp):
+            return _OPS[type(node.op)](self._eval(node.left, values), self._eval(node.right, values))
+        if isinstance(node, ast.UnaryOp):
+            return -self._eval(node.operand, values)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        return float(values[self._dotted(node)])
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+
+class Catalog:
+    """Lookup of indicators by code, by name or alias, of units and of departments."""
+
+    def __init__(self, data: dict, source: str = "catalog.yaml"):
+        self.source = source
+        self.version = data.get("version", 1)
+        self.units: dict[str, Unit] = {
+            name: Unit(
+                name=name,
+                kind=spec["kind"],
+                max=spec.get("max"),
+                aliases=tuple(spec.get("aliases", ())),
+                convert={k: float(v) for k, v in spec.get("convert", {}).items()},
+            )
+            for name, spec in data["units"].items()
+        }
+        self.topics: dict[str, dict] = dict(data["topics"])
+        self.departments: dict[str, tuple[str, ...]] = {
+            name: tuple((spec or {}).get("aliases", ())) for name, spec in data["departments"].items()
+        }
+        reported = [
+            Indicator(
+                indicator_id=d["indicator_id"],
+                name_zh=d["name_zh"],
+                unit=d["unit"],
+                topic=d["topic"],
+                description=d.get("description", ""),
+                section=d.get("section", ""),
+                department=d.get("department", ""),
+                aliases=tuple(d.get("aliases", ())),
+            )
+            for d in data["indicators"]
+        ]
+        derived = [
+            Indicator(
+                indicator_id=d["indicator_id"],
+                name_zh=d["name_zh"],
+                unit=d["unit"],
+                topic=d["topic"],
+                description=d.get("description", ""),
+                derived=True,
+                formula=Expression(d["formula"]),
+                digits=d.get("digits"),
+                allow_negative=bool(d.get("allow_negative", False)),
+            )
+            for d in data.get("derived", [])
+        ]
+        self.indicators: dict[str, Indicator] = {}
+        for ind in reported + derived:
+            if ind.indicator_id in self.indicators:
+                raise CatalogError(f"指标编码重复：{ind.indicator_id}")
+            self.indicators[ind.indicator_id] = ind
+        self.identities: list[Identity] = [
+            Identity(
+                id=d["id"],
+                kind=d["kind"],
+                lhs=Expression(str(d["lhs"])),
+                rhs=Expression(str(d["rhs"])),
+                tolerance=float(d.get("tolerance", 0)),
+                title_zh=d.get("title_zh", d["id"]),
+            )
+            for d in data.get("identities", [])
+        ]
+        self._by_code = {match_key(i.indicator_id): i for i in reported}
+        self._by_name: dict[str, Indicator] = {}
+        for ind in reported:
+            for name in (ind.name_zh, *ind.aliases):
+                key = match_key(name)
+                other = self._by_name.get(key)
+                if other is not None and other is not ind:
+                    raise CatalogError(f"名称“{name}”同时指向 {other.indicator_id} 和 {ind.indicator_id}")
+                self._by_name[key] = ind
+        self._unit_lookup: dict[str, tuple[str, float]] = {}
+        for unit in self.units.values():
+            for spelling in (unit.name, *unit.aliases):
+                self._unit_lookup[fold(spelling)] = (unit.name, 1.0)
+            for spelling, factor in unit.convert.items():
+                self._unit_lookup[fold(spelling)] = (unit.name, factor)
+        self._dept_lookup = {
+            fold(alias): name for name, aliases in self.departments.items() for alias in (name, *aliases)
+        }
+        self._validate()
+
+    def _validate(self) -> None:
+        for ind in self.indicators.values():
+            if ind.unit not in self.units:
+                raise CatalogError(f"{ind.indicator_id} 的单位“{ind.unit}”未在 units 中定义")
+            if ind.topic not in self.topics:
+                raise CatalogError(f"{ind.indicator_id} 的专题“{ind.topic}”未在 topics 中定义")
+            if not ind.derived and ind.department not in self.departments:
+                raise CatalogError(f"{ind.indicator_id} 的填报单位“{ind.department}”未在 departments 中定义")
+        known = set(self.indicators)
+        expressions = [(i.indicator_id, i.formula) for i in self.indicators.values() if i.formula]
+        expressions += [(x.id, e) for x in self.identities for e in (x.lhs, x.rhs)]
+        for owner, expr in expressions:
+            for name in expr.names:
+                if name not in known:
+                    raise CatalogError(f"{owner} 的表达式引用了未知指标 {name}")
+        for x in self.identities:
+            if x.kind not in ("equal", "le"):
+                raise CatalogError(f"恒等式 {x.id} 的 kind 只能是 equal 或 le")
+
+    # --- lookups -------------------------------------------------------------------------------
+    @property
+    def reported(self) -> list[Indicator]:
+        return [i for i in self.indicators.values() if not i.derived]
+
+    @property
+    def derived(self) -> list[Indicator]:
+        return [i for i in self.indicators.values() if i.derived]
+
+    def by_code(self, code: str) -> Indicator | None:
+        return self._by_code.get(match_key(code))
+
+    def by_name(self, name: str) -> Indicator | None:
+        return self._by_name.get(match_key(name))
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        """Close catalog names for a name that matched nothing (shown to the user, never applied)."""
+        names = [i.name_zh for i in self.reported]
+        keys = {match_key(x): x for x in names}
+        return [keys[k] for k in difflib.get_close_matches(match_key(name), list(keys), n=n, cutoff=0.6)]
+
+    def resolve_unit(self, text: str) -> tuple[str, float] | None:
+        """Canonical unit and factor for a unit as written (``千米`` → (公里, 1)); None if unknown."""
+        return self._unit_lookup.get(fold(text))
+
+    def department(self, name: str) -> str | None:
+        """Canonical department name for a name or alias as written; None if unknown."""
+        return self._dept_lookup.get(fold(name))
+
+    def for_department(self, department: str) -> list[Indicator]:
+        return [i for i in self.reported if i.department == department]
+
+    def for_topic(self, topic: str) -> list[Indicator]:
+        return [i for i in self.indicators.values() if i.topic == topic]
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load the catalog at ``path``, or the one shipped inside the package (cached)."""
+    if path is None:
+        return _default_catalog()
+    path = Path(path)
+    return Catalog(_read_yaml(path.read_text(encoding="utf-8"), str(path)), source=str(path))
+
+
+@functools.cache
+def _default_catalog() -> Catalog:
+    text = resources.files("analysis").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    return Catalog(_read_yaml(text, "catalog.yaml"), source="catalog.yaml")
+
+
+def _read_yaml(text: str, source: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"指标目录 {source} 不是有效的 YAML：{exc}") from exc
+    for key in ("units", "topics", "departments", "indicators"):
+        if not isinstance(data, dict) or key not in data:
+            raise CatalogError(f"指标目录 {source} 缺少 {key} 部分")
+    return data

@@ -1,0 +1,73 @@
+"""Command line: ``python -m analysis {ingest,template,run,codes}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis", description="法治政府建设情况报告：数据导入、校验、分析与报告"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="读取 data/raw 中各单位报表，生成整洁数据表与问题清单")
+    ingest.add_argument("--raw", type=Path, default=Path("data/raw"), help="原始报表文件夹（默认 data/raw）")
+    ingest.add_argument(
+        "--out", type=Path, default=Path("data/processed"), help="输出文件夹（默认 data/processed）"
+    )
+    ingest.add_argument("--catalog", type=Path, default=None, help="指标目录 YAML（默认使用内置目录）")
+    ingest.add_argument("--quiet", action="store_true", help="不显示进度条和逐文件摘要")
+
+    template = sub.add_parser("template", help="为各填报单位生成空白报表模板")
+    template.add_argument("--region", required=True, help="地区名称，如 通许县")
+    template.add_argument("--year", required=True, type=int, help="统计年度，如 2020")
+    template.add_argument("--out", type=Path, default=None, help="输出文件夹（默认 templates/<地区>/<年度>）")
+    template.add_argument("--catalog", type=Path, default=None, help="指标目录 YAML（默认使用内置目录）")
+
+    run = sub.add_parser("run", help="批量运行分析笔记本，生成离线 HTML 报告")
+    run.add_argument("--region", required=True, help="地区名称，或 all 表示数据中的全部地区")
+    run.add_argument("--year", required=True, help="统计年度，或 all 表示数据中的全部年度")
+    run.add_argument("--processed", type=Path, default=Path("data/processed"), help="整洁数据文件夹")
+    run.add_argument("--reports", type=Path, default=Path("reports"), help="报告输出文件夹（默认 reports）")
+    run.add_argument("--workers", type=int, default=2, help="并行运行的笔记本数（默认 2）")
+    run.add_argument("--timeout", type=int, default=600, help="单个单元格的执行时限（秒，默认 600）")
+
+    sub.add_parser("codes", help="列出 issues.csv 中全部问题代码")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "ingest":
+        from analysis.ingest import run_ingest_cli
+
+        return run_ingest_cli(args.raw, args.out, catalog_path=args.catalog, quiet=args.quiet)
+    if args.command == "template":
+        from analysis.template import run_template_cli
+
+        return run_template_cli(args.region, args.year, args.out, catalog_path=args.catalog)
+    if args.command == "run":
+        from analysis.batch import run_batch_cli
+
+        return run_batch_cli(
+            region=args.region,
+            year=args.year,
+            processed=args.processed,
+            reports=args.reports,
+            workers=args.workers,
+            timeout=args.timeout,
+        )
+    if args.command == "codes":
+        from analysis.problems import CODES
+
+        for code, (severity, title) in CODES.items():
+            print(f"{code}\t{severity}\t{title}")
+        return 0
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

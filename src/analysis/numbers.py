@@ -1,0 +1,127 @@
+"""Parse one submitted value cell into a number, a qualifier and the unit written beside it.
+
+Departments write figures as ``6736``, ``6,736``, ``６７３６``, ``6736件``, ``1.1万``, ``98.1%``, ``500余``,
+``约500`` or leave them as a cell formatted ``0%`` holding 0.8. This module turns each into a
+:class:`Parsed` value or says precisely why it cannot (an issue code and a Chinese reason). It knows
+nothing of the catalog: whether the unit fits the indicator is decided by the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from analysis.text import clip
+
+# Spellings that mean "not reported": no value row, never a zero.
+NOT_REPORTED = frozenset(
+    {"", "-", "--", "—", "——", "–", "―", "－", "/", "\\", "无", "暂无", "不适用", "n/a", "na", "null", "none"}
+)
+# Excel's error literals (what Excel shows in a cell whose formula failed).
+EXCEL_ERRORS = frozenset(
+    {"#DIV/0!", "#REF!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#VALUE!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+)
+# Qualifiers kept in their own column: before the number (约500) or after it (500余, 500多, 500以上).
+PREFIX_QUALIFIERS = ("大约", "约", "近", "超过", "逾")
+SUFFIX_QUALIFIERS = ("以上", "左右", "余", "多")
+MULTIPLIERS = {"万": 10_000, "千": 1_000, "亿": 100_000_000}
+
+_NUMBER = re.compile(
+    r"""^(?P<pre>大约|约|近|超过|逾)?
+        (?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)
+        (?P<mult>[万千亿])?
+        (?P<post>以上|左右|余|多)?
+        (?P<unit>[^\d.,+\-]*)$""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """Outcome of parsing a cell: a value, "not reported", or an error with its issue code."""
+
+    value: float | None = None
+    qualifier: str = ""
+    unit: str = ""  # unit written in the cell ("件", "%"), after any multiplier; "" if none
+    error: str | None = None  # issue code: bad-number, excel-error
+    reason: str = ""  # Chinese explanation for an error
+
+    @property
+    def reported(self) -> bool:
+        return self.value is not None
+
+    @property
+    def blank(self) -> bool:
+        return self.value is None and self.error is None
+
+
+BLANK = Parsed()
+
+
+def is_percent_format(number_format: str | None) -> bool:
+    """True for Excel number formats that display a stored fraction as a percentage (``0%``, ``0.0%``)."""
+    if not number_format:
+        return False
+    # Drop quoted literals and escaped characters: "%" inside quotes is text, not the percent operator.
+    stripped = re.sub(r'"[^"]*"|\\.', "", number_format)
+    return "%" in stripped
+
+
+def tidy_float(x: float) -> float:
+    """Remove binary noise from scaling (0.981 * 100 = 98.10000000000001 → 98.1)."""
+    return float(f"{x:.12g}")
+
+
+def parse_value(raw: object, number_format: str | None = None) -> Parsed:
+    """Parse a cell value as read from a workbook (str, int, float, bool, date or None)."""
+    if raw is None:
+        return BLANK
+    if isinstance(raw, bool):
+        return Parsed(error="bad-number", reason=f"单元格是逻辑值 {'TRUE' if raw else 'FALSE'}，不是数字")
+    if isinstance(raw, dt.date | dt.datetime | dt.time | dt.timedelta):
+        return Parsed(error="bad-number", reason=f"单元格是日期或时间（{raw}），不是数字；请把单元格格式改为“常规”后重填数字")
+    if isinstance(raw, int | float):
+        value = float(raw)
+        if not math.isfinite(value):
+            return Parsed(error="bad-number", reason="单元格数值不是有限数")
+        if is_percent_format(number_format):
+            return Parsed(value=tidy_float(value * 100), unit="%")
+        return Parsed(value=tidy_float(value))
+    if isinstance(raw, str):
+        return parse_text(raw)
+    return Parsed(error="bad-number", reason=f"无法识别的单元格内容类型 {type(raw).__name__}")
+
+
+def parse_text(text: str) -> Parsed:
+    """Parse a number written as text, as departments write it."""
+    folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    if folded.lower() in NOT_REPORTED:
+        return BLANK
+    if folded.upper() in EXCEL_ERRORS:
+        return Parsed(error="excel-error", reason=f"单元格显示 Excel 错误值 {folded.upper()}")
+    match = _NUMBER.match(folded)
+    if match is None:
+        return Parsed(
+            error="bad-number", reason=f"“{clip(text)}”不是数字；请只填写阿拉伯数字（可带单位，如 6736 或 6736件）"
+        )
+    number = float(match["num"].replace(",", ""))
+    if not math.isfinite(number):
+        return Parsed(error="bad-number", reason=f"“{clip(text)}”不是有限数")
+    if match["mult"]:
+        number *= MULTIPLIERS[match["mult"]]
+    qualifier = "".join(q for q in (match["pre"], match["post"]) if q)
+    unit = match["unit"]
+    if any(ch.isdigit() for ch in unit):
+        return Parsed(error="bad-number", reason=f"“{clip(text)}”含有多个数字，无法确定填报值")
+    return Parsed(value=tidy_float(number), qualifier=qualifier, unit=unit)
+
+
+def split_multiplier(unit: str) -> tuple[float, str]:
+    """``万户`` → (10000, ``户``); a unit without a multiplier prefix → (1, unit)."""
+    unit = unicodedata.normalize("NFKC", unit).strip()
+    if len(unit) > 1 and unit[0] in MULTIPLIERS:
+        return float(MULTIPLIERS[unit[0]]), unit[1:]
+    return 1.0, unit

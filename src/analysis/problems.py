@@ -1,0 +1,78 @@
+"""The stable list of problem codes written to ``issues.csv``, and the record of one problem.
+
+Codes are a contract with the analysts (they filter on them) and are documented in
+``docs/issue-codes.md``; a test keeps that page and this table in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+
+# code: (severity, short Chinese title)
+CODES: dict[str, tuple[str, str]] = {
+    # whole file
+    "unreadable-file": (ERROR, "文件无法读取（不是 Excel 工作簿或已损坏）"),
+    "password-protected": (ERROR, "工作簿设有打开密码"),
+    "unsafe-file": (ERROR, "文件含有不安全内容（压缩炸弹、DTD 或实体声明）"),
+    "no-data": (ERROR, "工作簿中没有可识别的数据表"),
+    "metadata-mismatch": (ERROR, "“基本信息”与文件夹或文件名不一致"),
+    "bad-path": (ERROR, "文件夹或文件名不符合 <地区>/<年度>/<单位>.xlsx 的约定"),
+    # one cell
+    "bad-number": (ERROR, "数值无法识别"),
+    "negative-value": (ERROR, "数值为负数"),
+    "out-of-range": (ERROR, "数值超出允许范围"),
+    "excel-error": (ERROR, "单元格是 Excel 错误值"),
+    "formula-not-calculated": (ERROR, "公式没有计算结果"),
+    "unknown-indicator": (ERROR, "无法识别的指标"),
+    "unit-mismatch": (ERROR, "单位与指标目录不符"),
+    "duplicate-conflict": (ERROR, "同一指标填报了不同数值"),
+    # warnings: the value is loaded, but someone should look
+    "reconciliation-mismatch": (WARNING, "勾稽关系不成立"),
+    "non-integer-count": (WARNING, "计数类指标不是整数"),
+    "suspicious-rate": (WARNING, "百分比数值可能填成了小数"),
+    "unknown-department": (WARNING, "文件名不是目录中的填报单位"),
+    "unexpected-department": (WARNING, "指标不是由目录规定的单位填报"),
+    "hidden-sheet": (WARNING, "数据来自隐藏的工作表"),
+    "misplaced-file": (WARNING, "文件不在约定位置，未读取"),
+    # information
+    "duplicate-value": (INFO, "同一指标重复填报，数值相同，只计一次"),
+    "marked-not-reported": (INFO, "单元格标为未填报（—、无、/）"),
+    "missing-indicator": (INFO, "单位未填报目录中的指标"),
+    "missing-submission": (INFO, "未收到该单位的报表"),
+    "check-skipped": (INFO, "缺少数据，勾稽或派生计算未进行"),
+    "skipped-file": (INFO, "非工作簿文件，已跳过"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One row of ``issues.csv``. ``file`` is relative to the raw folder; ``cell`` is A1 style."""
+
+    code: str
+    message: str
+    region: str = ""
+    year: int | None = None
+    department: str = ""
+    file: str = ""
+    sheet: str = ""
+    cell: str = ""
+    indicator_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown problem code {self.code!r}")
+
+    @property
+    def severity(self) -> str:
+        return CODES[self.code][0]
+
+    def as_row(self) -> dict:
+        return {"severity": self.severity, **asdict(self)}
+
+
+ISSUE_COLUMNS = [
+    "severity", "code", "region", "year", "department", "file", "sheet", "cell", "indicator_id", "message",
+]
+assert set(ISSUE_COLUMNS) == {"severity", *(f.name for f in fields(Problem))}

@@ -1,0 +1,67 @@
+"""The tidy tables' contract: column order and a pandera schema checked before every write."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+from analysis.problems import CODES, ISSUE_COLUMNS
+
+INDICATOR_COLUMNS = [
+    "region",  # 地区, e.g. 通许县
+    "year",  # 统计年度 (int)
+    "indicator_id",  # catalog id
+    "name_zh",  # catalog name
+    "topic",  # catalog topic (one notebook each)
+    "value",  # float, in the catalog unit
+    "unit",  # catalog unit
+    "qualifier",  # 余 / 多 / 约 / 以上 … as written, "" if none
+    "department",  # canonical department that submitted it ("" for derived)
+    "source_file",  # path relative to the raw folder
+    "sheet",
+    "cell",  # A1 reference of the value cell
+    "raw_value",  # the cell as submitted (text), for tracing
+    "note",  # 备注 column, or the formula of a derived indicator
+    "derived",  # bool: computed from other indicators, not submitted
+]
+
+INDICATORS_SCHEMA = pa.DataFrameSchema(
+    {
+        "region": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "year": pa.Column(int, pa.Check.in_range(1949, 2100)),
+        "indicator_id": pa.Column(str, pa.Check.str_matches(r"^[a-z_]+\.[a-z0-9_]+$")),
+        "name_zh": pa.Column(str),
+        "topic": pa.Column(str),
+        "value": pa.Column(float, pa.Check(lambda s: s.abs() < 1e15, element_wise=False)),
+        "unit": pa.Column(str),
+        "qualifier": pa.Column(str),
+        "department": pa.Column(str),
+        "source_file": pa.Column(str),
+        "sheet": pa.Column(str),
+        "cell": pa.Column(str),
+        "raw_value": pa.Column(str),
+        "note": pa.Column(str),
+        "derived": pa.Column(bool),
+    },
+    unique=["region", "year", "indicator_id"],
+    strict=True,
+    ordered=True,
+)
+
+ISSUES_SCHEMA = pa.DataFrameSchema(
+    {
+        "severity": pa.Column(str, pa.Check.isin(["error", "warning", "info"])),
+        "code": pa.Column(str, pa.Check.isin(list(CODES))),
+        "region": pa.Column(str),
+        "year": pa.Column("Int64", nullable=True),
+        "department": pa.Column(str),
+        "file": pa.Column(str),
+        "sheet": pa.Column(str),
+        "cell": pa.Column(str),
+        "indicator_id": pa.Column(str),
+        "message": pa.Column(str, pa.Check.str_length(min_value=1)),
+    },
+    strict=True,
+    ordered=True,
+)
+assert list(ISSUES_SCHEMA.columns) == ISSUE_COLUMNS
+assert list(INDICATORS_SCHEMA.columns) == INDICATOR_COLUMNS

@@ -1,0 +1,26 @@
+"""Text normalisation shared by matching and parsing (no I/O, no pandas)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+# Quote and bracket variants that departments add or drop around names ("双替代" vs “双替代”).
+_MATCH_NOISE = str.maketrans("", "", "\"'“”‘’「」『』《》〈〉")
+
+
+def fold(text: str) -> str:
+    """Fold full-width characters (NFKC) and drop every kind of white space."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def match_key(text: str) -> str:
+    """The key two spellings of one indicator name share: folded, without quote marks, lower case."""
+    return fold(text).translate(_MATCH_NOISE).lower()
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """Shorten a submitted string for a message, showing control characters visibly."""
+    shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
