@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=2, help="并行运行的笔记本数（默认 2）")
     run.add_argument("--timeout", type=int, default=600, help="单个单元格的执行时限（秒，默认 600）")
 
+    kernel = sub.add_parser("kernel", help="注册本项目的 Jupyter 内核（papermill 和 JupyterLab 使用）")
+    kernel.add_argument("--install", action="store_true", help="在当前虚拟环境中注册内核")
+
     sub.add_parser("codes", help="列出 issues.csv 中全部问题代码")
     return parser
 
@@ -60,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             timeout=args.timeout,
         )
+    if args.command == "kernel":
+        from analysis.kernel import run_kernel_cli
+
+        return run_kernel_cli(install=args.install)
     if args.command == "codes":
         from analysis.problems import CODES
 
