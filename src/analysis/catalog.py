@@ -100,6 +100,24 @@ class Expression:
             return float(node.value)
         return float(values[self._dotted(node)])
 
+    def render(self, label: dict[str, str]) -> str:
+        """The expression in words for a message: names replaced by ``label[name]`` (e.g. "调整前（2705）")."""
+        symbols = {ast.Add: " + ", ast.Sub: " − ", ast.Mult: " × ", ast.Div: " ÷ "}
+
+        def walk(node: ast.AST, parent_prec: int = 0) -> str:
+            if isinstance(node, ast.BinOp):
+                prec = 1 if isinstance(node.op, ast.Add | ast.Sub) else 2
+                text = walk(node.left, prec) + symbols[type(node.op)] + walk(node.right, prec + 1)
+                return f"({text})" if prec < parent_prec else text
+            if isinstance(node, ast.UnaryOp):
+                return "−" + walk(node.operand, 3)
+            if isinstance(node, ast.Constant):
+                return format_number(float(node.value))
+            name = self._dotted(node)
+            return label.get(name, name)
+
+        return walk(self._tree)
+
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
 
@@ -121,6 +139,10 @@ class Catalog:
             for name, spec in data["units"].items()
         }
         self.topics: dict[str, dict] = dict(data["topics"])
+        self.headers: dict[str, tuple[str, ...]] = {
+            role: tuple(str(x) for x in names) for role, names in data["headers"].items()
+        }
+        self.sheet_names: dict[str, str] = dict(data["sheets"])
         self.departments: dict[str, tuple[str, ...]] = {
             name: tuple((spec or {}).get("aliases", ())) for name, spec in data["departments"].items()
         }
@@ -202,6 +224,9 @@ class Catalog:
             for name in expr.names:
                 if name not in known:
                     raise CatalogError(f"{owner} 的表达式引用了未知指标 {name}")
+        for role in ("code", "name", "unit", "value", "note"):
+            if not self.headers.get(role):
+                raise CatalogError(f"headers 缺少 {role} 的同义词")
         for x in self.identities:
             if x.kind not in ("equal", "le"):
                 raise CatalogError(f"恒等式 {x.id} 的 kind 只能是 equal 或 le")
@@ -261,7 +286,14 @@ def _read_yaml(text: str, source: str) -> dict:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CatalogError(f"指标目录 {source} 不是有效的 YAML：{exc}") from exc
-    for key in ("units", "topics", "departments", "indicators"):
+    for key in ("units", "headers", "sheets", "topics", "departments", "indicators"):
         if not isinstance(data, dict) or key not in data:
             raise CatalogError(f"指标目录 {source} 缺少 {key} 部分")
     return data
+
+
+def format_number(value: float, digits: int = 4) -> str:
+    """A figure as a report writes it: 2705, 98.1, 6.79 (no trailing zeros, no exponent)."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".")

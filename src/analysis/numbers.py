@@ -82,7 +82,10 @@ def parse_value(raw: object, number_format: str | None = None) -> Parsed:
     if isinstance(raw, bool):
         return Parsed(error="bad-number", reason=f"单元格是逻辑值 {'TRUE' if raw else 'FALSE'}，不是数字")
     if isinstance(raw, dt.date | dt.datetime | dt.time | dt.timedelta):
-        return Parsed(error="bad-number", reason=f"单元格是日期或时间（{raw}），不是数字；请把单元格格式改为“常规”后重填数字")
+        return Parsed(
+            error="bad-number",
+            reason=f"单元格是日期或时间（{raw}），不是数字；请把单元格格式改为“常规”后重填数字",
+        )
     if isinstance(raw, int | float):
         value = float(raw)
         if not math.isfinite(value):
@@ -105,7 +108,8 @@ def parse_text(text: str) -> Parsed:
     match = _NUMBER.match(folded)
     if match is None:
         return Parsed(
-            error="bad-number", reason=f"“{clip(text)}”不是数字；请只填写阿拉伯数字（可带单位，如 6736 或 6736件）"
+            error="bad-number",
+            reason=f"“{clip(text)}”不是数字；请只填写阿拉伯数字（可带单位，如 6736 或 6736件）",
         )
     number = float(match["num"].replace(",", ""))
     if not math.isfinite(number):

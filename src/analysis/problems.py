@@ -73,6 +73,15 @@ class Problem:
 
 
 ISSUE_COLUMNS = [
-    "severity", "code", "region", "year", "department", "file", "sheet", "cell", "indicator_id", "message",
+    "severity",
+    "code",
+    "region",
+    "year",
+    "department",
+    "file",
+    "sheet",
+    "cell",
+    "indicator_id",
+    "message",
 ]
 assert set(ISSUE_COLUMNS) == {"severity", *(f.name for f in fields(Problem))}

@@ -1,0 +1,204 @@
+"""Checks and derivations over the tidy rows: catalog identities, derived indicators, completeness.
+
+Nothing here changes a submitted value: an identity that fails is a ``reconciliation-mismatch`` warning
+naming the numbers (the published 2019 power list is 51 items short, and must stay so).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from analysis.catalog import Catalog, Expression, Indicator, format_number
+from analysis.extract import FileContext
+from analysis.problems import Problem
+
+RegionYear = tuple[str, int]
+
+
+def _by_region_year(rows: Iterable[dict]) -> dict[RegionYear, dict[str, dict]]:
+    grouped: dict[RegionYear, dict[str, dict]] = defaultdict(dict)
+    for row in rows:
+        grouped[(row["region"], row["year"])][row["indicator_id"]] = row
+    return grouped
+
+
+def _labels(names: Iterable[str], rows: dict[str, dict], catalog: Catalog) -> dict[str, str]:
+    return {
+        n: f"{catalog.indicators[n].name_zh} {format_number(rows[n]['value'])}" for n in names if n in rows
+    }
+
+
+def _missing(exprs: Iterable[Expression], rows: dict[str, dict]) -> tuple[list[str], list[str]]:
+    names = list(dict.fromkeys(n for e in exprs for n in e.names))
+    return [n for n in names if n in rows], [n for n in names if n not in rows]
+
+
+def _skipped(
+    region: str, year: int, what: str, missing: list[str], catalog: Catalog, indicator_id: str = ""
+) -> Problem:
+    names = "、".join(catalog.indicators[n].name_zh for n in missing)
+    return Problem(
+        "check-skipped",
+        f"{what}未进行：缺少{names}",
+        region=region,
+        year=year,
+        indicator_id=indicator_id,
+    )
+
+
+def derive(rows: list[dict], catalog: Catalog) -> tuple[list[dict], list[Problem]]:
+    """Rows of the derived indicators computable from ``rows`` (marked ``derived=True``)."""
+    out: list[dict] = []
+    problems: list[Problem] = []
+    for (region, year), present in _by_region_year(rows).items():
+        present = dict(present)
+        for ind in catalog.derived:
+            assert ind.formula is not None
+            have, missing = _missing([ind.formula], present)
+            if missing:
+                if have:
+                    problems.append(
+                        _skipped(
+                            region, year, f"派生指标“{ind.name_zh}”的计算", missing, catalog, ind.indicator_id
+                        )
+                    )
+                continue
+            values = {n: present[n]["value"] for n in ind.formula.names}
+            try:
+                value = ind.formula.evaluate(values)
+            except ZeroDivisionError:
+                problems.append(
+                    Problem(
+                        "check-skipped",
+                        f"派生指标“{ind.name_zh}”的计算未进行：除数为 0（{ind.formula.render(_labels(ind.formula.names, present, catalog))}）",
+                        region=region,
+                        year=year,
+                        indicator_id=ind.indicator_id,
+                    )
+                )
+                continue
+            value = round(value, ind.digits) if ind.digits is not None else float(f"{value:.12g}")
+            row = _derived_row(
+                region, year, ind, value, ind.formula.render(_labels(ind.formula.names, present, catalog))
+            )
+            present[ind.indicator_id] = row
+            out.append(row)
+    return out, problems
+
+
+def _derived_row(region: str, year: int, ind: Indicator, value: float, how: str) -> dict:
+    return {
+        "region": region,
+        "year": year,
+        "indicator_id": ind.indicator_id,
+        "name_zh": ind.name_zh,
+        "topic": ind.topic,
+        "value": float(value),
+        "unit": ind.unit,
+        "qualifier": "",
+        "department": "",
+        "source_file": "",
+        "sheet": "",
+        "cell": "",
+        "raw_value": "",
+        "note": f"派生指标：{how}",
+        "derived": True,
+    }
+
+
+def check_identities(rows: list[dict], catalog: Catalog) -> list[Problem]:
+    """A warning for every catalog identity that does not hold, naming each figure and the gap."""
+    problems: list[Problem] = []
+    for (region, year), present in _by_region_year(rows).items():
+        for rule in catalog.identities:
+            have, missing = _missing([rule.lhs, rule.rhs], present)
+            if missing:
+                if have:
+                    problems.append(
+                        _skipped(region, year, f"勾稽关系“{rule.title_zh}”的检查", missing, catalog)
+                    )
+                continue
+            values = {n: present[n]["value"] for n in have}
+            try:
+                lhs, rhs = rule.lhs.evaluate(values), rule.rhs.evaluate(values)
+            except ZeroDivisionError:
+                problems.append(
+                    Problem(
+                        "check-skipped",
+                        f"勾稽关系“{rule.title_zh}”的检查未进行：除数为 0",
+                        region=region,
+                        year=year,
+                    )
+                )
+                continue
+            gap = lhs - rhs
+            holds = (
+                abs(gap) <= rule.tolerance + 1e-9 if rule.kind == "equal" else gap <= rule.tolerance + 1e-9
+            )
+            if holds:
+                continue
+            labels = _labels(have, present, catalog)
+            lhs_text, rhs_text = rule.lhs.render(labels), rule.rhs.render(labels)
+            if rule.kind == "equal":
+                fact = (
+                    f"{lhs_text} = {format_number(lhs, 2)}，而 {rhs_text} = {format_number(rhs, 2)}，"
+                    f"相差 {format_number(abs(gap), 2)}"
+                )
+            else:
+                fact = f"{lhs_text} 大于 {rhs_text}（超出 {format_number(gap, 2)}）"
+            anchor = present[rule.rhs.names[0]] if rule.rhs.names else present[have[0]]
+            departments = "、".join(
+                dict.fromkeys(present[n]["department"] for n in have if present[n]["department"])
+            )
+            problems.append(
+                Problem(
+                    "reconciliation-mismatch",
+                    f"{rule.title_zh}不成立：{fact}。数值按报送原样导入，未作任何修正；请{departments or '相关单位'}核实，"
+                    "并在报告中说明差异的原因",
+                    region=region,
+                    year=year,
+                    department=anchor["department"],
+                    file=anchor["source_file"],
+                    sheet=anchor["sheet"],
+                    cell=anchor["cell"],
+                    indicator_id=anchor["indicator_id"],
+                )
+            )
+    return problems
+
+
+def check_completeness(rows: list[dict], submitted: list[FileContext], catalog: Catalog) -> list[Problem]:
+    """Information on departments with no readable submission and catalog indicators left blank."""
+    problems: list[Problem] = []
+    reported = {(r["region"], r["year"], r["indicator_id"]) for r in rows}
+    files: dict[RegionYear, dict[str, FileContext]] = defaultdict(dict)
+    for ctx in submitted:
+        files[(ctx.region, ctx.year)].setdefault(ctx.department, ctx)
+    for (region, year), by_department in sorted(files.items()):
+        for department in catalog.departments:
+            expected = catalog.for_department(department)
+            if not expected:
+                continue
+            ctx = by_department.get(department)
+            if ctx is None:
+                problems.append(
+                    Problem(
+                        "missing-submission",
+                        f"未收到{department}的报表（或报表未能读取）；其负责的 {len(expected)} 项指标本年度为“未填报”",
+                        region=region,
+                        year=year,
+                        department=department,
+                    )
+                )
+                continue
+            for ind in expected:
+                if (region, year, ind.indicator_id) not in reported:
+                    problems.append(
+                        ctx.problem(
+                            "missing-indicator",
+                            f"未填报“{ind.name_zh}”（{ind.unit}）；如本年度确无此项，请在备注中说明",
+                            indicator_id=ind.indicator_id,
+                        )
+                    )
+    return problems

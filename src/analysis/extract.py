@@ -1,0 +1,293 @@
+"""Turn one workbook's sheets into candidate values and problems (no cross-file logic here).
+
+A data sheet is any sheet with a header row within its first 10 rows naming an indicator column (code or
+name) and a value column (synonyms in the catalog's ``headers``). Each data row is matched to an indicator
+by its code, else by its name; its value cell is parsed by :mod:`analysis.numbers` and checked against the
+catalog's unit. Rows with no value that match nothing are layout (titles, section labels, notes) and are
+skipped. Every non-empty value cell of a data row ends as a :class:`Candidate` or a :class:`Problem`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from analysis.catalog import Catalog, Indicator, format_number
+from analysis.numbers import Parsed, is_percent_format, parse_value, split_multiplier
+from analysis.problems import Problem
+from analysis.text import clip, fold
+from analysis.workbook import Cell, Sheet, Workbook, a1, cell_text
+
+HEADER_SCAN_ROWS = 10
+_BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
+_YEAR = re.compile(r"^(\d{4})(?:年|年度)?$")
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """Where a workbook sits: region, year and department (from folders, file name or 基本信息)."""
+
+    region: str
+    year: int
+    department: str
+    file: str  # path relative to the raw folder, with forward slashes
+
+    def problem(
+        self, code: str, message: str, sheet: str = "", cell: str = "", indicator_id: str = ""
+    ) -> Problem:
+        return Problem(
+            code=code,
+            message=message,
+            region=self.region,
+            year=self.year,
+            department=self.department,
+            file=self.file,
+            sheet=sheet,
+            cell=cell,
+            indicator_id=indicator_id,
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A value that parsed and fits its indicator; still subject to cross-file duplicate checks."""
+
+    indicator: Indicator
+    value: float
+    qualifier: str
+    sheet: str
+    cell: str
+    raw_value: str
+    note: str
+
+    def place(self, ctx: FileContext) -> str:
+        return f"{ctx.file} 的工作表“{self.sheet}”单元格 {self.cell}"
+
+
+@dataclass
+class Extraction:
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    data_sheets: list[str] = field(default_factory=list)
+    value_cells: int = 0  # non-empty value cells seen in data rows (for the no-loss accounting)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The 基本信息 sheet: key → value as written (keys folded)."""
+
+    sheet: str
+    values: dict[str, tuple[str, str]]  # key → (value text, A1 of the value cell)
+
+
+# --- metadata -----------------------------------------------------------------------------------
+
+
+def read_metadata(workbook: Workbook, catalog: Catalog) -> Metadata | None:
+    wanted = fold(catalog.sheet_names["metadata"])
+    for sheet in workbook.sheets:
+        if fold(sheet.name) != wanted:
+            continue
+        values: dict[str, tuple[str, str]] = {}
+        for row in sheet.rows():
+            key = fold(cell_text(sheet.get(row, 1))).rstrip(":：")
+            value = cell_text(sheet.get(row, 2)).strip()
+            if key and value:
+                values[key] = (value, a1(row, 2))
+        return Metadata(sheet=sheet.name, values=values)
+    return None
+
+
+def parse_year(text: str) -> int | None:
+    match = _YEAR.match(fold(text))
+    return int(match.group(1)) if match else None
+
+
+# --- header detection ---------------------------------------------------------------------------
+
+
+def _header_key(text: str) -> str:
+    return _BRACKETED.sub("", fold(text)).rstrip(":：")
+
+
+def find_header(sheet: Sheet, catalog: Catalog, year: int) -> tuple[int, dict[str, int]] | None:
+    """(header row, {role: column}) for the first row in the first 10 that names an indicator and a value."""
+    synonyms = {role: {fold(s.format(year=year)) for s in names} for role, names in catalog.headers.items()}
+    for row in range(1, HEADER_SCAN_ROWS + 1):
+        columns: dict[str, int] = {}
+        for col in range(1, sheet.max_col + 1):
+            key = _header_key(cell_text(sheet.get(row, col)))
+            if not key:
+                continue
+            for role, names in synonyms.items():
+                if key in names and role not in columns:
+                    columns[role] = col
+                    break
+        if ("code" in columns or "name" in columns) and "value" in columns:
+            return row, columns
+    return None
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def extract(workbook: Workbook, ctx: FileContext, catalog: Catalog) -> Extraction:
+    """Candidates and problems of every data sheet of ``workbook``."""
+    out = Extraction()
+    skip = {fold(catalog.sheet_names["metadata"]), fold(catalog.sheet_names["instructions"])}
+    for sheet in workbook.sheets:
+        if fold(sheet.name) in skip:
+            continue
+        header = find_header(sheet, catalog, ctx.year)
+        if header is None:
+            continue
+        out.data_sheets.append(sheet.name)
+        if sheet.hidden:
+            out.problems.append(
+                ctx.problem(
+                    "hidden-sheet",
+                    f"工作表“{clip(sheet.name)}”是隐藏的，但含有数据，已照常读取；如果它不是本单位的正式报表，请删除后重新报送",
+                    sheet=sheet.name,
+                )
+            )
+        _extract_sheet(sheet, header, ctx, catalog, out)
+    return out
+
+
+def _extract_sheet(
+    sheet: Sheet, header: tuple[int, dict[str, int]], ctx: FileContext, catalog: Catalog, out: Extraction
+) -> None:
+    header_row, cols = header
+    last_row = max(sheet.rows(), default=header_row)
+
+    def text(row: int, role: str) -> str:
+        col = cols.get(role)
+        return cell_text(sheet.get(row, col)).strip() if col else ""
+
+    for row in range(header_row + 1, last_row + 1):
+        value_cell = sheet.get(row, cols["value"])
+        code, name = text(row, "code"), text(row, "name")
+        has_value = value_cell is not None and not value_cell.empty
+        if not has_value:
+            continue  # layout row, or an indicator left blank (reported later as missing-indicator)
+        out.value_cells += 1
+        where = value_cell.origin or a1(row, cols["value"])
+        indicator = _match(code, name, catalog)
+        if indicator is None:
+            out.problems.append(
+                ctx.problem("unknown-indicator", _unknown_message(code, name, catalog), sheet.name, where)
+            )
+            continue
+        problem, candidate = _read_value(value_cell, indicator, text(row, "unit"), catalog)
+        if problem is not None:
+            code_, message = problem
+            out.problems.append(ctx.problem(code_, message, sheet.name, where, indicator.indicator_id))
+            if candidate is None:
+                continue
+        assert candidate is not None
+        out.candidates.append(
+            Candidate(
+                indicator=indicator,
+                value=candidate.value,
+                qualifier=candidate.qualifier,
+                sheet=sheet.name,
+                cell=where,
+                raw_value=_raw_text(value_cell),
+                note=text(row, "note"),
+            )
+        )
+
+
+def _match(code: str, name: str, catalog: Catalog) -> Indicator | None:
+    if code:
+        return catalog.by_code(code)  # a code that is wrong is never rescued by the name: it is reported
+    return catalog.by_name(name) if name else None
+
+
+def _unknown_message(code: str, name: str, catalog: Catalog) -> str:
+    if code:
+        return f"指标编码“{clip(code)}”不在指标目录中，该行数值未导入；请核对编码（可参照报表模板），或删除编码列只按指标名称填报"
+    if not name:
+        return "该行有数值，但没有指标名称或编码，数值未导入；请补填指标名称"
+    hint = catalog.suggest(name)
+    tip = f"是否应为：{'、'.join(hint)}？" if hint else "请使用报表模板中的指标名称。"
+    return f"指标名称“{clip(name)}”与指标目录中的任何指标都不相符，该行数值未导入。{tip}系统不会自动猜测，请改正名称后重新报送"
+
+
+def _raw_text(cell: Cell) -> str:
+    if cell.error:
+        return cell.error
+    shown = cell_text(cell) if not isinstance(cell.value, float) else repr(cell.value)
+    if is_percent_format(cell.number_format):
+        shown += f"（单元格格式 {cell.number_format}）"
+    return shown
+
+
+@dataclass(frozen=True)
+class _Value:
+    value: float
+    qualifier: str
+
+
+def _read_value(
+    cell: Cell, indicator: Indicator, unit_text: str, catalog: Catalog
+) -> tuple[tuple[str, str] | None, _Value | None]:
+    """(problem, value): a problem alone rejects the cell; a problem with a value is a warning."""
+    if cell.error:
+        return (
+            "excel-error",
+            f"单元格是 Excel 错误值 {cell.error}，数值未导入；请修正公式或直接填写数字",
+        ), None
+    if cell.formula and (cell.value is None or cell.value == ""):
+        return (
+            "formula-not-calculated",
+            "单元格是公式，但文件中没有保存计算结果（常见于程序生成、从未在 Excel 中打开过的文件），数值未导入；"
+            "请用 Excel 或 WPS 打开该文件、确认数值显示正确后保存，再重新报送",
+        ), None
+    parsed: Parsed = parse_value(cell.value, cell.number_format)
+    if parsed.error:
+        return (parsed.error, f"{parsed.reason}，数值未导入"), None
+    if parsed.blank:
+        return ("marked-not-reported", f"单元格填写为“{clip(cell_text(cell))}”，视为未填报（不计为 0）"), None
+    unit = catalog.units[indicator.unit]
+    value = parsed.value
+    assert value is not None
+    written = parsed.unit or unit_text
+    if written and parsed.unit != "%":
+        factor, base = split_multiplier(written)
+        resolved = catalog.resolve_unit(base)
+        if resolved is None or resolved[0] != indicator.unit:
+            return (
+                "unit-mismatch",
+                f"填写的单位“{clip(written)}”与指标“{indicator.name_zh}”的单位“{indicator.unit}”不符，且无法换算，数值未导入；"
+                f"请按“{indicator.unit}”填报",
+            ), None
+        value = value * factor * resolved[1]
+    elif parsed.unit == "%" and indicator.unit != "%":
+        return (
+            "unit-mismatch",
+            f"填写的是百分比，但指标“{indicator.name_zh}”的单位是“{indicator.unit}”，数值未导入；请填写{indicator.unit}数",
+        ), None
+    value = float(f"{value:.12g}")
+    if value < 0 and not indicator.allow_negative:
+        return (
+            "negative-value",
+            f"数值 {format_number(value)} 为负数，{indicator.name_zh}不能为负，数值未导入；请核实后填写",
+        ), None
+    if unit.max is not None and value > unit.max:
+        return (
+            "out-of-range",
+            f"数值 {format_number(value)}{indicator.unit} 超过上限 {format_number(unit.max)}，数值未导入；请核实（百分比请填写如 98.1 或 98.1%）",
+        ), None
+    result = _Value(value=value, qualifier=parsed.qualifier)
+    if unit.kind == "count" and not float(value).is_integer():
+        return (
+            "non-integer-count",
+            f"{indicator.name_zh}是计数（{indicator.unit}），但填写了小数 {format_number(value)}；已导入，请核实",
+        ), result
+    if unit.kind == "percent" and 0 < value < 1 and parsed.unit != "%" and not fold(unit_text) == "%":
+        return (
+            "suspicious-rate",
+            f"{indicator.name_zh}填写为 {format_number(value)}，按 {format_number(value)}% 导入；如果本意是 {format_number(value * 100)}%，请改填 {format_number(value * 100)}%",
+        ), result
+    return None, result

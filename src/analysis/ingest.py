@@ -1,0 +1,422 @@
+"""Ingest: ``<raw>/<region>/<year>/<department>.xlsx`` → one tidy table and one list of problems.
+
+Flow (one way): discover files → read each workbook → extract candidates → resolve duplicates across
+files → derive indicators and check identities (:mod:`analysis.checks`) → tables. A bad file or cell never
+costs the good data beside it; nothing is silently dropped: every non-empty value cell of a data row is
+either a row of the tidy table or a row of the problems table (a whole-file rejection covers its cells).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.catalog import Catalog, format_number, load_catalog
+from analysis.checks import check_completeness, check_identities, derive
+from analysis.extract import Candidate, FileContext, extract, parse_year, read_metadata
+from analysis.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem
+from analysis.safety import Limits
+from analysis.sanitize import safe_name
+from analysis.schema import INDICATOR_COLUMNS
+from analysis.text import clip, fold
+from analysis.workbook import WorkbookError, read_workbook
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
+YEAR_RANGE = (1949, 2100)
+
+
+@dataclass
+class FileSummary:
+    file: str
+    department: str
+    values: int = 0
+    errors: int = 0
+    warnings: int = 0
+    rejected: bool = False
+
+
+@dataclass
+class IngestResult:
+    indicators: pd.DataFrame
+    issues: pd.DataFrame
+    files: list[FileSummary] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def has_errors(self) -> bool:
+        return bool((self.issues["severity"] == ERROR).any())
+
+
+@dataclass
+class _Loaded:
+    ctx: FileContext
+    candidates: list[Candidate]
+    rejected: bool = False
+
+
+# --- discovery ------------------------------------------------------------------------------------
+
+
+def discover(raw_dir: Path) -> tuple[list[tuple[Path, FileContext]], list[Problem]]:
+    """Workbooks at ``<region>/<year>/<file>`` with their context; problems for anything else found."""
+    found: list[tuple[Path, FileContext]] = []
+    problems: list[Problem] = []
+    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(raw_dir)
+        shown = rel.as_posix()
+        name = path.name
+        if name.lower() in IGNORED_NAMES:
+            continue
+        if name.startswith("~$") or name.startswith("."):
+            problems.append(
+                Problem("skipped-file", f"“{clip(name)}”是 Excel 临时文件或隐藏文件，已跳过", file=shown)
+            )
+            continue
+        if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+            problems.append(
+                Problem(
+                    "skipped-file",
+                    f"“{clip(name)}”不是 Excel 工作簿（.xlsx/.xls/.xlsm/.ods），已跳过",
+                    file=shown,
+                )
+            )
+            continue
+        if len(rel.parts) != 3:
+            problems.append(
+                Problem(
+                    "misplaced-file",
+                    f"工作簿应放在 <地区>/<年度>/<单位>{path.suffix} 位置，此文件未读取；请移动到正确的文件夹",
+                    file=shown,
+                )
+            )
+            continue
+        region_dir, year_dir, _ = rel.parts
+        try:
+            region = safe_name(region_dir, "地区文件夹名")
+            department = safe_name(path.stem, "文件名（单位名称）")
+        except ValueError as exc:
+            problems.append(Problem("bad-path", f"{exc}；此文件未读取", file=shown))
+            continue
+        year = parse_year(year_dir)
+        if year is None or not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+            problems.append(
+                Problem(
+                    "bad-path",
+                    f"年度文件夹“{clip(year_dir)}”不是 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 之间的四位年份；此文件未读取",
+                    region=region,
+                    file=shown,
+                )
+            )
+            continue
+        found.append((path, FileContext(region=region, year=year, department=department, file=shown)))
+    return found, problems
+
+
+# --- one file -------------------------------------------------------------------------------------
+
+
+def _resolve_department(ctx: FileContext, catalog: Catalog) -> tuple[FileContext, list[Problem]]:
+    canonical = catalog.department(ctx.department)
+    if canonical is not None:
+        return FileContext(ctx.region, ctx.year, canonical, ctx.file), []
+    known = "、".join(catalog.departments)
+    return ctx, [
+        ctx.problem(
+            "unknown-department",
+            f"文件名“{clip(ctx.department)}”不是指标目录中的填报单位（{known}），数值照常导入并记在该名称下；"
+            "请把文件改名为本单位的规范名称",
+        )
+    ]
+
+
+def _check_metadata(workbook, ctx: FileContext, catalog: Catalog) -> tuple[FileContext, list[Problem]]:
+    """Compare the 基本信息 sheet with the folders; return the context to use and any mismatch problems."""
+    meta = read_metadata(workbook, catalog)
+    if meta is None:
+        return ctx, []
+    problems = []
+    department = ctx.department
+    if "所属地区" in meta.values:
+        text, cell = meta.values["所属地区"]
+        if fold(text) != fold(ctx.region):
+            problems.append(
+                ctx.problem(
+                    "metadata-mismatch",
+                    f"“基本信息”中的所属地区“{clip(text)}”与文件夹“{ctx.region}”不一致，本文件全部数值未导入；"
+                    "请改正后重新报送，或把文件放到正确地区的文件夹",
+                    meta.sheet,
+                    cell,
+                )
+            )
+    if "统计年度" in meta.values:
+        text, cell = meta.values["统计年度"]
+        if parse_year(text) != ctx.year:
+            problems.append(
+                ctx.problem(
+                    "metadata-mismatch",
+                    f"“基本信息”中的统计年度“{clip(text)}”与文件夹年度 {ctx.year} 不一致，本文件全部数值未导入；"
+                    "请改正统计年度，或把文件放到正确年度的文件夹",
+                    meta.sheet,
+                    cell,
+                )
+            )
+    if "填报单位" in meta.values:
+        text, cell = meta.values["填报单位"]
+        declared = catalog.department(text)
+        by_name = catalog.department(ctx.department)
+        if declared is None and by_name is None:
+            pass  # neither is known: unknown-department is reported on the file name
+        elif declared != by_name and by_name is not None:
+            problems.append(
+                ctx.problem(
+                    "metadata-mismatch",
+                    f"“基本信息”中的填报单位“{clip(text)}”与文件名“{ctx.department}”不一致，本文件全部数值未导入；"
+                    "请确认是哪个单位的报表，并统一文件名与填报单位",
+                    meta.sheet,
+                    cell,
+                )
+            )
+        elif by_name is None:
+            department = declared  # file named loosely, 基本信息 names a known department
+    return FileContext(ctx.region, ctx.year, department, ctx.file), problems
+
+
+def ingest_file(
+    path: Path, ctx: FileContext, catalog: Catalog, limits: Limits | None = None
+) -> tuple[_Loaded, list[Problem]]:
+    try:
+        workbook = read_workbook(path, limits)
+    except WorkbookError as exc:
+        ctx, _ = _resolve_department(ctx, catalog)
+        return _Loaded(ctx, [], rejected=True), [
+            ctx.problem(exc.code, f"{exc.message}；本文件的数值全部未导入")
+        ]
+    ctx, problems = _check_metadata(workbook, ctx, catalog)
+    if problems:
+        return _Loaded(ctx, [], rejected=True), problems
+    ctx, problems = _resolve_department(ctx, catalog)
+    extraction = extract(workbook, ctx, catalog)
+    problems.extend(extraction.problems)
+    if not extraction.data_sheets:
+        synonyms = catalog.headers
+        problems.append(
+            ctx.problem(
+                "no-data",
+                "工作簿中没有找到数据表：任一工作表的前 10 行中应有表头行，同时包含指标列（"
+                + "/".join(synonyms["code"] + synonyms["name"])
+                + "）和数值列（"
+                + "/".join(s.format(year=ctx.year) for s in synonyms["value"][:6])
+                + "）；请使用报表模板填报",
+            )
+        )
+    for cand in extraction.candidates:
+        if (
+            cand.indicator.department
+            and ctx.department in catalog.departments
+            and cand.indicator.department != ctx.department
+        ):
+            problems.append(
+                ctx.problem(
+                    "unexpected-department",
+                    f"指标“{cand.indicator.name_zh}”按目录应由{cand.indicator.department}填报，本表也填报了；已导入，请核实口径",
+                    cand.sheet,
+                    cand.cell,
+                    cand.indicator.indicator_id,
+                )
+            )
+    return _Loaded(ctx, extraction.candidates), problems
+
+
+# --- across files ---------------------------------------------------------------------------------
+
+
+def resolve_duplicates(loaded: list[_Loaded]) -> tuple[list[tuple[FileContext, Candidate]], list[Problem]]:
+    """One value per region, year and indicator: equal repeats count once; different values load none."""
+    groups: dict[tuple[str, int, str], list[tuple[FileContext, Candidate]]] = defaultdict(list)
+    for item in loaded:
+        for cand in item.candidates:
+            groups[(item.ctx.region, item.ctx.year, cand.indicator.indicator_id)].append((item.ctx, cand))
+    kept: list[tuple[FileContext, Candidate]] = []
+    problems: list[Problem] = []
+    for places in groups.values():
+        if len(places) == 1:
+            kept.append(places[0])
+            continue
+        first_ctx, first = places[0]
+        if all((c.value, c.qualifier) == (first.value, first.qualifier) for _, c in places):
+            kept.append(places[0])
+            for ctx, cand in places[1:]:
+                problems.append(
+                    ctx.problem(
+                        "duplicate-value",
+                        f"“{cand.indicator.name_zh}”重复填报，数值相同（{format_number(cand.value)}），以 {first.place(first_ctx)} 为准",
+                        cand.sheet,
+                        cand.cell,
+                        cand.indicator.indicator_id,
+                    )
+                )
+            continue
+        listing = "；".join(f"{c.place(x)}：{format_number(c.value)}{c.qualifier}" for x, c in places)
+        for ctx, cand in places:
+            problems.append(
+                ctx.problem(
+                    "duplicate-conflict",
+                    f"“{cand.indicator.name_zh}”填报了不同的数值（{listing}），均未导入；请相关单位核对后只保留一个正确数值",
+                    cand.sheet,
+                    cand.cell,
+                    cand.indicator.indicator_id,
+                )
+            )
+    return kept, problems
+
+
+def _rows(kept: list[tuple[FileContext, Candidate]]) -> list[dict]:
+    return [
+        {
+            "region": ctx.region,
+            "year": ctx.year,
+            "indicator_id": c.indicator.indicator_id,
+            "name_zh": c.indicator.name_zh,
+            "topic": c.indicator.topic,
+            "value": c.value,
+            "unit": c.indicator.unit,
+            "qualifier": c.qualifier,
+            "department": ctx.department,
+            "source_file": ctx.file,
+            "sheet": c.sheet,
+            "cell": c.cell,
+            "raw_value": c.raw_value,
+            "note": c.note,
+            "derived": False,
+        }
+        for ctx, c in kept
+    ]
+
+
+def indicators_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+    if frame.empty:
+        frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
+    frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
+    for col in INDICATOR_COLUMNS:
+        if col not in ("year", "value", "derived"):
+            frame[col] = frame[col].astype(object).fillna("").astype(str)
+    return frame.sort_values(["region", "year", "derived", "indicator_id"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def issues_frame(problems: list[Problem]) -> pd.DataFrame:
+    frame = pd.DataFrame([p.as_row() for p in problems], columns=ISSUE_COLUMNS)
+    frame["year"] = pd.array(frame["year"].tolist(), dtype="Int64")
+    for col in ISSUE_COLUMNS:
+        if col != "year":
+            frame[col] = frame[col].astype(object).fillna("").astype(str)
+    order = {ERROR: 0, WARNING: 1, "info": 2}
+    frame["_order"] = frame["severity"].map(order)
+    frame = frame.sort_values(["_order", "region", "year", "file", "sheet", "cell"], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+
+def ingest(
+    raw_dir: Path | str,
+    catalog: Catalog | None = None,
+    limits: Limits | None = None,
+    progress: bool = False,
+    report=None,
+) -> IngestResult:
+    """Read every submission under ``raw_dir``; never raises for bad input (it becomes problems)."""
+    started = time.perf_counter()
+    raw_dir = Path(raw_dir)
+    catalog = catalog or load_catalog()
+    files, problems = discover(raw_dir)
+    loaded: list[_Loaded] = []
+    summaries: list[FileSummary] = []
+    iterator = files
+    if progress and len(files) >= 20:
+        from tqdm import tqdm
+
+        iterator = tqdm(files, desc="读取报表", unit="个文件", file=sys.stderr)
+    for path, ctx in iterator:
+        item, file_problems = ingest_file(path, ctx, catalog, limits)
+        loaded.append(item)
+        problems.extend(file_problems)
+        summary = FileSummary(
+            file=ctx.file,
+            department=item.ctx.department,
+            values=len(item.candidates),
+            errors=sum(p.severity == ERROR for p in file_problems),
+            warnings=sum(p.severity == WARNING for p in file_problems),
+            rejected=item.rejected,
+        )
+        summaries.append(summary)
+        if report is not None:
+            report(summary)
+    kept, dup_problems = resolve_duplicates(loaded)
+    problems.extend(dup_problems)
+    rows = _rows(kept)
+    derived_rows, derive_problems = derive(rows, catalog)
+    problems.extend(derive_problems)
+    all_rows = rows + derived_rows
+    problems.extend(check_identities(all_rows, catalog))
+    problems.extend(check_completeness(rows, [item.ctx for item in loaded if not item.rejected], catalog))
+    return IngestResult(
+        indicators=indicators_frame(all_rows),
+        issues=issues_frame(problems),
+        files=summaries,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _print_summary(summary: FileSummary) -> None:
+    mark = "✗" if summary.rejected else ("!" if summary.errors else "✓")
+    detail = "整个文件未导入" if summary.rejected else f"导入 {summary.values} 个数值"
+    print(
+        f"  {mark} {summary.file}（{summary.department}）：{detail}，错误 {summary.errors}，警告 {summary.warnings}"
+    )
+
+
+def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False) -> int:
+    """``python -m analysis ingest``: exit 0 without errors, 1 with errors (good values still written)."""
+    from analysis.catalog import CatalogError
+    from analysis.store import StoreError, output_lock, write_tables
+
+    if not raw.is_dir():
+        print(f"错误：找不到原始报表文件夹 {raw}", file=sys.stderr)
+        return 2
+    try:
+        catalog = load_catalog(catalog_path)
+    except (CatalogError, OSError) as exc:
+        print(f"错误：指标目录无法读取：{exc}", file=sys.stderr)
+        return 2
+    if not quiet:
+        print(f"读取 {raw} …")
+    result = ingest(raw, catalog, progress=not quiet, report=None if quiet else _print_summary)
+    try:
+        with output_lock(out):
+            write_tables(
+                out, result.indicators, result.issues, {"raw": str(raw), "seconds": round(result.seconds, 3)}
+            )
+    except StoreError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    counts = result.issues["severity"].value_counts()
+    derived = int(result.indicators["derived"].sum())
+    print(
+        f"完成：{len(result.files)} 个文件，导入 {len(result.indicators) - derived} 个数值（另计算派生指标 {derived} 个）；"
+        f"错误 {counts.get(ERROR, 0)}，警告 {counts.get(WARNING, 0)}，提示 {counts.get('info', 0)}；"
+        f"用时 {result.seconds:.1f} 秒。输出：{out}"
+    )
+    if result.has_errors:
+        print(f"有错误：请查看 {out / 'issues.csv'}，按其中的说明请相关单位改正后重新报送。", file=sys.stderr)
+        return 1
+    return 0
