@@ -100,6 +100,11 @@ class Expression:
             return float(node.value)
         return float(values[self._dotted(node)])
 
+    @property
+    def is_name(self) -> bool:
+        """True when the expression is a single indicator id."""
+        return isinstance(self._tree, ast.Attribute | ast.Name)
+
     def render(self, label: dict[str, str]) -> str:
         """The expression in words for a message: names replaced by ``label[name]`` (e.g. "调整前（2705）")."""
         symbols = {ast.Add: " + ", ast.Sub: " − ", ast.Mult: " × ", ast.Div: " ÷ "}

@@ -141,9 +141,9 @@ def check_identities(rows: list[dict], catalog: Catalog) -> list[Problem]:
             labels = _labels(have, present, catalog)
             lhs_text, rhs_text = rule.lhs.render(labels), rule.rhs.render(labels)
             if rule.kind == "equal":
+                rhs_shown = rhs_text if rule.rhs.is_name else f"{rhs_text} = {format_number(rhs, 2)}"
                 fact = (
-                    f"{lhs_text} = {format_number(lhs, 2)}，而 {rhs_text} = {format_number(rhs, 2)}，"
-                    f"相差 {format_number(abs(gap), 2)}"
+                    f"{lhs_text} = {format_number(lhs, 2)}，而{rhs_shown}，相差 {format_number(abs(gap), 2)}"
                 )
             else:
                 fact = f"{lhs_text} 大于 {rhs_text}（超出 {format_number(gap, 2)}）"
@@ -168,10 +168,16 @@ def check_identities(rows: list[dict], catalog: Catalog) -> list[Problem]:
     return problems
 
 
-def check_completeness(rows: list[dict], submitted: list[FileContext], catalog: Catalog) -> list[Problem]:
-    """Information on departments with no readable submission and catalog indicators left blank."""
+def check_completeness(
+    rows: list[dict], submitted: list[FileContext], catalog: Catalog, flagged: Iterable[Problem] = ()
+) -> list[Problem]:
+    """Information on departments with no readable submission and catalog indicators left blank.
+
+    An indicator that already has a problem (a rejected value, a conflict) is not reported again as blank.
+    """
     problems: list[Problem] = []
     reported = {(r["region"], r["year"], r["indicator_id"]) for r in rows}
+    reported |= {(p.region, p.year, p.indicator_id) for p in flagged if p.indicator_id}
     files: dict[RegionYear, dict[str, FileContext]] = defaultdict(dict)
     for ctx in submitted:
         files[(ctx.region, ctx.year)].setdefault(ctx.department, ctx)

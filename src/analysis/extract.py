@@ -16,7 +16,7 @@ from analysis.catalog import Catalog, Indicator, format_number
 from analysis.numbers import Parsed, is_percent_format, parse_value, split_multiplier
 from analysis.problems import Problem
 from analysis.text import clip, fold
-from analysis.workbook import Cell, Sheet, Workbook, a1, cell_text
+from analysis.workbook import Cell, Sheet, Workbook, a1, cell_text, column_letter
 
 HEADER_SCAN_ROWS = 10
 _BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
@@ -168,8 +168,10 @@ def _extract_sheet(
         value_cell = sheet.get(row, cols["value"])
         code, name = text(row, "code"), text(row, "name")
         has_value = value_cell is not None and not value_cell.empty
-        if not has_value:
-            continue  # layout row, or an indicator left blank (reported later as missing-indicator)
+        if not has_value or _spills_from_left(value_cell, cols["value"]):
+            # layout (a blank row, a title or note merged across the row), or an indicator left blank
+            # (reported later as missing-indicator)
+            continue
         out.value_cells += 1
         where = value_cell.origin or a1(row, cols["value"])
         indicator = _match(code, name, catalog)
@@ -196,6 +198,14 @@ def _extract_sheet(
                 note=text(row, "note"),
             )
         )
+
+
+def _spills_from_left(cell: Cell, value_col: int) -> bool:
+    """A merged range reaching the value column from another column (a note or title row) is layout."""
+    if not cell.origin:
+        return False
+    letters = "".join(ch for ch in cell.origin if ch.isalpha())
+    return letters != column_letter(value_col)
 
 
 def _match(code: str, name: str, catalog: Catalog) -> Indicator | None:
@@ -285,7 +295,7 @@ def _read_value(
             "non-integer-count",
             f"{indicator.name_zh}是计数（{indicator.unit}），但填写了小数 {format_number(value)}；已导入，请核实",
         ), result
-    if unit.kind == "percent" and 0 < value < 1 and parsed.unit != "%" and not fold(unit_text) == "%":
+    if unit.kind == "percent" and 0 < value < 1 and parsed.unit != "%":
         return (
             "suspicious-rate",
             f"{indicator.name_zh}填写为 {format_number(value)}，按 {format_number(value)}% 导入；如果本意是 {format_number(value * 100)}%，请改填 {format_number(value * 100)}%",

@@ -368,7 +368,9 @@ def ingest(
     problems.extend(derive_problems)
     all_rows = rows + derived_rows
     problems.extend(check_identities(all_rows, catalog))
-    problems.extend(check_completeness(rows, [item.ctx for item in loaded if not item.rejected], catalog))
+    problems.extend(
+        check_completeness(rows, [item.ctx for item in loaded if not item.rejected], catalog, problems)
+    )
     return IngestResult(
         indicators=indicators_frame(all_rows),
         issues=issues_frame(problems),
