@@ -215,6 +215,7 @@ def ingest_file(
                 + "）；请使用报表模板填报",
             )
         )
+        return _Loaded(ctx, [], rejected=True), problems
     for cand in extraction.candidates:
         if (
             cand.indicator.department

@@ -45,6 +45,11 @@ CODES: dict[str, tuple[str, str]] = {
     "skipped-file": (INFO, "非工作簿文件，已跳过"),
 }
 
+# Codes that reject a whole file: such a row stands for every cell of that file.
+FILE_CODES = frozenset(
+    {"unreadable-file", "password-protected", "unsafe-file", "no-data", "metadata-mismatch", "bad-path"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:

@@ -1,0 +1,61 @@
+"""Small builders of submission workbooks for tests (crafted cases, not the shipped data)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+HEADER = ["序号", "指标名称", "单位", "数值", "备注"]
+
+
+def write_xlsx(
+    path: Path,
+    rows: list[list[object]],
+    *,
+    header: list[str] | None = HEADER,
+    sheet: str = "数据",
+    formats: dict[str, str] | None = None,
+    metadata: dict[str, object] | None = None,
+    title: str | None = None,
+) -> Path:
+    """A workbook with an optional title row, a header row and ``rows``; ``formats`` maps A1 → number format."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    if title:
+        ws.append([title])
+    if header:
+        ws.append(header)
+    for row in rows:
+        ws.append(row)
+    for ref, fmt in (formats or {}).items():
+        ws[ref].number_format = fmt
+    if metadata is not None:
+        meta = wb.create_sheet("基本信息")
+        for key, value in metadata.items():
+            meta.append([key, value])
+    wb.save(path)
+    return path
+
+
+def set_cached_formula(path: Path, sheet_index: int, ref: str, formula: str, cached: float) -> None:
+    """Store ``formula`` with a cached result in cell ``ref`` (what Excel saves; openpyxl cannot)."""
+    member = f"xl/worksheets/sheet{sheet_index + 1}.xml"
+    with zipfile.ZipFile(path) as zin:
+        xml = zin.read(member).decode("utf-8")
+        items = [(info, zin.read(info.filename)) for info in zin.infolist()]
+    pattern = re.compile(rf'<c r="{ref}"[^>]*?(/>|>.*?</c>)')
+    new_cell = f'<c r="{ref}"><f>{formula}</f><v>{cached}</v></c>'
+    assert pattern.search(xml), f"cell {ref} must exist (write a placeholder first)"
+    xml = pattern.sub(new_cell, xml, count=1)
+    tmp = Path(tempfile.mkstemp(suffix=".xlsx")[1])
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, data in items:
+            zout.writestr(info, xml.encode("utf-8") if info.filename == member else data)
+    shutil.move(tmp, path)

@@ -1,0 +1,82 @@
+"""Property: no value is lost in ingest. Every non-empty value cell of a data row ends in the tidy table or
+in the problems table (a whole-file rejection, whose cell is empty, covers every cell of that file)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.catalog import load_catalog
+from analysis.ingest import ingest
+from analysis.numbers import parse_value
+from analysis.problems import FILE_CODES
+from tests.builders import write_xlsx
+
+CATALOG = load_catalog()
+NAMES = [i.name_zh for i in CATALOG.reported]
+DEPARTMENTS = list(CATALOG.departments)
+
+# Text that a workbook can hold (openpyxl refuses control characters; hostile ones are in test_hostile_*).
+cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=8)
+names = st.one_of(
+    st.sampled_from(NAMES),
+    st.sampled_from(NAMES).map(lambda n: f" {n}　"),  # padded with half- and full-width spaces
+    cell_text,
+)
+values = st.one_of(
+    st.none(),
+    st.integers(min_value=-50, max_value=10**7),
+    st.floats(min_value=-10, max_value=10**6, allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        ["6,736", "1.1万", "98.1%", "500余", "约12", "若干", "—", "无", "", " ", "#N/A", "12个", "3公里"]
+    ),
+    cell_text,
+)
+units = st.one_of(st.none(), st.sampled_from(["件", "项", "个", "%", "公里", "米", "吨"]))
+rows = st.lists(st.tuples(names, units, values), min_size=0, max_size=25)
+files = st.lists(
+    st.tuples(st.sampled_from(DEPARTMENTS), rows), min_size=1, max_size=3, unique_by=lambda f: f[0]
+)
+
+
+def _nonempty(value) -> bool:
+    return value is not None and value != ""
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files)
+def test_every_value_cell_is_accounted_for(submissions):
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw"
+        expected: dict[tuple[str, str], object] = {}
+        for department, content in submissions:
+            rel = f"测试县/2020/{department}.xlsx"
+            write_xlsx(raw / rel, [[i, n, u, v] for i, (n, u, v) in enumerate(content, start=1)])
+            for row, (_, _, value) in enumerate(content, start=2):
+                if _nonempty(value) and not (isinstance(value, str) and value.startswith("=")):
+                    expected[(rel, f"D{row}")] = value
+        result = ingest(raw)
+        loaded = {
+            (f, c): v
+            for f, c, v, d in zip(
+                result.indicators["source_file"],
+                result.indicators["cell"],
+                result.indicators["value"],
+                result.indicators["derived"],
+                strict=True,
+            )
+            if not d
+        }
+        flagged = set(zip(result.issues["file"], result.issues["cell"], strict=True))
+        rejected = set(result.issues.loc[result.issues["code"].isin(FILE_CODES), "file"])
+        for place, raw_value in expected.items():
+            assert place in loaded or place in flagged or place[0] in rejected, (place, raw_value)
+            if place in loaded:  # a loaded value is the parsed cell, never altered (units only scale)
+                parsed = parse_value(raw_value)
+                assert parsed.value is not None
+                assert loaded[place] in (parsed.value, parsed.value / 1000), (place, raw_value)
+        # nothing is invented: every loaded cell was a non-empty value cell
+        assert set(loaded) <= set(expected)
