@@ -54,17 +54,28 @@ def test_one_template_per_department_with_catalog_rows(templates, catalog):
     total = 0
     for department in catalog.departments:
         wb = openpyxl.load_workbook(folder / f"{department}.xlsx")
-        assert wb.sheetnames == [tpl.GUIDE_SHEET, tpl.INFO_SHEET, tpl.DATA_SHEET]
+        assert wb.sheetnames == [
+            catalog.sheet_names["instructions"],
+            catalog.sheet_names["metadata"],
+            tpl.DATA_SHEET,
+        ]
         assert wb.active.title == tpl.DATA_SHEET
         ws = wb[tpl.DATA_SHEET]
-        assert [c.value for c in ws[tpl.HEADER_ROW]] == list(tpl.DATA_HEADERS)
+        assert [c.value for c in ws[tpl.HEADER_ROW]] == [
+            "序号",
+            "指标编码",
+            "指标名称",
+            "单位",
+            "数值",
+            "备注",
+        ]
         expected = [
             (i, ind.indicator_id, ind.name_zh, ind.unit, None, None)
             for i, ind in enumerate(catalog.for_department(department), start=1)
         ]
         assert _data_rows(ws) == expected
         total += len(expected)
-        info = wb[tpl.INFO_SHEET]
+        info = wb["基本信息"]
         assert {r[0]: r[1] for r in info.iter_rows(values_only=True)} == {
             "填报单位": department,
             "所属地区": REGION,
@@ -79,7 +90,7 @@ def test_one_template_per_department_with_catalog_rows(templates, catalog):
 def test_guide_is_generated_from_catalog(templates, catalog):
     department = "县司法局"
     wb = openpyxl.load_workbook(templates / REGION / str(YEAR) / f"{department}.xlsx")
-    text = "\n".join(str(r[0]) for r in wb[tpl.GUIDE_SHEET].iter_rows(values_only=True) if r[0])
+    text = "\n".join(str(r[0]) for r in wb["填报说明"].iter_rows(values_only=True) if r[0])
     assert f"{REGION}{YEAR}年度" in text
     assert f"“{department}.xlsx”" in text
     for alias in catalog.departments[department]:
@@ -124,7 +135,7 @@ def test_only_value_and_note_cells_are_editable(templates):
         for cell in row:
             editable = cell.row >= tpl.FIRST_DATA_ROW and cell.column in (tpl.VALUE_COL, tpl.NOTE_COL)
             assert cell.protection.locked is not editable, cell.coordinate
-    info = wb[tpl.INFO_SHEET]
+    info = wb["基本信息"]
     assert info.protection.sheet and not info.protection.password
     locked = {info.cell(r, 1).value: info.cell(r, 2).protection.locked for r in range(1, 7)}
     assert locked == {
@@ -135,7 +146,7 @@ def test_only_value_and_note_cells_are_editable(templates):
         "联系电话": False,
         "填报日期": False,
     }
-    assert wb[tpl.GUIDE_SHEET].protection.sheet
+    assert wb["填报说明"].protection.sheet
 
 
 # --- ingest round trip ---------------------------------------------------------------------------------
@@ -174,7 +185,7 @@ def test_filled_template_round_trips_exactly(templates, catalog, tmp_path):
     for department in catalog.departments:
         path = folder / f"{department}.xlsx"
         wb = openpyxl.load_workbook(path)
-        info = wb[tpl.INFO_SHEET]
+        info = wb["基本信息"]
         info["B4"], info["B5"], info["B6"] = "张某", "0371-00000000", "2021-01-15"
         ws = wb[tpl.DATA_SHEET]
         for offset, ind in enumerate(catalog.for_department(department)):

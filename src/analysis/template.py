@@ -30,12 +30,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from analysis.catalog import Catalog, Indicator, load_catalog
 from analysis.sanitize import safe_name
 
-GUIDE_SHEET = "填报说明"
-INFO_SHEET = "基本信息"
 DATA_SHEET = "数据"
-DATA_HEADERS = ("序号", "指标编码", "指标名称", "单位", "数值", "备注")
-VALUE_COL = DATA_HEADERS.index("数值") + 1
-NOTE_COL = DATA_HEADERS.index("备注") + 1
+# Column roles of the data sheet, left to right; each header is the catalog's first synonym of its role, so
+# the template always uses the spelling the ingest looks for first.
+COLUMNS = ("seq", "code", "name", "unit", "value", "note")
+SEQ_HEADER = "序号"
+VALUE_COL = COLUMNS.index("value") + 1
+NOTE_COL = COLUMNS.index("note") + 1
 TITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
 INFO_PREFILLED = ("填报单位", "所属地区", "统计年度")
 INFO_TO_FILL = ("填报人", "联系电话", "填报日期")
@@ -83,6 +84,11 @@ def check_year(year: object) -> int:
 # --- the sheets ----------------------------------------------------------------------------------------
 
 
+def data_headers(catalog: Catalog) -> tuple[str, ...]:
+    """Headers of the data sheet: 序号 then the catalog's first synonym of each role (指标编码, 指标名称 …)."""
+    return tuple(SEQ_HEADER if role == "seq" else catalog.headers[role][0] for role in COLUMNS)
+
+
 def _unit_rule(catalog: Catalog, unit: str) -> str:
     spec = catalog.units[unit]
     if spec.kind == "percent":
@@ -98,6 +104,8 @@ def guide_lines(catalog: Catalog, region: str, year: int, department: str) -> li
     aliases = catalog.departments.get(department, ())
     names = "、".join(f"{a}.xlsx" for a in aliases)
     indicators = catalog.for_department(department)
+    _, code_h, name_h, unit_h, value_h, note_h = data_headers(catalog)
+    info_sheet = catalog.sheet_names["metadata"]
     percent_units = [u.name for u in catalog.units.values() if u.kind == "percent"]
     lines = [
         ("title", f"{region}{year}年度法治政府建设数据填报说明（{department}）"),
@@ -117,20 +125,20 @@ def guide_lines(catalog: Catalog, region: str, year: int, department: str) -> li
             f"2. 报送位置为 <原始数据文件夹>/{region}/{year}/ ；可保存为 .xlsx、.xlsm、.xls 或 .ods 格式。",
         ),
         ("text", "3. 不要给工作簿设置打开密码，不要把数据粘贴成图片；带密码或已损坏的文件整份不予导入。"),
-        ("heading", "二、“基本信息”表"),
+        ("heading", f"二、“{info_sheet}”表"),
         (
             "text",
             "1. 填报单位、所属地区、统计年度已预先填好，请勿修改：与报送文件夹不一致时，整份文件的数据均不予导入。",
         ),
         ("text", "2. 请填写填报人、联系电话和填报日期（如 2021-01-15）。"),
-        ("heading", "三、“数据”表"),
+        ("heading", f"三、“{DATA_SHEET}”表"),
         (
             "text",
-            "1. 只在黄色的“数值”和“备注”两列填写；序号、指标编码、指标名称、单位已锁定，请勿增删行、改名或移动。",
+            f"1. 只在黄色的“{value_h}”和“{note_h}”两列填写；{SEQ_HEADER}、{code_h}、{name_h}、{unit_h}已锁定，请勿增删行、改名或移动。",
         ),
         (
             "text",
-            "2. “数值”按“单位”列的单位填写阿拉伯数字，如 6736；也可写成 6,736、6736件 或 1.1万（即 11000）。",
+            f"2. “{value_h}”按“{unit_h}”列的单位填写阿拉伯数字，如 6736；也可写成 6,736、6736件 或 1.1万（即 11000）。",
         ),
         (
             "text",
@@ -143,9 +151,9 @@ def guide_lines(catalog: Catalog, region: str, year: int, department: str) -> li
         ),
         (
             "text",
-            "5. 没有开展或没有数据的指标请留空（也可填“—”“无”），并在“备注”中说明原因；不要填 0，数值确实为零时才填 0。",
+            f"5. 没有开展或没有数据的指标请留空（也可填“—”“无”），并在“{note_h}”中说明原因；不要填 0，数值确实为零时才填 0。",
         ),
-        ("text", "6. 说明文字请写在“备注”列，不要写在“数值”列（如“若干”“见附件”）。"),
+        ("text", f"6. 说明文字请写在“{note_h}”列，不要写在“{value_h}”列（如“若干”“见附件”）。"),
         ("text", "7. 可以使用公式，但必须在 Excel 或 WPS 中打开并保存一次，使计算结果随文件保存。"),
         ("heading", "四、以下情况会被退回（该单元格不予导入，其余数据照常导入）"),
         ("text", "1. 数值不是数字（如“若干”）：改填具体数字，无法统计的留空并在备注中说明。"),
@@ -224,12 +232,13 @@ def _value_validation(catalog: Catalog, unit: str) -> DataValidation:
 
 def _data_sheet(ws: Worksheet, catalog: Catalog, region: str, year: int, department: str) -> None:
     indicators: list[Indicator] = catalog.for_department(department)
-    last_col = get_column_letter(len(DATA_HEADERS))
+    headers = data_headers(catalog)
+    last_col = get_column_letter(len(headers))
     ws.cell(TITLE_ROW, 1, f"{region}{year}年度法治政府建设数据统计表（{department}）")
     ws.merge_cells(f"A{TITLE_ROW}:{last_col}{TITLE_ROW}")
     ws.cell(TITLE_ROW, 1).font = Font(bold=True, size=14)
     ws.cell(TITLE_ROW, 1).alignment = Alignment(horizontal="center")
-    for col, header in enumerate(DATA_HEADERS, start=1):
+    for col, header in enumerate(headers, start=1):
         cell = ws.cell(HEADER_ROW, col, header)
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
@@ -244,14 +253,14 @@ def _data_sheet(ws: Worksheet, catalog: Catalog, region: str, year: int, departm
             cell = ws.cell(row, col)
             cell.protection = _UNLOCKED
             cell.fill = _INPUT_FILL
-        for col in range(1, len(DATA_HEADERS) + 1):
+        for col in range(1, len(headers) + 1):
             ws.cell(row, col).border = _BOX
         if ind.unit not in validations:
             validations[ind.unit] = _value_validation(catalog, ind.unit)
         validations[ind.unit].add(ws.cell(row, VALUE_COL))
     for dv in validations.values():
         ws.add_data_validation(dv)
-    for col, width in zip(range(1, len(DATA_HEADERS) + 1), (6, 40, 44, 8, 14, 30), strict=True):
+    for col, width in zip(range(1, len(headers) + 1), (6, 40, 44, 8, 14, 30), strict=True):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 1)
     # Protected without a password: only the unlocked 数值 and 备注 cells can be edited.
@@ -267,9 +276,9 @@ def build_template(catalog: Catalog, region: str, year: int, department: str) ->
         raise TemplateError(f"“{department}”不是指标目录中的填报单位。")
     wb = Workbook()
     guide = wb.active
-    guide.title = GUIDE_SHEET
+    guide.title = catalog.sheet_names["instructions"]
     _guide_sheet(guide, guide_lines(catalog, region, year, department))
-    _info_sheet(wb.create_sheet(INFO_SHEET), region, year, department)
+    _info_sheet(wb.create_sheet(catalog.sheet_names["metadata"]), region, year, department)
     _data_sheet(wb.create_sheet(DATA_SHEET), catalog, region, year, department)
     wb.active = wb.sheetnames.index(DATA_SHEET)
     for ws in wb.worksheets:
