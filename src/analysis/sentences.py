@@ -1,0 +1,208 @@
+"""Draft the report's sentences from the data, for the writers to paste.
+
+Templates live in ``sentences.yaml`` beside this module (see its header for the placeholder syntax). A
+sentence is drafted only when every figure it names was reported; otherwise the draft says which ones are
+missing. Values are written as the report writes them: ``6736件``, ``500余本``, ``98.1%``, ``1.1万户``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from analysis.catalog import Expression
+from analysis.sections import View, format_number
+
+PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|(abs|num))?\}")
+CONTEXT = ("region", "year")
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    topic: str
+    texts: dict[str, str]  # "text", or "negative" / "zero" / "positive"
+    sign: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One drafted sentence; ``missing`` names the figures that kept it from being drafted."""
+
+    id: str
+    topic: str
+    text: str
+    missing: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class Templates:
+    key_figures: tuple[str, ...]
+    sentences: tuple[Template, ...]
+
+
+def load_templates(path: str | Path | None = None) -> Templates:
+    """The templates at ``path``, or the ones shipped with the package (cached)."""
+    if path is None:
+        return _default()
+    return _parse(Path(path).read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _default() -> Templates:
+    return _parse(resources.files("analysis").joinpath("sentences.yaml").read_text(encoding="utf-8"))
+
+
+def _parse(text: str) -> Templates:
+    data = yaml.safe_load(text)
+    items = []
+    for d in data["sentences"]:
+        texts = {k: d[k] for k in ("text", "negative", "zero", "positive") if k in d}
+        sign = Expression(d["sign"]) if "sign" in d else None
+        if (sign is None) != ("text" in texts) or (sign is not None and len(texts) != 3):
+            raise ValueError(f"sentence {d.get('id')}: give either text, or sign with negative/zero/positive")
+        items.append(Template(id=d["id"], topic=d["topic"], texts=texts, sign=sign))
+    return Templates(key_figures=tuple(data.get("key_figures", ())), sentences=tuple(items))
+
+
+def check_templates(templates: Templates, catalog) -> list[str]:
+    """Problems of the templates against the catalog (unknown ids or topics); empty when all is well."""
+    problems = []
+    for iid in templates.key_figures:
+        if iid not in catalog.indicators:
+            problems.append(f"key_figures: unknown indicator {iid}")
+    for t in templates.sentences:
+        if t.topic not in catalog.topics:
+            problems.append(f"{t.id}: unknown topic {t.topic}")
+        for name in template_names(t):
+            if name not in catalog.indicators:
+                problems.append(f"{t.id}: unknown indicator {name}")
+    return problems
+
+
+def template_names(template: Template) -> list[str]:
+    """Indicator ids a template refers to, in order of appearance."""
+    names: list[str] = list(template.sign.names) if template.sign else []
+    for text in template.texts.values():
+        for match in PLACEHOLDER.finditer(text):
+            if match[1].strip() not in CONTEXT:
+                names.extend(Expression(match[1]).names)
+    return list(dict.fromkeys(names))
+
+
+# --- writing numbers ---------------------------------------------------------------------------------
+
+
+def number_zh(value: float, digits: int | None = None) -> str:
+    """As the report writes numbers: ``11000`` → ``1.1万``; smaller ones plain (``6736``, ``6.79``)."""
+    if abs(value) >= 10_000 and float(value).is_integer() and value % 100 == 0:
+        return f"{format_number(value / 10_000, 2)}万"
+    return format_number(value, digits)
+
+
+def _value_text(view: View, expr: Expression, fmt: str | None) -> str | None:
+    try:
+        value = expr.evaluate({n: v for n in expr.names if (v := view.get(n)) is not None})
+    except (KeyError, ZeroDivisionError):
+        return None
+    single = expr.names[0] if len(expr.names) == 1 and expr.source.strip() == expr.names[0] else None
+    ind = view.indicator(expr.names[0])
+    if fmt == "abs":
+        value = abs(value)
+    text = number_zh(value, ind.digits) + (view.qualifier(single) if single else "")
+    return text if fmt == "num" else text + ind.unit
+
+
+def fill(view: View, text: str) -> tuple[str, list[str]]:
+    """Fill the placeholders of ``text``; returns the sentence and the ids that were not reported."""
+    missing: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        name, fmt = match[1].strip(), match[2]
+        if name == "region":
+            return view.region
+        if name == "year":
+            return str(view.year)
+        expr = Expression(name)
+        lacking = [n for n in expr.names if view.get(n) is None]
+        if lacking:
+            missing.extend(lacking)
+            return "____"
+        result = _value_text(view, expr, fmt)
+        if result is None:
+            missing.extend(expr.names)
+            return "____"
+        return result
+
+    return PLACEHOLDER.sub(replace, text), list(dict.fromkeys(missing))
+
+
+def draft_one(view: View, template: Template) -> Draft:
+    if template.sign is None:
+        key = "text"
+    else:
+        lacking = [n for n in template.sign.names if view.get(n) is None]
+        if lacking:
+            names = tuple(view.indicator(n).name_zh for n in lacking)
+            return Draft(template.id, template.topic, "", names)
+        value = template.sign.evaluate({n: view.get(n) for n in template.sign.names})
+        key = "negative" if value < 0 else ("positive" if value > 0 else "zero")
+    text, missing = fill(view, template.texts[key])
+    if missing:
+        return Draft(template.id, template.topic, "", tuple(view.indicator(n).name_zh for n in missing))
+    return Draft(template.id, template.topic, text)
+
+
+def draft(view: View, topic: str | None = None, templates: Templates | None = None) -> list[Draft]:
+    """The drafted sentences of ``topic`` (all topics in catalog order when None)."""
+    templates = templates or load_templates()
+    order = {t: k for k, t in enumerate(view.catalog.topics)}
+    chosen = [t for t in templates.sentences if topic is None or t.topic == topic]
+    chosen.sort(key=lambda t: order.get(t.topic, len(order)))  # stable: file order within a topic
+    return [draft_one(view, t) for t in chosen]
+
+
+def paragraph(drafts: list[Draft]) -> str:
+    """The drafted sentences joined as one paragraph (sentences that could not be drafted left out)."""
+    return "".join(d.text for d in drafts if d.ok)
+
+
+def yoy(view: View, indicator_ids: list[str]) -> list[str]:
+    """``调解矛盾纠纷6736件，比上年增加136件，增长2.1%。`` for each indicator reported this year and the
+    region's previous year in the table; empty when there is no earlier year."""
+    prev = view.previous_year
+    if prev is None:
+        return []
+    lines = []
+    for iid in indicator_ids:
+        now, before = view.get(iid), view.get(iid, prev)
+        if now is None or before is None:
+            continue
+        ind = view.indicator(iid)
+        head = f"{ind.name_zh}{view.text(iid)}"
+        delta = now - before
+        if abs(delta) < 1e-9:
+            lines.append(f"{head}，与{prev}年持平。")
+        elif ind.unit == "%":
+            verb = "提高" if delta > 0 else "降低"
+            lines.append(f"{head}，比{prev}年{verb}{format_number(abs(delta), 1)}个百分点。")
+        else:
+            verb, rate = ("增加", "增长") if delta > 0 else ("减少", "下降")
+            amount = f"{number_zh(abs(delta), ind.digits)}{ind.unit}"
+            share = f"，{rate}{format_number(abs(delta) / abs(before) * 100, 1)}%" if before else ""
+            lines.append(f"{head}，比{prev}年{verb}{amount}{share}。")
+    return lines
+
+
+def key_figures(templates: Templates | None = None) -> list[str]:
+    """The ids of the 年度概览's key figures (``key_figures`` in sentences.yaml)."""
+    return list((templates or load_templates()).key_figures)

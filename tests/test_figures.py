@@ -1,0 +1,176 @@
+"""Figures: CJK font choice and coverage, no missing glyphs, both renderers for every chart kind."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import matplotlib.pyplot as plt
+import pytest
+from PIL import Image
+
+from analysis import figures
+from analysis.catalog import load_catalog
+from analysis.figures import Chart
+from analysis.problems import CODES
+
+HOSTILE = "<b>局</b>&<script>x</script>"
+
+
+def catalog_texts() -> list[str]:
+    cat = load_catalog()
+    texts = [i.name_zh for i in cat.indicators.values()]
+    texts += [str(t["title_zh"]) for t in cat.topics.values()]
+    texts += list(cat.units) + list(cat.departments) + [x.title_zh for x in cat.identities]
+    texts += [title for _, title in CODES.values()]
+    return texts
+
+
+def sample_charts() -> list[Chart]:
+    names = tuple(i.name_zh for i in load_catalog().reported[:4])
+    one = {
+        "labels": names,
+        "values": (1146.0, 106.0, 32.0, 19.0),
+        "texts": ("1146项", "106项", "32项", "19个"),
+    }
+    return [
+        Chart("bar", "通许县2019年政务服务事项", **one, unit="项", missing=("取缔黑加油站(点)",)),
+        Chart("rates", "比例", labels=names[:2], values=(80.0, 98.1), texts=("80%", "98.1%")),
+        Chart(
+            "parts",
+            "证明事项清理",
+            labels=("保留证明事项", "取消证明事项"),
+            values=(15.0, 205.0),
+            texts=("15项", "205项"),
+            unit="项",
+        ),
+        Chart(
+            "waterfall",
+            "权责清单调整",
+            labels=("调整前", "取消", "增补", "未说明的增减", "调整后"),
+            values=(2705.0, -38.0, 44.0, -51.0, 2660.0),
+            texts=("2705项", "−38项", "+44项", "−51项", "2660项"),
+            measures=("absolute", "relative", "relative", "relative", "total"),
+            highlight=(3,),
+            unit="项",
+            note="按各项增减计算应为2711项，报告数为2660项，少51项，差额未作说明。",
+        ),
+        Chart(
+            "funnel",
+            "行政复议",
+            labels=("收到", "受理", "审结"),
+            values=(12.0, 12.0, 12.0),
+            texts=("12件", "12件（100%）", "12件（100%）"),
+        ),
+        Chart("tiles", "主要数字", **one),
+        Chart(
+            "stacked",
+            "填报情况",
+            labels=("县司法局", HOSTILE),
+            series=(("已填报", (23.0, 0.0)), ("未填报", (0.0, 2.0))),
+            unit="项",
+        ),
+        Chart(
+            "trend",
+            "历年变化",
+            labels=("2018", "2019"),
+            series=(("调解矛盾纠纷", (6062.0, 6736.0)), ("人民调解成功率", (None, 98.1))),
+            series_units=("件", "%"),
+        ),
+    ]
+
+
+def test_font_is_a_cjk_font_system_first_else_mplfonts():
+    font = figures.setup_style()
+    assert font.source in ("system", "mplfonts")
+    if font.source == "system":
+        assert font.name in figures.PREFERRED_FONTS
+    else:
+        assert font.path.endswith("NotoSansCJKsc-Regular.otf")
+    assert plt.rcParams["font.sans-serif"][0] == font.name
+    assert plt.rcParams["axes.unicode_minus"] is False
+
+
+def test_font_covers_every_catalog_name_and_figure_text():
+    figures.setup_style()
+    text = "".join(catalog_texts()) + "合计单位：未填报（纵轴未从0开始）−+%，。、“”·—"
+    assert figures.missing_glyphs(text) == set()
+
+
+def test_missing_glyphs_detects_a_character_outside_the_font():
+    # U+10FFFD (private use plane 16) is in no font: the check must be able to fail.
+    assert figures.missing_glyphs("通许县\U0010fffd") == {"\U0010fffd"}
+
+
+def test_rendering_chinese_gives_no_missing_glyph_warning():
+    figures.setup_style()
+    fig, ax = plt.subplots()
+    ax.set_title("；".join(catalog_texts()[:20]))
+    ax.set_yticks(range(5), catalog_texts()[20:25])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png")
+        for chart in sample_charts():
+            figures.to_matplotlib(chart).savefig(io.BytesIO(), format="png")
+            plt.close("all")
+    plt.close(fig)
+    glyphs = [str(w.message) for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+    assert glyphs == []
+
+
+def test_a_latin_only_font_would_warn(monkeypatch):
+    # The no-warning test above means something only if matplotlib does warn without a CJK font.
+    fig, ax = plt.subplots()
+    ax.set_title("调解矛盾纠纷", fontfamily="DejaVu Sans")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+    assert any("missing from" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("chart", sample_charts(), ids=lambda c: c.kind)
+def test_every_kind_draws_both_ways_and_saves_png_and_svg(chart, tmp_path):
+    figures.setup_style()
+    pfig = figures.to_plotly(chart)
+    assert pfig.layout.title.text
+    paths = figures.save_static(figures.to_matplotlib(chart), tmp_path, f"x_{chart.kind}")
+    png, svg = paths
+    assert png.name == f"x_{chart.kind}.png" and svg.name == f"x_{chart.kind}.svg"
+    with Image.open(png) as im:
+        assert round(im.info["dpi"][0]) == 300
+    text = svg.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    assert "<script" not in text  # submitted text never becomes markup in the SVG
+
+
+def test_plotly_escapes_submitted_text():
+    chart = sample_charts()[6]
+    labels = [str(y) for y in figures.to_plotly(chart).to_dict()["data"][0]["y"]]
+    assert labels[1].startswith("&lt;b&gt;局&lt;/b&gt;&amp;")
+    assert not any("<script" in y or "<b>" in y for y in labels)
+
+
+def test_waterfall_levels_float_the_changes():
+    levels = figures.waterfall_levels(
+        (2705.0, -38.0, 44.0, -51.0, 2660.0), ("absolute",) + ("relative",) * 3 + ("total",)
+    )
+    assert levels == [(0.0, 2705.0), (2705.0, 2667.0), (2667.0, 2711.0), (2711.0, 2660.0), (0.0, 2660.0)]
+
+
+def test_waterfall_highlights_the_gap_in_plotly():
+    fig = figures.to_plotly(sample_charts()[3])
+    assert list(fig.data[0].measure) == ["absolute", "relative", "relative", "relative", "total"]
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 1 and (rects[0].y0, rects[0].y1) == (2660.0, 2711.0)
+
+
+def test_empty_chart_is_refused_and_bad_kind_rejected():
+    empty = Chart("bar", "无数据", missing=("调解矛盾纠纷",))
+    assert empty.empty
+    with pytest.raises(ValueError):
+        figures.to_plotly(empty)
+    with pytest.raises(ValueError):
+        Chart("pie3d", "x")
+    with pytest.raises(ValueError):
+        Chart("bar", "x", labels=("a",), values=(1.0, 2.0), texts=("1",))

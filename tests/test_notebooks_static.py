@@ -1,0 +1,192 @@
+"""The notebooks: contract of their structure, and every code path run in-process on small fixtures.
+
+The in-process run executes each notebook's code cells in order (as papermill would, with the parameters
+cell replaced), capturing what would be displayed instead of starting a kernel.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import nb as nbmod
+from analysis.catalog import load_catalog
+from tests import fixtures_processed as fp
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+PARAMETERS = {
+    "region": "通许县",
+    "year": 2019,
+    "processed_dir": "../data/processed",
+    "output_dir": "../reports/通许县/2019",
+}
+CALLABLE_MODULES = {"nb", "sections", "sentences"}
+
+
+def expected_stems() -> list[str]:
+    topics = load_catalog().topics
+    return ["00_overview", "01_data_quality"] + [f"{t['order']:02d}_{name}" for name, t in topics.items()]
+
+
+def notebook_paths() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_one_notebook_per_topic_plus_overview_and_data_quality():
+    assert sorted(p.stem for p in notebook_paths()) == sorted(expected_stems())
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_notebook_contract(path):
+    book = read(path)
+    nbformat.validate(book)
+    assert book.metadata.kernelspec.name == "fazhi-analysis"
+    assert book.metadata.kernelspec.display_name == "法治政府分析 (Python 3)"
+    assert book.metadata.get("title_zh")
+    first = book.cells[0]
+    assert first.cell_type == "code" and first.metadata.get("tags") == ["parameters"]
+    assigned = {}
+    for stmt in ast.parse(first.source).body:
+        assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+        assigned[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+    assert assigned == PARAMETERS
+    tagged = [c for c in book.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    for cell in book.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_cells_only_call_the_package_and_explain_each_figure(path):
+    book = read(path)
+    code = [c for c in book.cells[1:] if c.cell_type == "code"]
+    setups = [c for c in code if "nb.setup(" in c.source]
+    assert len(setups) == 1 and f'notebook="{path.stem}"' in setups[0].source
+    for cell in code:
+        for stmt in ast.parse(cell.source).body:
+            if isinstance(stmt, ast.ImportFrom):
+                assert stmt.module == "analysis"
+                continue
+            value = stmt.value if isinstance(stmt, ast.Assign | ast.Expr) else None
+            assert isinstance(value, ast.Call), (
+                f"{path.name}: only calls of package functions, got {ast.unparse(stmt)}"
+            )
+            assert isinstance(value.func, ast.Attribute) and isinstance(value.func.value, ast.Name)
+            assert value.func.value.id in CALLABLE_MODULES, ast.unparse(stmt)
+    names = []
+    for k, cell in enumerate(book.cells):
+        if cell.cell_type == "code" and "nb.show_chart(" in cell.source:
+            above = book.cells[k - 1]
+            if above.cell_type == "code":  # a table or a second chart of the same section
+                above = next(c for c in reversed(book.cells[:k]) if c.cell_type == "markdown")
+            assert re.search(r"[\u4e00-\u9fff]", above.source), (
+                f"{path.name}: figure without a Chinese explanation"
+            )
+            names += re.findall(r'"(\w+)"\)\s*$', cell.source)
+    assert names and len(names) == len(set(names)), f"{path.name}: figure names must be unique"
+
+
+def run_in_process(path: Path, indicators, issues, region: str, out: Path, monkeypatch) -> list:
+    shown: list = []
+    monkeypatch.setattr(nbmod, "_display", shown.append)
+    monkeypatch.setattr(nbmod, "_show_plotly", shown.append)
+    real_setup = nbmod.setup
+
+    def setup(*args, **kwargs):
+        return real_setup(*args, indicators=indicators, issues=issues, **kwargs)
+
+    monkeypatch.setattr(nbmod, "setup", setup)
+    book = read(path)
+    params = {**PARAMETERS, "region": region, "output_dir": str(out)}
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph or a pandas deprecation fails the test
+        for cell in book.cells:
+            if cell.cell_type != "code":
+                continue
+            source = (
+                "\n".join(f"{k} = {v!r}" for k, v in params.items())
+                if "parameters" in cell.metadata.get("tags", [])
+                else cell.source
+            )
+            exec(compile(source, f"{path.name}", "exec"), namespace)
+    return shown
+
+
+def html_of(shown: list) -> str:
+    return "\n".join(x.data for x in shown if hasattr(x, "data") and isinstance(x.data, str))
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_runs_on_the_full_year_and_writes_its_figures(path, tmp_path, monkeypatch):
+    shown = run_in_process(path, fp.spec_frame(), fp.issues(), fp.REGION, tmp_path, monkeypatch)
+    pngs = sorted((tmp_path / "figures").glob(f"{path.stem}_*.png"))
+    svgs = sorted((tmp_path / "figures").glob(f"{path.stem}_*.svg"))
+    assert pngs and len(pngs) == len(svgs)
+    plotly_figures = [x for x in shown if type(x).__name__ == "Figure"]
+    assert len(plotly_figures) == len(pngs)
+    page = html_of(shown)
+    assert "<script" not in page and fp.HOSTILE not in page  # submitted text is escaped
+    if path.stem == "01_data_quality":
+        assert '&lt;script&gt;alert("x")&lt;/script&gt;&amp;局' in page
+        assert "不成立" in page
+    if path.stem == "00_overview":
+        assert "全年共调解矛盾纠纷6736件，调解成功6609件，成功率98.1%。" in page
+        assert "51项的减少未作说明" in page
+    if path.stem == "03_powers":
+        assert (tmp_path / "figures" / "03_powers_power_list_waterfall.png").exists()
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_runs_to_the_end_for_a_region_with_two_indicators(path, tmp_path, monkeypatch):
+    shown = run_in_process(path, fp.tiny_frame(), fp.empty_issues(), "小县", tmp_path, monkeypatch)
+    assert "未填报" in html_of(shown)
+
+
+@pytest.mark.parametrize(
+    "path", [NOTEBOOKS / "00_overview.ipynb", NOTEBOOKS / "07_legal_services.ipynb"], ids=lambda p: p.stem
+)
+def test_yoy_and_trends_appear_with_several_years(path, tmp_path, monkeypatch):
+    shown = run_in_process(path, fp.history_frame(), fp.issues(), fp.REGION, tmp_path, monkeypatch)
+    page = html_of(shown)
+    assert "2018年" in page and "同比变化" in page
+    assert (tmp_path / "figures" / f"{path.stem}_trend.png").exists()
+    if path.stem == "00_overview":
+        assert "调解矛盾纠纷6736件，比2018年增加674件，增长11.1%。" in page
+        assert "杞县" in page  # the second region is compared
+
+
+def test_plotly_output_is_offline(tmp_path, monkeypatch):
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    nbmod.configure_plotly()
+    assert pio.renderers.default == "plotly_mimetype+notebook"
+    fig = go.Figure(go.Bar(x=["调解"], y=[6736]))
+    bundle = pio.renderers._build_mime_bundle(fig.to_dict(), renderers_string=pio.renderers.default)
+    assert "application/vnd.plotly.v1+json" in bundle and "text/html" in bundle
+    assert not re.search(r"<script[^>]+src=", bundle["text/html"])  # no CDN (plotly.js or MathJax)
+    assert "cdn" not in bundle["text/html"].lower()
+
+
+def test_setup_rejects_a_non_integer_year(tmp_path):
+    with pytest.raises(ValueError):
+        nbmod.setup(
+            "通许县",
+            "二〇一九",
+            tmp_path,
+            tmp_path,
+            "00_overview",
+            indicators=fp.spec_frame(),
+            issues=fp.issues(),
+        )
