@@ -567,6 +567,9 @@ class _CompoundFile:
         self.fat: list[int] = []
         for s in fat_sectors:
             self.fat.extend(struct.unpack(f"<{per_sector}I", self._sector_bytes(s)))
+        allocated = [i for i, nxt in enumerate(self.fat) if nxt != _FREE]
+        if allocated and (allocated[-1] + 2) * self.sector > size:
+            raise FileRejected(UNREADABLE, _corrupt("复合文档比其分配表记录的短，文件被截断"))
         self.directory = b"".join(self._sector_bytes(s) for s in self._chain(first_dir))
         root = self._entry(0)
         if root is None or root[1] != 5:
@@ -578,11 +581,13 @@ class _CompoundFile:
 
     def _sector_bytes(self, sector: int) -> bytes:
         offset = (sector + 1) * self.sector
-        if sector >= _END_OF_CHAIN or offset + self.sector > self.size + self.sector:
+        if sector >= _END_OF_CHAIN or offset + self.sector > self.size:
             raise FileRejected(UNREADABLE, _corrupt("复合文档扇区超出文件末尾"))
         self.fh.seek(offset)
         data = self.fh.read(self.sector)
-        return data + b"\x00" * (self.sector - len(data))  # the last sector may be short on disk
+        if len(data) < self.sector:
+            raise FileRejected(UNREADABLE, _corrupt("复合文档扇区不完整，文件被截断"))
+        return data
 
     def _chain(self, start: int, table: list[int] | None = None, limit: int | None = None) -> list[int]:
         table = self.fat if table is None else table
