@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", type=Path, default=Path("reports"), help="报告输出文件夹（默认 reports）")
     run.add_argument("--workers", type=int, default=2, help="并行运行的笔记本数（默认 2）")
     run.add_argument("--timeout", type=int, default=600, help="单个单元格的执行时限（秒，默认 600）")
+    run.add_argument("--notebooks", type=Path, default=None, help="笔记本文件夹（默认 notebooks/）")
 
     kernel = sub.add_parser("kernel", help="注册本项目的 Jupyter 内核（papermill 和 JupyterLab 使用）")
     kernel.add_argument("--install", action="store_true", help="在当前虚拟环境中注册内核")
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             reports=args.reports,
             workers=args.workers,
             timeout=args.timeout,
+            notebooks=args.notebooks,
         )
     if args.command == "kernel":
         from analysis.kernel import run_kernel_cli
