@@ -425,12 +425,12 @@ def to_plotly(chart: Chart) -> go.Figure:
         font={"family": f"{cjk_font().name}, Microsoft YaHei, PingFang SC, sans-serif", "size": 13},
         template="plotly_white",
         colorway=SERIES,
-        margin={"l": 20, "r": 30, "t": 60, "b": 70 if footer else 30},
+        margin={"l": 20, "r": 30, "t": 60, "b": 40 + 24 * footer.count("<br>") + (60 if footer else 0)},
         separators=".,",
     )
     if footer:
         fig.add_annotation(
-            text=footer, xref="paper", yref="paper", x=0, y=-0.08, showarrow=False, xanchor="left",
+            text=footer, xref="paper", yref="paper", x=0, y=0, yshift=-50, showarrow=False, xanchor="left",
             yanchor="top", align="left", font={"size": 12, "color": COLORS["muted"]},
         )  # fmt: skip
     return fig
@@ -530,7 +530,7 @@ def _pl_waterfall(chart: Chart) -> go.Figure:
         lo, hi = sorted(levels[i])
         fig.add_shape(
             type="rect", x0=i - 0.42, x1=i + 0.42, y0=lo, y1=hi, line={"color": COLORS["gap"], "width": 3},
-            fillcolor=COLORS["gap"], opacity=0.35,
+            fillcolor=COLORS["gap"], opacity=0.9,
         )  # fmt: skip
     span = max(tops) - base
     fig.update_yaxes(

@@ -145,18 +145,17 @@ def show_note(text: str) -> None:
     _display(HTML(f'<p class="fazhi-note">{html.escape(text)}</p>'))
 
 
-def show_chart(ctx: Context, chart: figures.Chart, name: str) -> list[Path]:
+def show_chart(ctx: Context, chart: figures.Chart, name: str) -> None:
     """Show ``chart`` interactively and save it as ``<output_dir>/figures/<notebook>_<name>.png`` (300 dpi)
     and ``.svg``. An empty chart (nothing reported) is replaced by a note and saves nothing."""
     if chart.empty:
         reason = chart.note or (f"{MISSING}：{'、'.join(chart.missing)}" if chart.missing else f"{MISSING}。")
         show_note(f"{chart.title}：{reason}（本图略）")
-        return []
+        return
     _show_plotly(figures.to_plotly(chart))
     paths = figures.save_static(figures.to_matplotlib(chart), ctx.figures_dir, f"{ctx.notebook}_{name}")
     shown = " / ".join(f"figures/{p.name}" for p in paths)
     _display(HTML(f'<p class="fazhi-figure-files">印刷用静态图：{html.escape(shown)}</p>'))
-    return paths
 
 
 def sentences_html(drafts: list[Draft], view: View | None = None) -> str:
