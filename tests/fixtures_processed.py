@@ -1,6 +1,6 @@
 """Processed tables for the analysis tests, built the way ingest builds them but without workbooks.
 
-The values come from ``tests/fixtures/tongxu_2019_indicators.csv`` (a copy of the spec CSV of 通许县 2019);
+The values come from ``tests/data/tongxu_2019_indicators.csv`` (a copy of the spec CSV of 通许县 2019);
 derived rows are computed by the ingest code itself (:func:`analysis.checks.derive`).
 """
 
@@ -16,7 +16,7 @@ from analysis.checks import derive
 from analysis.ingest import indicators_frame, issues_frame
 from analysis.problems import Problem
 
-SPEC_CSV = Path(__file__).parent / "fixtures" / "tongxu_2019_indicators.csv"
+SPEC_CSV = Path(__file__).parent / "data" / "tongxu_2019_indicators.csv"
 REGION, YEAR = "通许县", 2019
 HOSTILE = '<script>alert("x")</script>&局'
 
