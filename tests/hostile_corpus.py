@@ -55,6 +55,7 @@ class Case:
     preflight: str  # "xlsx" / "xls" / "ods", or the problem code preflight raises
     file_codes: tuple[str, ...] = ()  # issue codes the ingest reports for the whole file
     cells: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (sheet, cell, acceptable codes)
+    may_match: dict[str, str] = field(default_factory=dict)  # cell -> indicator it may match instead
     values: dict[str, float] = field(default_factory=dict)  # indicator_id -> value that must load
 
 
@@ -408,8 +409,8 @@ def _hidden_only_sheet(folder: Path, name: str) -> Path:
     data = workbook_bytes(data_workbook(value_rows(catalog_values("县审计局"))))
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         xml = z.read("xl/workbook.xml").decode("utf-8")
-    assert xml.count("<sheet ") == 1
-    xml = xml.replace("<sheet ", '<sheet state="hidden" ', 1)
+    assert xml.count("<sheet ") == 1 and xml.count('state="visible"') == 1
+    xml = xml.replace('state="visible"', 'state="hidden"', 1)
     return _save(folder, name, _replace_members(data, {"xl/workbook.xml": xml.encode()}))
 
 
@@ -498,12 +499,22 @@ SYMBOL_GOOD: list[tuple[str, object, float]] = [
 ]
 
 
+# Formula injection: text a spreadsheet would evaluate, in the sheet name and in a note of a good row. The
+# tidy table keeps it exactly; the CSV outputs must neutralise it.
+INJECTION_SHEET = "=数据"
+INJECTION_NOTE = '=HYPERLINK("http://evil.example/","点击查看")'
+
+
 def _symbol_values(folder: Path, name: str) -> Path:
     rows = []
     for indicator_id, value, *_ in [*SYMBOL_VALUES, *SYMBOL_GOOD]:
         ind = _indicator(indicator_id)
         rows.append((ind.indicator_id, ind.name_zh, ind.unit, value, ""))
-    return _save(folder, name, workbook_bytes(data_workbook(rows)))
+    wb = data_workbook(rows, sheet=INJECTION_SHEET)
+    note = wb.active.cell(HEADER_ROW + len(rows), len(HEADER))
+    note.value = INJECTION_NOTE
+    note.data_type = "s"  # text typed as '=HYPERLINK(…), not a formula
+    return _save(folder, name, workbook_bytes(wb))
 
 
 def _awkward_cells(folder: Path, name: str) -> Path:
@@ -577,6 +588,10 @@ CASES: list[Case] = [
         _awkward_cells,
         "xlsx",
         cells=_awkward_cell_expectations(),
+        may_match={
+            value_cell(len(AWKWARD_VALUES) + len(AWKWARD_GOOD) + i): target
+            for i, (_text, _value, target, _codes) in enumerate(AWKWARD_NAMES)
+        },
         values={i: v for i, _cell, v in AWKWARD_GOOD},
     ),
     _case(
@@ -585,7 +600,9 @@ CASES: list[Case] = [
         "数值中的表情符号和控制字符",
         _symbol_values,
         "xlsx",
-        cells=tuple((DATA_SHEET, value_cell(i), codes) for i, (_id, _v, codes) in enumerate(SYMBOL_VALUES)),
+        cells=tuple(
+            (INJECTION_SHEET, value_cell(i), codes) for i, (_id, _v, codes) in enumerate(SYMBOL_VALUES)
+        ),
         values={i: v for i, _cell, v in SYMBOL_GOOD},
     ),
     _case(

@@ -51,6 +51,7 @@ class FileRejected(Exception):
     def __init__(self, code: str, message: str) -> None:
         if code not in CODES:
             raise ValueError(f"unknown problem code {code!r}")
+        message = message.rstrip("。")  # the caller appends its own clause
         super().__init__(message)
         self.code = code
         self.message = message

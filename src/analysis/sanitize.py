@@ -54,10 +54,12 @@ def safe_name(name: str, what: str) -> str:
     """
     if not isinstance(name, str):
         raise ValueError(f"{what}名称必须是文字，收到的是 {type(name).__name__}。")
-    cleaned = unicodedata.normalize("NFC", name).strip()
-    # Check the compatibility form as well: a full-width "／" or "．．" becomes "/" or ".." once folded,
-    # and other parts of the program fold names (NFKC) before matching them.
-    for form in (cleaned, unicodedata.normalize("NFKC", cleaned).strip()):
+    normalized = unicodedata.normalize("NFC", name)
+    cleaned = normalized.strip()
+    # Control characters are refused even at the ends (a tab or line break in a folder name is no typo
+    # to tidy away); the compatibility form is checked too: a full-width "／" or "．．" becomes "/" or ".."
+    # once folded, and other parts of the program fold names (NFKC) before matching them.
+    for form in (cleaned, unicodedata.normalize("NFKC", cleaned).strip(), normalized):
         reason = _why_unsafe(form)
         if reason:
             raise ValueError(
