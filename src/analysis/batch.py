@@ -46,6 +46,7 @@ YEAR_RANGE = (1949, 2100)
 START_TIMEOUT = 60  # seconds for a kernel to start and answer
 START_ATTEMPTS = 3  # a kernel that fails to start is tried this many times
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PARAMETER_NAMES = ("region", "year", "processed_dir", "output_dir")
 
 Say = Callable[[str], None]
 
@@ -222,7 +223,17 @@ def _error_of(nb: nbformat.NotebookNode, index: int | None) -> tuple[str, str]:
     return "", ""
 
 
-def _register_repr_translator() -> None:
+def notebook_parameters(target: Target, processed_dir: Path, output_dir: Path) -> dict:
+    """The values injected into a notebook's ``parameters`` cell, with their Python types."""
+    return {
+        "region": str(target.region),
+        "year": int(target.year),
+        "processed_dir": str(processed_dir),
+        "output_dir": str(output_dir),
+    }
+
+
+def register_parameter_translator() -> None:
     """Inject string parameters as Python ``repr`` literals (readable Chinese, always a valid literal)."""
     from papermill.translators import PythonTranslator, papermill_translators
 
@@ -243,7 +254,7 @@ def execute_one(job: dict) -> dict:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    _register_repr_translator()
+    register_parameter_translator()
     output = Path(job["output"])
     stem = Path(job["input"]).stem
     started = time.monotonic()
@@ -497,12 +508,7 @@ def _run_all(notebooks, target, stage, jobs_dir, processed, workers, timeout, ke
         job = {
             "input": str(nb_path.resolve()),
             "output": str(stage / EXECUTED_DIR / nb_path.name),
-            "parameters": {
-                "region": target.region,
-                "year": int(target.year),
-                "processed_dir": str(processed),
-                "output_dir": str(stage),
-            },
+            "parameters": notebook_parameters(target, processed, stage),
             "kernel_name": kernel_name,
             "timeout": int(timeout),
             "start_timeout": START_TIMEOUT,

@@ -1,0 +1,201 @@
+"""The real notebooks in batch, and every page of the report opened in headless Chromium from ``file://``
+with the network blocked: no request leaves the folder, every chart draws, Chinese text shows, the
+console stays clean, and a department named ``<script>alert(1)</script>`` shows only as text.
+
+Chromium is Debian's ``chromium`` package (installed by ``.ci/run``), driven by the pip package
+playwright; the test skips without it, except under ``CI=true`` where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from analysis import batch, htmlreport, summary
+from analysis.problems import Problem
+from analysis.store import write_tables
+from tests import fixtures_processed as fp
+from tests.test_htmlreport import remote_references
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+HOSTILE = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def hostile_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 2019 figures with one department renamed to a script tag, and issues naming it."""
+    indicators = fp.spec_frame()
+    judicial = indicators["department"] == "县司法局"
+    indicators.loc[judicial, "department"] = HOSTILE
+    indicators.loc[judicial, "source_file"] = f"{fp.REGION}/{fp.YEAR}/{HOSTILE}.xlsx"
+    from analysis.ingest import issues_frame
+
+    extra = issues_frame(
+        [
+            Problem(
+                "bad-number",
+                f"“{HOSTILE}”不是数字",
+                region=fp.REGION,
+                year=fp.YEAR,
+                department=HOSTILE,
+                cell="C4",
+            ),
+            Problem(
+                "unknown-department",
+                f"{HOSTILE} 不在目录中",
+                region=fp.REGION,
+                year=fp.YEAR,
+                department=HOSTILE,
+            ),
+        ]
+    )
+    return indicators, pd.concat([fp.issues(), extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    """The batch over the real notebooks, then the report folder copied elsewhere (the original removed)."""
+    root = tmp_path_factory.mktemp("browser")
+    indicators, issues = hostile_tables()
+    write_tables(root / "processed", indicators, issues)
+    [result] = batch.run_batch(
+        fp.REGION,
+        fp.YEAR,
+        root / "processed",
+        root / "reports",
+        notebooks_dir=NOTEBOOKS,
+        workers=2,
+        timeout=300,
+    )
+    assert not result.failed, batch.summary_lines([result])
+    copied = root / "copied" / "报告"
+    shutil.copytree(result.folder, copied)
+    shutil.rmtree(root / "reports")
+    return copied
+
+
+def pages(folder: Path) -> list[Path]:
+    found = sorted(folder.glob("*.html"))
+    assert len(found) == len(list(NOTEBOOKS.glob("*.ipynb"))) + 1  # one per notebook, plus index.html
+    return found
+
+
+def expected_charts(folder: Path, page: Path) -> int:
+    """Plotly figures in the executed notebook behind ``page`` (counted from the .ipynb, not the HTML)."""
+    executed = folder / "notebooks" / f"{page.stem}.ipynb"
+    if not executed.exists():
+        return 0
+    nb = nbformat.read(executed, as_version=4)
+    return sum(
+        htmlreport.PLOTLY_MIME in o.get("data", {})
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+
+
+def test_submitted_text_appears_only_escaped(report):
+    escaped_in = []
+    for page in pages(report):
+        text = page.read_text(encoding="utf-8")
+        assert HOSTILE not in text, page.name
+        assert "<script>alert" not in text.lower(), page.name
+        if ESCAPED in text:
+            escaped_in.append(page.name)
+    assert "index.html" in escaped_in and len(escaped_in) >= 2, escaped_in
+    cells = [
+        c for row in load_workbook(report / summary.WORKBOOK_NAME).worksheets[0].iter_rows() for c in row
+    ]
+    assert any(c.value == HOSTILE and c.data_type == "s" for c in cells)  # plain text in the workbook
+
+
+def test_pages_reference_nothing_outside_the_folder(report):
+    for page in pages(report):
+        text = page.read_text(encoding="utf-8")
+        assert remote_references(text) == [], page.name
+        assert '<html lang="zh-CN">' in text and 'charset="utf-8"' in text.lower()
+        for ref in re.findall(r'(?:src|href)="([^"#]+)"', text):
+            if not ref.startswith(("data:", "mailto:")):
+                assert (report / ref).is_file(), f"{page.name} → {ref}"
+
+
+def _chromium_or_skip() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"找不到 {CHROMIUM}：请安装 Debian 的 chromium 软件包（apt-get install chromium）"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.mark.browser
+def test_every_page_works_offline_in_chromium(report):
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    blocked: list[str] = []
+    total_expected = 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context()
+
+            def route(r):
+                if r.request.url.startswith("file://"):
+                    r.continue_()
+                else:
+                    blocked.append(r.request.url)
+                    r.abort()
+
+            context.route("**/*", route)
+            for path in pages(report):
+                expected = expected_charts(report, path)
+                total_expected += expected
+                page = context.new_page()
+                problems: list[str] = []
+                page.on("console", lambda m, p=problems: m.type == "error" and p.append(f"console: {m.text}"))
+                page.on("pageerror", lambda e, p=problems: p.append(f"pageerror: {e}"))
+                page.on("requestfailed", lambda r, p=problems: p.append(f"requestfailed: {r.url}"))
+                page.on("dialog", lambda d, p=problems: (p.append(f"dialog: {d.message}"), d.dismiss()))
+                page.goto(path.as_uri(), wait_until="load")
+                if expected:
+                    page.wait_for_function(
+                        "n => document.querySelectorAll('div.fazhi-chart .js-plotly-plot .main-svg').length > 0 &&"
+                        " [...document.querySelectorAll('div.fazhi-chart')].filter("
+                        "   c => c.querySelector('.js-plotly-plot .main-svg')).length >= n",
+                        arg=expected,
+                        timeout=30_000,
+                    )
+                drawn = page.evaluate(
+                    "() => [...document.querySelectorAll('div.fazhi-chart')]"
+                    ".filter(c => c.querySelector('.js-plotly-plot .main-svg')).length"
+                )
+                assert drawn == expected == page.locator("div.fazhi-chart").count(), path.name
+                assert page.evaluate("document.documentElement.lang") == "zh-CN"
+                body = page.inner_text("body")
+                assert len(CJK.findall(body)) > 20, path.name
+                assert ("分析报告" if path.name == "index.html" else "返回报告目录") in body
+                assert HOSTILE not in page.content()  # no such script element in the DOM
+                page.wait_for_timeout(200)  # late console errors from asynchronous drawing
+                assert problems == [], f"{path.name}: {problems}"
+                page.close()
+        finally:
+            browser.close()
+    assert blocked == []
+    assert total_expected > 0

@@ -1,0 +1,55 @@
+"""``pytest --nbval-lax`` over every notebook, on the shipped 2019 data, with the notebooks' own defaults.
+
+The notebooks' parameters point at ``../data/processed`` and write to ``../reports/通许县/2019``: the test
+copies ``notebooks/`` into a temporary folder, ingests ``data/raw`` into ``<tmp>/data/processed`` beside it,
+and runs nbval there, so nothing in the working tree is written. This is how nbval is part of ``make test``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from analysis.kernel import KERNEL_NAME, ensure_kernel
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+RAW = ROOT / "data" / "raw"
+
+
+def test_every_notebook_runs_under_nbval_on_the_2019_data(tmp_path):
+    ensure_kernel()
+    work = tmp_path / "repo"
+    shutil.copytree(NOTEBOOKS, work / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    ingest = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "ingest",
+            "--raw",
+            str(RAW),
+            "--out",
+            str(work / "data" / "processed"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", KERNEL_NAME]
+    command += ["-p", "no:cacheprovider", "-o", "addopts=", "-q", "notebooks"]
+    run = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    code_cells = sum(
+        c.cell_type == "code" for p in NOTEBOOKS.glob("*.ipynb") for c in nbformat.read(p, as_version=4).cells
+    )
+    passed = re.search(r"(\d+) passed", run.stdout)
+    assert passed and int(passed.group(1)) == code_cells, run.stdout[-2000:]
+    figures = work / "reports" / "通许县" / "2019" / "figures"
+    assert len(list(figures.glob("*.png"))) >= len(list(NOTEBOOKS.glob("*.ipynb")))
