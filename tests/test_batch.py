@@ -149,6 +149,7 @@ def failing_run(tmp_path_factory, processed):
     write_notebook(books / "02_raises.ipynb", "x = 1", 'raise ValueError("坏数据")', "print('不应运行')")
     write_notebook(books / "03_dies.ipynb", "import os\nos._exit(1)")
     write_notebook(books / "04_hangs.ipynb", "import time", "time.sleep(120)")
+    (books / "05_broken.ipynb").write_text("{ 不是笔记本", encoding="utf-8")
     said: list[str] = []
     started = time.monotonic()
     results = batch.run_batch(
@@ -167,11 +168,12 @@ def failing_run(tmp_path_factory, processed):
 def test_failures_are_reported_with_notebook_and_cell(failing_run):
     report, said, seconds = failing_run
     status = {r.stem: r for r in report.results}
-    assert [status[s].status for s in ("01_good", "02_raises", "03_dies", "04_hangs")] == [
+    assert [status[s].status for s in ("01_good", "02_raises", "03_dies", "04_hangs", "05_broken")] == [
         "ok",
         "error",
         "dead",
         "timeout",
+        "crashed",
     ]
     raised = status["02_raises"]
     assert (raised.cell, raised.ename, raised.evalue) == (4, "ValueError", "坏数据")
@@ -179,9 +181,10 @@ def test_failures_are_reported_with_notebook_and_cell(failing_run):
     assert status["03_dies"].cell == 3 and "内核意外退出" in status["03_dies"].failure_text()
     assert status["04_hangs"].cell == 4 and "超过 5 秒时限" in status["04_hangs"].failure_text(5)
     lines = "\n".join(batch.summary_lines([report], 5))
-    for stem in ("02_raises", "03_dies", "04_hangs"):
+    assert "笔记本文件无法读取" in status["05_broken"].failure_text()
+    for stem in ("02_raises", "03_dies", "04_hangs", "05_broken"):
         assert f"✗ {stem}.ipynb" in lines
-    assert "3 个失败" in lines and "01_good" not in lines.split("报告目录")[0].split("3 个失败")[1]
+    assert "4 个失败" in lines and "01_good" not in lines.split("报告目录")[0].split("4 个失败")[1]
     assert seconds < 120
 
 
@@ -196,7 +199,8 @@ def test_every_notebook_is_kept_and_paged_even_when_it_failed(failing_run):
     page = (folder / "02_raises.html").read_text(encoding="utf-8")
     assert "本页笔记本运行失败" in page and 'id="fazhi-failed-cell"' in page and "不应运行" not in page
     index = (folder / "index.html").read_text(encoding="utf-8")
-    assert index.count("fazhi-badge-failed") == 3 and "坏数据" in index
+    assert index.count("fazhi-badge-failed") == 4 and "坏数据" in index
+    assert "笔记本文件无法读取" in (folder / "05_broken.html").read_text(encoding="utf-8")
     assert not list(folder.glob(".staging-*"))
 
 

@@ -135,6 +135,18 @@ def test_pages_reference_nothing_outside_the_folder(report):
                 assert (report / ref).is_file(), f"{page.name} → {ref}"
 
 
+def test_published_notebooks_keep_their_charts_but_not_plotly_js(report):
+    for page in pages(report):
+        if page.name == "index.html":
+            continue
+        executed = report / "notebooks" / f"{page.stem}.ipynb"
+        assert executed.stat().st_size < 1_000_000, executed.name  # plotly.js is in assets/, once
+        nb = nbformat.read(executed, as_version=4)
+        outputs = [o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        assert not any(htmlreport.is_plotly_bundle(d) for d in outputs)
+        assert expected_charts(report, page) == page.read_text(encoding="utf-8").count('class="fazhi-chart"')
+
+
 def _chromium_or_skip() -> None:
     if CHROMIUM.exists():
         return

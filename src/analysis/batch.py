@@ -251,6 +251,7 @@ def execute_one(job: dict) -> dict:
     Called in a worker process. A kernel that fails to start (no cell started) is retried.
     """
     import papermill as pm
+    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
@@ -259,7 +260,7 @@ def execute_one(job: dict) -> dict:
     stem = Path(job["input"]).stem
     started = time.monotonic()
     attempts = job.get("attempts", START_ATTEMPTS)
-    status, detail, error = "startup", "", ("", "")
+    status, detail, error, stop = "startup", "", ("", ""), {}
     for attempt in range(1, attempts + 1):
         try:
             pm.execute_notebook(
@@ -280,6 +281,9 @@ def execute_one(job: dict) -> dict:
             status, detail = "timeout", str(exc)
         except DeadKernelError as exc:
             status, detail = "dead", str(exc)
+        except NoSuchKernel as exc:
+            status, detail = "startup", f"没有名为 {exc} 的内核，请运行 python -m analysis kernel --install"
+            break
         except Exception as exc:  # kernel start-up failures come as RuntimeError, TimeoutError, OSError …
             status, detail = "startup", f"{type(exc).__name__}: {exc}"
         stop = _read_stop(output)
@@ -515,13 +519,36 @@ def _run_all(notebooks, target, stage, jobs_dir, processed, workers, timeout, ke
             "attempts": START_ATTEMPTS,
             "cwd": str(nb_path.resolve().parent),
         }
-        result = run_worker(job, jobs_dir, _hard_limit(nb_path, timeout), env=env)
+        try:
+            limit = _hard_limit(nb_path, timeout)
+        except Exception as exc:  # not a notebook (bad JSON, wrong format): report it, run the others
+            result = NotebookResult(stem=nb_path.stem, status="crashed", detail=f"笔记本文件无法读取：{exc}")
+        else:
+            result = run_worker(job, jobs_dir, limit, env=env)
         mark = "完成" if result.ok else "失败"
         say(f"  {mark}  {nb_path.name}（{result.seconds:.1f} 秒）")
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(one, notebooks))
+
+
+def drop_plotly_bundles(nb: nbformat.NotebookNode) -> int:
+    """Remove the outputs that embed the whole plotly.js (4.8 MB per notebook) from an executed notebook.
+
+    Each figure keeps its ``application/vnd.plotly.v1+json`` output, which JupyterLab draws with the
+    jupyterlab-plotly extension installed with plotly; the HTML pages load plotly.js from ``assets/``.
+    """
+    from analysis.htmlreport import is_plotly_bundle
+
+    dropped = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = [o for o in cell.outputs if not is_plotly_bundle(o.get("data", {}))]
+        dropped += len(cell.outputs) - len(kept)
+        cell.outputs = kept
+    return dropped
 
 
 def retarget(nb: nbformat.NotebookNode, stage: Path, final: Path) -> None:
@@ -544,12 +571,10 @@ def _write_page(
     try:
         nb = nbformat.read(executed, as_version=4)
     except Exception:  # never written (the kernel did not start) or torn: show the source notebook
-        nb = nbformat.read(nb_path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []
+        nb = _source_without_outputs(nb_path)
     else:
         retarget(nb, stage, final)
+        drop_plotly_bundles(nb)
         htmlreport.atomic_write(executed, nbformat.writes(nb).encode("utf-8"))
     body, info = htmlreport.render_notebook(
         nb,
@@ -564,6 +589,18 @@ def _write_page(
     info.seconds = result.seconds
     htmlreport.atomic_write(stage / info.html_name, body.encode("utf-8"))
     return info
+
+
+def _source_without_outputs(nb_path: Path) -> nbformat.NotebookNode:
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {nb_path.stem}\n\n笔记本文件无法读取。")]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    return nb
 
 
 def _issues_of(issues: pd.DataFrame, target: Target) -> pd.DataFrame:

@@ -209,7 +209,7 @@ def _chart_title(layout: dict) -> str:
     return re.sub(r"<[^>]*>", " ", title).strip() if isinstance(title, str) else ""
 
 
-def _is_plotly_bundle(data: dict) -> bool:
+def is_plotly_bundle(data: dict) -> bool:
     """The output plotly's notebook renderer emits once to load plotly.js into the page."""
     text = data.get("text/html", "")
     return isinstance(text, str) and "window.PlotlyConfig" in text and PLOTLY_MIME not in data
@@ -231,7 +231,7 @@ def _prepare_output(output: dict, charts: list[int]) -> dict | None:
     if kind not in ("display_data", "execute_result"):
         return None
     data = output.get("data", {})
-    if _is_plotly_bundle(data):
+    if is_plotly_bundle(data):
         return None
     new_data: dict[str, object] = {}
     if PLOTLY_MIME in data:
