@@ -211,3 +211,44 @@ def test_every_page_works_offline_in_chromium(report):
             browser.close()
     assert blocked == []
     assert total_expected > 0
+
+
+@pytest.mark.browser
+def test_the_pages_policy_blocks_inline_scripts_and_remote_loads(tmp_path):
+    """Defence in depth: even a script tag that escaped escaping would not run, nor anything be fetched."""
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    page_path = tmp_path / "page.html"
+    page_path.write_text(
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{htmlreport.CSP}"></head>'
+        "<body><p>页面</p><script>document.title = '已执行'</script>"
+        '<img src="https://example.com/x.png"><link rel="stylesheet" href="http://example.com/y.css"></body></html>',
+        encoding="utf-8",
+    )
+    routed: list[str] = []  # requests that got as far as the network layer
+    failed: dict[str, str] = {}
+    violations: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            routed.append(r.request.url)
+            r.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", route)
+            page.on("requestfailed", lambda r: failed.update({r.url: r.failure}))
+            page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+            page.goto(page_path.as_uri(), wait_until="load")
+            assert page.title() != "已执行" and page.inner_text("body") == "页面"
+        finally:
+            browser.close()
+    assert routed == []
+    assert failed == {"https://example.com/x.png": "csp", "http://example.com/y.css": "csp"}
+    assert len(violations) == 3  # the inline script, the image, the stylesheet

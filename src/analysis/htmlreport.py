@@ -45,7 +45,7 @@ REMOVE_CELL_TAGS = frozenset({"remove-cell", "remove_cell", "papermill-error-cel
 REMOVE_OUTPUT_TAGS = frozenset({"remove-output", "remove_output"})
 
 CSP = (
-    "default-src 'none'; script-src 'self' file: 'unsafe-inline'; style-src 'self' file: 'unsafe-inline'; "
+    "default-src 'none'; script-src 'self' file:; style-src 'self' file: 'unsafe-inline'; "
     "img-src 'self' file: data: blob:; font-src 'self' file: data:; connect-src 'none'; "
     "base-uri 'none'; form-action 'none'"
 )
