@@ -3,7 +3,8 @@
 Every page works from ``file://`` with no network: nbconvert's require.js, MathJax, mermaid and widget
 CDN references are not written, the notebook CSS and plotly.js are files under ``assets/`` next to the
 pages (copied from the installed nbconvert and plotly packages), and a Content-Security-Policy forbids
-the browser to fetch anything from elsewhere.
+the browser to fetch anything from elsewhere or to run any inline script (the pages have none: charts are
+drawn by ``assets/report.js`` from JSON data blocks), so even text that escaped escaping could not run.
 
 Interactive charts are redrawn from the ``application/vnd.plotly.v1+json`` output (plotly's own
 ``text/html`` output references a MathJax CDN and embeds plotly.js once more), with the JSON escaped for a
