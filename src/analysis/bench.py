@@ -1,0 +1,171 @@
+"""Benchmark of the hardening work: ``make bench`` (``python -m analysis.bench``).
+
+Each measurement runs ``python -m analysis ingest`` in a child process on a folder written for it and
+reads the child's own resource usage (``os.wait4``): wall time and peak resident memory. Figures are
+printed in absolute terms and as ratios to the baseline measured in the same session (the ingest of the
+shipped ``data/raw``), so runs on different machines compare. Nothing here asserts a time: the issue's
+budget (the whole hostile corpus under 60 s and 600 MB) is printed next to the figures, not tested.
+
+The hostile corpus comes from ``tests/hostile_corpus.py`` (the generators the tests use), so the
+benchmark needs a source checkout, as ``make bench`` has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUDGET_SECONDS, BUDGET_MB = 60, 600
+
+
+@dataclass
+class Measure:
+    label: str
+    files: int
+    runs: int
+    wall_s: float  # median over runs, whole process (start-up, ingest, writing)
+    ingest_s: float  # median, the ingest itself as the manifest records it
+    peak_mb: float  # max over runs of the child's peak resident memory
+    exit_code: int
+
+
+def measure(label: str, raw: Path, runs: int) -> Measure:
+    walls, ingests, peaks, code = [], [], [], 0
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="fazhi-bench-") as tmp:
+            out = Path(tmp) / "processed"
+            cmd = [
+                sys.executable,
+                "-m",
+                "analysis",
+                "ingest",
+                "--raw",
+                str(raw),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+            log = Path(tmp) / "stderr.txt"
+            started = time.perf_counter()
+            with log.open("wb") as err:  # a file, not a pipe: the child can never block on a full pipe
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+                _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+            walls.append(time.perf_counter() - started)
+            code = os.waitstatus_to_exitcode(status)
+            proc.returncode = code
+            stderr = log.read_text(encoding="utf-8", errors="replace")
+            if code not in (0, 1) or "Traceback" in stderr:
+                raise SystemExit(f"{label}：导入异常退出（{code}）\n{stderr[-2000:]}")
+            peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
+            manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            ingests.append(float(manifest.get("seconds", 0.0)))
+    files = sum(1 for p in raw.rglob("*") if p.is_file())
+    return Measure(label, files, runs, statistics.median(walls), statistics.median(ingests), max(peaks), code)
+
+
+def preflight_seconds(raw: Path, repeat: int = 3) -> dict[str, float]:
+    """Median time of :func:`analysis.safety.preflight` per file (in this process)."""
+    from analysis.safety import FileRejected, preflight
+
+    out: dict[str, float] = {}
+    for path in sorted(p for p in raw.rglob("*") if p.is_file()):
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            with contextlib.suppress(FileRejected):
+                preflight(path)
+            times.append(time.perf_counter() - started)
+        out[path.name] = statistics.median(times)
+    return out
+
+
+def _corpus():
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    try:
+        from tests import hostile_corpus
+    except ImportError as exc:  # an installed package without the source tree
+        raise SystemExit(
+            "基准测试需要源代码目录中的 tests/hostile_corpus.py，请在项目根目录运行 make bench。"
+        ) from exc
+    return hostile_corpus
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.bench", description="导入性能与资源占用基准")
+    parser.add_argument("--runs", type=int, default=3, help="每项测量的重复次数（默认 3）")
+    parser.add_argument("--raw", type=Path, default=ROOT / "data" / "raw", help="基线：原始报表文件夹")
+    parser.add_argument("--json", type=Path, default=None, help="另把结果写入此 JSON 文件")
+    args = parser.parse_args(argv)
+    hc = _corpus()
+
+    with tempfile.TemporaryDirectory(prefix="fazhi-corpus-") as tmp:
+        root = Path(tmp)
+        hostile = root / "hostile"
+        hc.build_corpus(hostile)
+        no_tall = root / "hostile-no-tall"
+        hc.build_corpus(no_tall, [c for c in hc.CASES if c.name != "tall"])
+        tall = root / "tall"
+        hc.build_corpus(tall, [hc.CASES_BY_NAME["tall"]])
+        mixed = root / "shipped-plus-hostile"
+        shutil.copytree(args.raw, mixed)
+        hc.build_corpus(mixed, [c for c in hc.CASES if c.preflight not in {"xlsx", "xls", "ods"}])
+
+        print(f"基准测试（每项 {args.runs} 次，取时间中位数、内存最大值）…", flush=True)
+        measures = []
+        for label, raw in (
+            ("基线：data/raw", args.raw),
+            ("data/raw + 全部被拒文件", mixed),
+            (f"敌意语料（{len(hc.CASES)} 个文件）", hostile),
+            ("敌意语料（不含 10 万行表）", no_tall),
+            ("仅 10 万行表", tall),
+        ):
+            m = measure(label, raw, args.runs)
+            measures.append(m)
+            print(f"  {label}：{m.wall_s:.2f} 秒，峰值内存 {m.peak_mb:.0f} MB", flush=True)
+        pre = preflight_seconds(hostile / hc.REGION / str(hc.YEAR))
+
+    base = measures[0]
+    print()
+    print(
+        f"{'测量':<28}{'文件':>5}{'总耗时(秒)':>12}{'导入(秒)':>10}{'峰值内存(MB)':>14}{'时间倍数':>10}{'内存倍数':>10}"
+    )
+    for m in measures:
+        print(
+            f"{m.label:<28}{m.files:>5}{m.wall_s:>12.2f}{m.ingest_s:>10.2f}{m.peak_mb:>14.0f}"
+            f"{m.wall_s / base.wall_s:>10.2f}{m.peak_mb / base.peak_mb:>10.2f}"
+        )
+    corpus = measures[2]
+    fits = corpus.wall_s < BUDGET_SECONDS and corpus.peak_mb < BUDGET_MB
+    print(
+        f"\n敌意语料整体：{corpus.wall_s:.1f} 秒、{corpus.peak_mb:.0f} MB；"
+        f"目标 {BUDGET_SECONDS} 秒、{BUDGET_MB} MB 以内：{'满足' if fits else '不满足'}。"
+    )
+    slowest = sorted(pre.items(), key=lambda kv: -kv[1])[:5]
+    print(
+        "预检（preflight）最慢的文件：" + "；".join(f"{name} {sec * 1000:.1f} 毫秒" for name, sec in slowest)
+    )
+    if args.json:
+        payload = {
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+            "measures": [asdict(m) for m in measures],
+            "preflight_seconds": pre,
+        }
+        args.json.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""Crashes and concurrency, for real: ``kill -9`` at random moments of ``python -m analysis ingest`` and
+``python -m analysis run``; the previous outputs stay whole and readable, the next run completes; two
+runs at once on one output folder never interleave their writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+from filelock import FileLock
+
+from analysis.store import INDICATORS_CSV, INDICATORS_PARQUET, ISSUES_CSV, ISSUES_PARQUET, LOCK, MANIFEST
+from tests import hostile_corpus as hc
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_RAW = ROOT / "data" / "raw"
+TABLES = (INDICATORS_PARQUET, INDICATORS_CSV, ISSUES_PARQUET, ISSUES_CSV)
+ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+pytestmark = pytest.mark.slow
+
+
+def _cli(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "analysis", *map(str, args)]
+
+
+def _ingest_cmd(raw: Path, out: Path) -> list[str]:
+    return _cli("ingest", "--raw", raw, "--out", out, "--quiet")
+
+
+def snapshot(out: Path) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """The processed folder as a reader sees it; fails unless every file is whole and the set is one run's."""
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    for name in TABLES:
+        digest = hashlib.sha256((out / name).read_bytes()).hexdigest()
+        assert digest == manifest["files"][name], f"{name} does not belong to the run of manifest.json"
+    indicators = pd.read_parquet(out / INDICATORS_PARQUET)
+    issues = pd.read_parquet(out / ISSUES_PARQUET)
+    for name in (INDICATORS_CSV, ISSUES_CSV):
+        pd.read_csv(out / name, encoding="utf-8-sig", dtype=str)
+    assert manifest["indicators"] == len(indicators) and manifest["issues"] == len(issues)
+    return manifest["raw"], indicators, issues
+
+
+@pytest.fixture(scope="module")
+def raws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two raw folders with different outcomes, so a mix of their outputs would show."""
+    root = tmp_path_factory.mktemp("raws")
+    clean = root / "clean"
+    shutil.copytree(SAMPLE_RAW, clean)
+    hostile = root / "hostile"
+    shutil.copytree(SAMPLE_RAW, hostile)
+    # A second 县水利局 file with another figure: a duplicate conflict, so even the tidy table differs.
+    names = ("good-xls", "zip-bomb", "encrypted-xlsx", "truncated", "billion-laughs-strings")
+    extra = [hc.CASES_BY_NAME[n] for n in names]
+    hc.build_corpus(hostile, extra)
+    return {"clean": clean, "hostile": hostile}
+
+
+def _complete(raw: Path, out: Path) -> float:
+    started = time.monotonic()
+    proc = subprocess.run(_ingest_cmd(raw, out), capture_output=True, text=True, timeout=120, env=ENV)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return time.monotonic() - started
+
+
+def test_kill_9_during_ingest_keeps_previous_outputs_whole(raws: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    reference = {}
+    durations = []
+    for raw in raws.values():
+        durations.append(_complete(raw, out))
+        reference[str(raw)] = snapshot(out)
+    assert len(reference[str(raws["hostile"])][1]) != len(reference[str(raws["clean"])][1])
+    assert len(reference[str(raws["hostile"])][2]) > len(reference[str(raws["clean"])][2])
+    full = max(durations)
+    rng = random.Random(20190331)
+    names = list(raws)
+    kills = 0
+    for i in range(14):
+        raw = raws[names[i % 2]]
+        # Half the kills land anywhere, half near the end of the run, where the files are written.
+        delay = rng.uniform(0.1, full) if i % 2 else rng.uniform(0.75 * full, 1.1 * full)
+        proc = subprocess.Popen(
+            _ingest_cmd(raw, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV
+        )
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=60)
+        source, indicators, issues = snapshot(out)  # whole, readable, one run's set
+        ref = reference[source]
+        pd.testing.assert_frame_equal(indicators, ref[1])
+        pd.testing.assert_frame_equal(issues, ref[2])
+    assert kills >= 7
+    for raw in raws.values():  # the next runs complete normally and give the same tables
+        _complete(raw, out)
+        source, indicators, issues = snapshot(out)
+        assert source == str(raw)
+        pd.testing.assert_frame_equal(indicators, reference[source][1])
+        pd.testing.assert_frame_equal(issues, reference[source][2])
+
+
+def test_second_writer_waits_for_the_lock_with_a_message(raws: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    _complete(raws["clean"], out)
+    before = (out / MANIFEST).read_bytes()
+    lock = FileLock(str(out / LOCK))
+    with lock:
+        proc = subprocess.Popen(
+            _ingest_cmd(raws["hostile"], out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV
+        )
+        stderr = b""
+        deadline = time.monotonic() + 60
+        os.set_blocking(proc.stderr.fileno(), False)
+        while "另一个进程正在写入".encode() not in stderr:
+            assert time.monotonic() < deadline, stderr.decode(errors="replace")
+            assert proc.poll() is None, stderr.decode(errors="replace")
+            stderr += proc.stderr.read() or b""
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert proc.poll() is None  # still waiting
+        assert (out / MANIFEST).read_bytes() == before  # and nothing written meanwhile
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and b"Traceback" not in err
+    assert snapshot(out)[0] == str(raws["hostile"])
+
+
+def test_two_concurrent_ingests_never_interleave(raws: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    for _ in range(2):
+        procs = [
+            subprocess.Popen(_ingest_cmd(raw, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+            for raw in raws.values()
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode in (0, 1) and b"Traceback" not in err
+        source, _, _ = snapshot(out)  # one run's complete set, whichever wrote last
+        assert source in {str(r) for r in raws.values()}
+
+
+# --- the notebook batch ---------------------------------------------------------------------------
+
+
+def _report_files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    }
+
+
+def _assert_whole(files: dict[str, bytes]) -> None:
+    assert "index.html" in files
+    for name, data in files.items():
+        if name.endswith(".html"):
+            assert data.rstrip().endswith(b"</html>"), name
+        elif name.endswith(".svg"):
+            assert data.rstrip().endswith(b"</svg>"), name
+        elif name.endswith(".png"):
+            assert data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82"), name
+        elif name.endswith(".ipynb"):
+            json.loads(data)
+
+
+@pytest.mark.skipif(
+    not (ROOT / "src/analysis/batch.py").exists(), reason="the notebook batch is not built yet"
+)
+def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], tmp_path: Path) -> None:
+    processed, reports = tmp_path / "processed", tmp_path / "reports"
+    _complete(raws["clean"], processed)
+    cmd = _cli(
+        "run", "--region", hc.REGION, "--year", hc.YEAR, "--processed", processed, "--reports", reports
+    )
+    started = time.monotonic()
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ENV)
+    full = time.monotonic() - started
+    assert first.returncode == 0, first.stderr[-2000:]
+    folder = reports / hc.REGION / str(hc.YEAR)
+    baseline = _report_files(folder)
+    _assert_whole(baseline)
+    rng = random.Random(2020)
+    for delay in (rng.uniform(0.2 * full, 0.5 * full), rng.uniform(0.6 * full, 0.95 * full)):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+        time.sleep(delay)
+        family = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        # workers and kernels notice and stop: nothing runs on unattended
+        _, alive = psutil.wait_procs(family, timeout=30)
+        for p in alive:
+            p.kill()
+        assert not alive, [p.cmdline()[:4] for p in alive]
+        files = _report_files(folder)
+        assert set(files) == set(baseline)
+        _assert_whole(files)
+    final = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ENV)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert "Traceback" not in final.stderr
+    files = _report_files(folder)
+    assert set(files) == set(baseline)
+    _assert_whole(files)
+
+
+_KILL_AFTER_WRITES = """
+import os, signal, sys
+import analysis.store as store
+real = store.atomic_write_bytes
+count = 0
+def write_then_die(path, data):
+    global count
+    real(path, data)
+    count += 1
+    if count == {n}:
+        os.kill(os.getpid(), signal.SIGKILL)
+store.atomic_write_bytes = write_then_die
+from analysis.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+_TORN_SET = pytest.mark.xfail(
+    strict=True,
+    reason="store.write_tables replaces the four tables one by one and the manifest last; a kill between "
+    "them leaves tables of two runs side by side, and read_indicators/read_issues do not check the "
+    "manifest (reported to the lead)",
+)
+
+
+@pytest.mark.parametrize("writes", [pytest.param(n, marks=_TORN_SET) for n in (1, 2, 3, 4)])
+def test_kill_9_between_the_written_files(writes: int, raws: dict[str, Path], tmp_path: Path) -> None:
+    """The most dangerous moments, hit exactly: SIGKILL right after the n-th output file is replaced.
+    A reader must get the previous run's complete set, or be told clearly that the set is torn."""
+    from analysis.store import StoreError, read_indicators, read_issues
+
+    out = tmp_path / "processed"
+    _complete(raws["clean"], out)
+    before = snapshot(out)
+    code = _KILL_AFTER_WRITES.format(n=writes)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "ingest", "--raw", str(raws["hostile"]), "--out", str(out), "--quiet"],
+        capture_output=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL
+    try:
+        indicators, issues = read_indicators(out), read_issues(out)
+    except StoreError as exc:  # the reader refuses a torn set and says what to do
+        assert "ingest" in str(exc)
+    else:
+        pd.testing.assert_frame_equal(indicators, before[1][indicators.columns])
+        pd.testing.assert_frame_equal(issues, before[2][issues.columns])
+    _complete(raws["hostile"], out)
+    assert snapshot(out)[0] == str(raws["hostile"])
