@@ -426,3 +426,21 @@ def test_workbook_neutralises_formulas_in_submitted_text(tmp_path):
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             assert cell.data_type != "f"
+
+
+# --- the project kernel ------------------------------------------------------------------------------
+
+
+def test_kernel_registration_is_idempotent(tmp_path, capsys):
+    from analysis import kernel
+
+    folder, changed = kernel.install_kernel(prefix=tmp_path)
+    assert changed and folder == tmp_path / "share" / "jupyter" / "kernels" / "fazhi-analysis"
+    spec = json.loads((folder / "kernel.json").read_text(encoding="utf-8"))
+    assert spec["display_name"] == "法治政府分析 (Python 3)" and spec["argv"][0] == sys.executable
+    assert "ipykernel_launcher" in spec["argv"] and kernel.is_installed(tmp_path)
+    assert kernel.install_kernel(prefix=tmp_path) == (folder, False)  # second time: nothing to do
+    spec["argv"][0] = "/nonexistent/python"
+    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    assert not kernel.is_installed(tmp_path) and kernel.install_kernel(prefix=tmp_path) == (folder, True)
+    assert kernel.run_kernel_cli(install=True) == 0 and "fazhi-analysis" in capsys.readouterr().out
