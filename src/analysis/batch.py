@@ -731,6 +731,8 @@ def run_batch_cli(
     notebooks: Path | None = None,
 ) -> int:
     """``python -m analysis run``: 0 when every notebook ran, 1 when one failed, 2 for a bad request."""
+    from analysis.store import StoreError
+
     started = time.monotonic()
     try:
         results = run_batch(
@@ -745,6 +747,9 @@ def run_batch_cli(
     except BatchError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreError as exc:  # the report folder stayed locked by another run for too long
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_FAILED
     for line in summary_lines(results, timeout):
         print(line)
     failed = sum(len(r.failed) for r in results)
