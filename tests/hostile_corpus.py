@@ -687,6 +687,14 @@ CASES: list[Case] = [
         file_codes=("password-protected",),
     ),
     _case(
+        "encrypted-ods",
+        "加密表格.ods",
+        "设有打开密码的 .ods（清单中有 encryption-data）",
+        _encrypted_ods,
+        "password-protected",
+        file_codes=("password-protected",),
+    ),
+    _case(
         "truncated",
         "截断.xlsx",
         "传输中断的 .xlsx（只有前 60%）",

@@ -211,3 +211,16 @@ def test_hostile_file_names(stem: str, tmp_path: Path) -> None:
         assert result.indicators.empty
         # refused (bad-path), or skipped as a hidden file ("...xlsx" starts with a dot)
         assert list(result.issues["code"]) in (["bad-path"], ["skipped-file"])
+
+
+def test_reliability_page_lists_every_case() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text(encoding="utf-8")
+    for case in hc.CASES:
+        assert f"| `{case.name}` | {case.filename} |" in page, case.name
+    for variable in (
+        "FAZHI_MAX_FILE_MB",
+        "FAZHI_MAX_UNCOMPRESSED_MB",
+        "FAZHI_MAX_MEMBER_MB",
+        "FAZHI_MAX_RATIO",
+    ):
+        assert variable in page
