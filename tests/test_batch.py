@@ -22,7 +22,8 @@ from openpyxl import load_workbook
 
 from analysis import batch, summary
 from analysis.batch import BatchError, Target
-from analysis.store import output_lock, write_tables
+from analysis.fileio import output_lock
+from analysis.store import write_tables
 from tests import fixtures_processed as fp
 
 PARAMS_CELL = 'region = "通许县"\nyear = 2019\nprocessed_dir = "../data/processed"\noutput_dir = "out"'

@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from analysis import fileio
 from analysis import template as tpl
 from analysis.catalog import load_catalog
 from analysis.cli import main as cli_main
@@ -303,7 +304,7 @@ def test_crash_during_write_keeps_previous_file(tmp_path, monkeypatch, catalog):
     def boom(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tpl.os, "replace", boom)
+    monkeypatch.setattr(fileio.os, "replace", boom)
     assert tpl.run_template_cli(REGION, 2021, out) == 2
     assert target.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{d}.xlsx" for d in catalog.departments)

@@ -36,13 +36,14 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from analysis.fileio import atomic_write_bytes, output_lock
 from analysis.kernel import KERNEL_NAME
+from analysis.schema import YEAR_MAX, YEAR_MIN
 
 EXECUTED_DIR = "notebooks"
 FIGURES_DIR = "figures"
 INDEX = "index.html"
 STAGING_PREFIX = ".staging-"
-YEAR_RANGE = (1949, 2100)
 START_TIMEOUT = 60  # seconds for a kernel to start and answer
 START_ATTEMPTS = 3  # a kernel that fails to start is tried this many times
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -93,8 +94,8 @@ def parse_year(text: object) -> int:
     if isinstance(text, bool) or not re.fullmatch(r"\d{4}", raw):
         raise BatchError(f"年度“{raw[:20]}”无效：请填写四位数字的年份（如 2019），或 all。")
     year = int(raw)
-    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
-        raise BatchError(f"年度 {year} 超出允许范围 {YEAR_RANGE[0]}–{YEAR_RANGE[1]}。")
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise BatchError(f"年度 {year} 超出允许范围 {YEAR_MIN}–{YEAR_MAX}。")
     return year
 
 
@@ -329,12 +330,11 @@ def _watch_parent() -> None:
 
 def worker_main(argv: list[str]) -> int:
     """``python -m analysis.batch --worker JOB.json RESULT.json``: execute one notebook, write the result."""
-    from analysis.htmlreport import atomic_write
 
     _watch_parent()
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     result = execute_one(job)
-    atomic_write(Path(argv[1]), json.dumps(result, ensure_ascii=False).encode("utf-8"))
+    atomic_write_bytes(Path(argv[1]), json.dumps(result, ensure_ascii=False).encode("utf-8"))
     return 0
 
 
@@ -454,7 +454,7 @@ def build_report(
 ) -> ReportResult:
     """Run every notebook for ``target`` and write its report folder."""
     from analysis import htmlreport, summary
-    from analysis.store import output_lock, read_indicators, read_issues
+    from analysis.store import read_indicators, read_issues
 
     started = time.monotonic()
     folder = report_folder(reports, target)
@@ -500,7 +500,7 @@ def build_report(
                 workbook=summary.WORKBOOK_NAME,
                 generated=now,
             )
-            htmlreport.atomic_write(stage / INDEX, index.encode("utf-8"))
+            atomic_write_bytes(stage / INDEX, index.encode("utf-8"))
             _publish(stage, folder, keep_figures=any(not r.ok for r in results))
         finally:
             shutil.rmtree(stage, ignore_errors=True)
@@ -575,7 +575,7 @@ def _write_page(
     else:
         retarget(nb, stage, final)
         drop_plotly_bundles(nb)
-        htmlreport.atomic_write(executed, nbformat.writes(nb).encode("utf-8"))
+        atomic_write_bytes(executed, nbformat.writes(nb).encode("utf-8"))
     body, info = htmlreport.render_notebook(
         nb,
         stem=nb_path.stem,
@@ -587,7 +587,7 @@ def _write_page(
     )
     info.notebook_name = f"{EXECUTED_DIR}/{nb_path.name}"
     info.seconds = result.seconds
-    htmlreport.atomic_write(stage / info.html_name, body.encode("utf-8"))
+    atomic_write_bytes(stage / info.html_name, body.encode("utf-8"))
     return info
 
 
@@ -731,6 +731,7 @@ def run_batch_cli(
     notebooks: Path | None = None,
 ) -> int:
     """``python -m analysis run``: 0 when every notebook ran, 1 when one failed, 2 for a bad request."""
+    from analysis.fileio import BusyError
     from analysis.store import StoreError
 
     started = time.monotonic()
@@ -747,7 +748,7 @@ def run_batch_cli(
     except BatchError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
-    except StoreError as exc:  # the report folder stayed locked by another run for too long
+    except (StoreError, BusyError) as exc:  # unreadable tables, or the folder stayed locked too long
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_FAILED
     for line in summary_lines(results, timeout):

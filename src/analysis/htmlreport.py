@@ -14,15 +14,12 @@ from a submission is shown as text, never run.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import hashlib
 import html
 import json
-import os
 import re
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,6 +28,8 @@ from pathlib import Path
 import bleach
 import nbformat
 from bleach.css_sanitizer import CSSSanitizer
+
+from analysis.fileio import atomic_write_bytes
 
 ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
@@ -450,34 +449,6 @@ def asset_payloads() -> dict[str, bytes]:
     }
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``path`` via a temporary file and ``os.replace``: a crash leaves the old file or the new one.
-
-    Report files are readable by everyone the umask allows (an intranet server must be able to read them).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@functools.cache
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_assets(report_dir: Path) -> list[Path]:
     """Write ``report_dir/assets/*`` (atomically, only files whose content changed); returns the paths."""
     folder = Path(report_dir) / ASSETS_DIR
@@ -485,7 +456,7 @@ def write_assets(report_dir: Path) -> list[Path]:
     for name, data in asset_payloads().items():
         path = folder / name
         if not (path.is_file() and _digest(path.read_bytes()) == _digest(data)):
-            atomic_write(path, data)
+            atomic_write_bytes(path, data)
         written.append(path)
     return written
 

@@ -22,13 +22,12 @@ from analysis.extract import Candidate, FileContext, extract, parse_year, read_m
 from analysis.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem
 from analysis.safety import Limits
 from analysis.sanitize import safe_name
-from analysis.schema import INDICATOR_COLUMNS
+from analysis.schema import INDICATOR_COLUMNS, YEAR_MAX, YEAR_MIN
 from analysis.text import clip, fold
 from analysis.workbook import WorkbookError, read_workbook
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
-YEAR_RANGE = (1949, 2100)
 
 
 @dataclass
@@ -104,11 +103,11 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, FileContext]], list[Proble
             problems.append(Problem("bad-path", f"{exc}；此文件未读取", file=shown))
             continue
         year = parse_year(year_dir)
-        if year is None or not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+        if year is None or not YEAR_MIN <= year <= YEAR_MAX:
             problems.append(
                 Problem(
                     "bad-path",
-                    f"年度文件夹“{clip(year_dir)}”不是 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 之间的四位年份；此文件未读取",
+                    f"年度文件夹“{clip(year_dir)}”不是 {YEAR_MIN}–{YEAR_MAX} 之间的四位年份；此文件未读取",
                     region=region,
                     file=shown,
                 )
@@ -391,7 +390,8 @@ def _print_summary(summary: FileSummary) -> None:
 def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False) -> int:
     """``python -m analysis ingest``: exit 0 without errors, 1 with errors (good values still written)."""
     from analysis.catalog import CatalogError
-    from analysis.store import StoreError, output_lock, write_tables
+    from analysis.fileio import BusyError, output_lock
+    from analysis.store import write_tables
 
     if not raw.is_dir():
         print(f"错误：找不到原始报表文件夹 {raw}", file=sys.stderr)
@@ -409,7 +409,7 @@ def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet
             write_tables(
                 out, result.indicators, result.issues, {"raw": str(raw), "seconds": round(result.seconds, 3)}
             )
-    except StoreError as exc:
+    except (BusyError, OSError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     counts = result.issues["severity"].value_counts()

@@ -6,6 +6,9 @@ import pandera.pandas as pa
 
 from analysis.problems import CODES, ISSUE_COLUMNS
 
+# Statistical years the suite accepts, everywhere a year comes in (folders, 基本信息, CLI, templates).
+YEAR_MIN, YEAR_MAX = 1949, 2100
+
 INDICATOR_COLUMNS = [
     "region",  # 地区, e.g. 通许县
     "year",  # 统计年度 (int)
@@ -27,7 +30,7 @@ INDICATOR_COLUMNS = [
 INDICATORS_SCHEMA = pa.DataFrameSchema(
     {
         "region": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "year": pa.Column(int, pa.Check.in_range(1949, 2100)),
+        "year": pa.Column(int, pa.Check.in_range(YEAR_MIN, YEAR_MAX)),
         "indicator_id": pa.Column(str, pa.Check.str_matches(r"^[a-z_]+\.[a-z0-9_]+$")),
         "name_zh": pa.Column(str),
         "topic": pa.Column(str),

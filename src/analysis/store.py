@@ -4,25 +4,24 @@ Files in the processed folder:
 - ``indicators.parquet`` — the tidy table (exact text as submitted);
 - ``indicators.csv`` — the same for Excel (UTF-8 with BOM; submitted text neutralised against formula injection);
 - ``issues.parquet`` / ``issues.csv`` — every problem found;
-- ``manifest.json`` — written last: run time, row counts and the files' SHA-256, so a reader can tell a
-  complete set from a torn one.
+- ``manifest.json`` — run time, row counts and the files' SHA-256; readers check the table they read
+  against it. The set is published with a journal (see :func:`write_tables`), so a crash at any moment
+  leaves one run's complete set.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import os
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
+import uuid
 from pathlib import Path
 
 import pandas as pd
-from filelock import FileLock, Timeout
 
+from analysis.fileio import BusyError, atomic_write_bytes, output_lock
 from analysis.problems import ISSUE_COLUMNS
 from analysis.sanitize import neutralize
 from analysis.schema import INDICATOR_COLUMNS, INDICATORS_SCHEMA, ISSUES_SCHEMA
@@ -32,70 +31,15 @@ INDICATORS_CSV = "indicators.csv"
 ISSUES_PARQUET = "issues.parquet"
 ISSUES_CSV = "issues.csv"
 MANIFEST = "manifest.json"
-LOCK = ".lock"
+JOURNAL = ".publish.json"  # present only between the commit point and the end of a publication
+STAGE_PREFIX = ".staged-"
 
 
 class StoreError(RuntimeError):
     """The processed folder cannot be read or written (message in Chinese)."""
 
 
-@contextlib.contextmanager
-def output_lock(
-    folder: Path, wait_seconds: float = 600, say: Callable[[str], None] | None = None
-) -> Iterator[None]:
-    """Hold ``<folder>/.lock`` while writing; a second writer waits (saying so) and then gives up clearly."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / LOCK))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        (say or _stderr)(f"另一个进程正在写入 {folder}，等待其完成（最多 {wait_seconds:.0f} 秒）…")
-        try:
-            lock.acquire(timeout=wait_seconds)
-        except Timeout as exc:
-            raise StoreError(
-                f"{folder} 被另一个进程占用超过 {wait_seconds:.0f} 秒，本次未写入任何文件。"
-            ) from exc
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
-    import io
-
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     return buf.getvalue()
@@ -111,7 +55,17 @@ def _csv_bytes(frame: pd.DataFrame, text_columns: list[str]) -> bytes:
 def write_tables(
     folder: Path, indicators: pd.DataFrame, issues: pd.DataFrame, summary: dict | None = None
 ) -> dict:
-    """Validate and write both tables and the manifest; the caller holds :func:`output_lock`."""
+    """Validate and publish both tables and the manifest as one set; the caller holds the folder's lock
+    (:func:`analysis.fileio.output_lock`).
+
+    Publishing is a small commit protocol, so that a crash at any moment leaves one run's complete set:
+    1. every file is written in full under a staging name (a crash here leaves the previous set untouched);
+    2. a journal naming the staged files and the new manifest is written atomically: the commit point;
+    3. the staged files replace the published ones, then the manifest; the journal is removed.
+    A journal found later (by the next writer or any reader) is rolled forward, idempotently.
+    """
+    folder = Path(folder)
+    recover(folder)
     indicators = INDICATORS_SCHEMA.validate(indicators[INDICATOR_COLUMNS].reset_index(drop=True))
     issues = ISSUES_SCHEMA.validate(issues[ISSUE_COLUMNS].reset_index(drop=True))
     text_ind = [c for c in INDICATOR_COLUMNS if c not in ("value", "year", "derived")]
@@ -122,8 +76,6 @@ def write_tables(
         ISSUES_PARQUET: _parquet_bytes(issues),
         ISSUES_CSV: _csv_bytes(issues, text_iss),
     }
-    for name, data in payloads.items():
-        atomic_write_bytes(folder / name, data)
     manifest = {
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "indicators": len(indicators),
@@ -134,26 +86,65 @@ def write_tables(
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in payloads.items()},
         **(summary or {}),
     }
-    atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+    token = uuid.uuid4().hex[:12]
+    staged = {name: f"{STAGE_PREFIX}{token}.{name}" for name in payloads}
+    for name, data in payloads.items():
+        atomic_write_bytes(folder / staged[name], data)
+    journal = {"staged": staged, "manifest": manifest}
+    atomic_write_bytes(folder / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
+    _roll_forward(folder, journal)
     return manifest
+
+
+def recover(folder: Path) -> None:
+    """Finish a publication a crash interrupted after its commit point; drop staging files of one before it."""
+    journal_path = folder / JOURNAL
+    if journal_path.exists():
+        _roll_forward(folder, json.loads(journal_path.read_text(encoding="utf-8")))
+    for leftover in folder.glob(f"{STAGE_PREFIX}*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _roll_forward(folder: Path, journal: dict) -> None:
+    for name, staged in journal["staged"].items():
+        if (folder / staged).exists():
+            os.replace(folder / staged, folder / name)
+    manifest = json.dumps(journal["manifest"], ensure_ascii=False, indent=2).encode("utf-8")
+    atomic_write_bytes(folder / MANIFEST, manifest)
+    (folder / JOURNAL).unlink(missing_ok=True)
 
 
 def read_indicators(folder: str | Path) -> pd.DataFrame:
     """The tidy table of a processed folder (exact submitted text; ``value`` float, ``year`` int)."""
-    frame = _read_parquet(Path(folder) / INDICATORS_PARQUET)
-    return frame[INDICATOR_COLUMNS]
+    return _read_table(Path(folder), INDICATORS_PARQUET)[INDICATOR_COLUMNS]
 
 
 def read_issues(folder: str | Path) -> pd.DataFrame:
     """The problems table of a processed folder."""
-    frame = _read_parquet(Path(folder) / ISSUES_PARQUET)
-    return frame[ISSUE_COLUMNS]
+    return _read_table(Path(folder), ISSUES_PARQUET)[ISSUE_COLUMNS]
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_table(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / name
+    if (folder / JOURNAL).exists():  # a writer was interrupted after its commit point: finish its work
+        try:
+            with output_lock(folder, wait_seconds=120):
+                recover(folder)
+        except (BusyError, OSError) as exc:
+            raise StoreError(
+                f"{folder} 的上一次写入没有完成，且无法补全（{exc}）；请重新运行 ingest。"
+            ) from exc
     if not path.exists():
         raise StoreError(f"找不到 {path}：请先运行 `python -m analysis ingest` 生成整洁数据表。")
+    data = path.read_bytes()
+    manifest_path = folder / MANIFEST
+    if manifest_path.exists():
+        expected = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {}).get(name)
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+            raise StoreError(
+                f"{path} 与 {MANIFEST} 记录的内容不一致（文件被改动，或来自另一次导入）；请重新运行 ingest。"
+            )
     try:
-        return pd.read_parquet(path)
+        return pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise StoreError(f"{path} 已损坏或不是 parquet 文件（{exc}）；请重新运行 ingest。") from exc

@@ -146,7 +146,7 @@ def write_workbook(
     catalog: Catalog | None = None,
 ) -> Path:
     """Build and write the workbook atomically."""
-    from analysis.htmlreport import atomic_write
+    from analysis.fileio import atomic_write_bytes
 
-    atomic_write(Path(path), build_workbook(region, year, indicators, issues, catalog))
+    atomic_write_bytes(Path(path), build_workbook(region, year, indicators, issues, catalog))
     return Path(path)

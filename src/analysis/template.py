@@ -16,9 +16,7 @@ An untouched template ingests to no values and no errors; a filled one ingests t
 from __future__ import annotations
 
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -28,7 +26,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.catalog import Catalog, Indicator, load_catalog
+from analysis.fileio import atomic_write_bytes
 from analysis.sanitize import safe_name
+from analysis.schema import YEAR_MAX, YEAR_MIN
 
 DATA_SHEET = "数据"
 # Column roles of the data sheet, left to right; each header is the catalog's first synonym of its role, so
@@ -40,7 +40,6 @@ NOTE_COL = COLUMNS.index("note") + 1
 TITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
 INFO_PREFILLED = ("填报单位", "所属地区", "统计年度")
 INFO_TO_FILL = ("填报人", "联系电话", "填报日期")
-YEAR_MIN, YEAR_MAX = 1949, 2100
 
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -291,21 +290,6 @@ def build_template(catalog: Catalog, region: str, year: int, department: str) ->
 # --- writing -------------------------------------------------------------------------------------------
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and :func:`os.replace`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_templates(
     region: str, year: int, out: Path | None = None, catalog: Catalog | None = None
 ) -> list[Path]:
@@ -323,7 +307,7 @@ def write_templates(
         buffer = io.BytesIO()
         build_template(catalog, region, year, department).save(buffer)
         path = out / f"{department}.xlsx"
-        write_atomic(path, buffer.getvalue())
+        atomic_write_bytes(path, buffer.getvalue())
         written.append(path)
     return written
 

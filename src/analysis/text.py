@@ -22,5 +22,10 @@ def match_key(text: str) -> str:
 
 def clip(text: str, limit: int = 60) -> str:
     """Shorten a submitted string for a message, showing control characters visibly."""
-    shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    shown = "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
