@@ -65,6 +65,7 @@ FORMS = [
     ("乡镇(街道)公共法律服务工作站", "个", "12", None, 12, ""),
     ("乡镇（街道）公共法律服务工作站", "个", "12", None, 12, ""),  # full-width brackets fold
     (" 人民调解组织 ", "个", "328", None, 328, ""),
+    ("调解_x0009_矛盾纠纷", "件", 6736, None, 6736, ""),  # Excel's escape of a tab inside a name
 ]
 
 

@@ -115,6 +115,7 @@ def _read_xlsx(path: Path) -> list[Sheet]:
 
     import openpyxl
     from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+    from openpyxl.utils.escape import unescape
     from openpyxl.worksheet._reader import WorkSheetParser
     from openpyxl.xml.constants import SHEET_MAIN_NS
 
@@ -161,6 +162,8 @@ def _read_xlsx(path: Path) -> list[Sheet]:
                         value, dtype = c["value"], c["data_type"]
                         if value is None and not c["formula"]:
                             continue
+                        if isinstance(value, str) and "_x" in value:
+                            value = unescape(value)  # Excel's _xHHHH_ escapes of control characters
                         cell = Cell(
                             value=value, number_format=number_format(c["style_id"]), formula=c["formula"]
                         )
