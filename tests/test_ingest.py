@@ -12,6 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from analysis.catalog import load_catalog
 from analysis.ingest import ingest
 from analysis.problems import CODES
 from analysis.store import read_indicators, read_issues
@@ -397,3 +398,38 @@ def test_every_code_is_documented():
     doc = (Path(__file__).parents[1] / "docs" / "issue-codes.md").read_text(encoding="utf-8")
     for code in CODES:
         assert f"`{code}`" in doc, code
+
+
+# --- warnings and information: loaded, but said -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "rows", "code", "loaded"),
+    [
+        (f"{SJ}.xlsx", [[1, "调解矛盾纠纷", "件", 12.5]], "non-integer-count", 12.5),
+        (f"{SJ}.xlsx", [[1, "人民调解成功率", None, 0.98]], "suspicious-rate", 0.98),
+        (f"{SJ}.xlsx", [[1, "调解矛盾纠纷", "件", "—"]], "marked-not-reported", None),
+        ("县水利局.xlsx", [[1, "调解矛盾纠纷", "件", 5]], "unexpected-department", 5),
+        ("某某局.xlsx", [[1, "调解矛盾纠纷", "件", 5]], "unknown-department", 5),
+        (f"{SJ}.xlsx", [[1, "调解矛盾纠纷", "件", 0], [2, "专兼职人民调解员", "名", 0]], "check-skipped", 0),
+    ],
+)
+def test_warnings_and_information(tmp_path, file, rows, code, loaded):
+    write_xlsx(folder(tmp_path) / file, rows)
+    result = run(tmp_path)
+    assert code in codes(result), result.issues.to_string()
+    assert codes(result, "error") == []
+    row = result.issues[result.issues["code"] == code].iloc[0]
+    assert row["message"] and row["region"] == REGION
+    reported = result.indicators[~result.indicators["derived"]]
+    if loaded is None:
+        assert reported.empty
+    else:
+        assert list(reported["value"])[0] == loaded
+
+
+def test_missing_submissions_are_listed_per_department(tmp_path):
+    write_xlsx(folder(tmp_path) / f"{SJ}.xlsx", [[1, "调解矛盾纠纷", "件", 5]])
+    result = run(tmp_path)
+    missing = result.issues[result.issues["code"] == "missing-submission"]
+    assert sorted(missing["department"]) == sorted(d for d in load_catalog().departments if d != SJ)
