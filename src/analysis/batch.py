@@ -501,6 +501,7 @@ def build_report(
                 generated=now,
             )
             atomic_write_bytes(stage / INDEX, index.encode("utf-8"))
+            htmlreport.write_font(folder, [p.read_text(encoding="utf-8") for p in stage.glob("*.html")])
             _publish(stage, folder, keep_figures=any(not r.ok for r in results))
         finally:
             shutil.rmtree(stage, ignore_errors=True)

@@ -99,6 +99,11 @@ class FontChoice:
     source: str  # "system" or "mplfonts"
 
 
+# The report pages' own font (a subset of the bundled font, written next to them by the batch): browsers
+# use it only for characters no system font in the stack above it can show.
+WEB_FONT = "FazhiCJK"
+
+
 @functools.cache
 def cjk_font() -> FontChoice:
     """The CJK font used for every figure: a preferred system font, else the one shipped by mplfonts."""
@@ -106,6 +111,14 @@ def cjk_font() -> FontChoice:
     for name in PREFERRED_FONTS:
         if name in installed:
             return FontChoice(name, installed[name], "system")
+    path = bundled_font_path()
+    font_manager.fontManager.addfont(str(path))
+    name = font_manager.FontProperties(fname=str(path)).get_name()
+    return FontChoice(name, str(path), "mplfonts")
+
+
+def bundled_font_path() -> Path:
+    """The Noto Sans CJK SC file shipped by the pip package mplfonts (no download, same on every machine)."""
     package, relative = BUNDLED_FONT
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -113,9 +126,7 @@ def cjk_font() -> FontChoice:
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.exists():
         raise RuntimeError(f"找不到中文字体文件 {path}。")
-    font_manager.fontManager.addfont(str(path))
-    name = font_manager.FontProperties(fname=str(path)).get_name()
-    return FontChoice(name, str(path), "mplfonts")
+    return path
 
 
 def missing_glyphs(text: str, font: FontChoice | None = None) -> set[str]:
@@ -422,7 +433,10 @@ def to_plotly(chart: Chart) -> go.Figure:
     footer = "<br>".join(_esc(x) for x in (chart.note, _missing_note(chart)) if x)
     fig.update_layout(
         title={"text": _esc(chart.title), "x": 0.01, "font": {"size": 17}},
-        font={"family": f"{cjk_font().name}, Microsoft YaHei, PingFang SC, sans-serif", "size": 13},
+        font={
+            "family": f"{cjk_font().name}, Microsoft YaHei, PingFang SC, {WEB_FONT}, sans-serif",
+            "size": 13,
+        },
         template="plotly_white",
         colorway=SERIES,
         margin={"l": 20, "r": 30, "t": 60, "b": 40 + 24 * footer.count("<br>") + (60 if footer else 0)},

@@ -18,6 +18,7 @@ import copy
 import functools
 import hashlib
 import html
+import io
 import json
 import re
 import uuid
@@ -34,6 +35,7 @@ from analysis.fileio import atomic_write_bytes
 ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
 NOTEBOOK_CSS = "notebook.css"
+WEB_FONT_FILE = "cjk-subset.woff"
 REPORT_CSS = "report.css"
 REPORT_JS = "report.js"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -459,6 +461,37 @@ def write_assets(report_dir: Path) -> list[Path]:
             atomic_write_bytes(path, data)
         written.append(path)
     return written
+
+
+def write_font(report_dir: Path, pages: list[str]) -> Path:
+    """Write ``assets/<WEB_FONT_FILE>``: the bundled CJK font cut down to the characters of ``pages``.
+
+    Pages list system fonts first (Microsoft YaHei, PingFang SC, Noto Sans CJK SC …); this subset is the last
+    resort, so that a report copied to a machine without any Chinese font still shows text, not boxes.
+    """
+    from fontTools import subset
+
+    from analysis.figures import bundled_font_path
+
+    text = "".join(pages)
+    text += "".join(chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text))  # JSON-escaped
+    chars = sorted({ord(ch) for ch in text if ord(ch) > 0x7F} | set(range(0x20, 0x7F)))
+    options = subset.Options()
+    options.flavor = "woff"  # zlib: no extra dependency (woff2 would need brotli)
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    font = subset.load_font(str(bundled_font_path()), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=chars)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    subset.save_font(font, buffer, options)
+    path = Path(report_dir) / ASSETS_DIR / WEB_FONT_FILE
+    data = buffer.getvalue()
+    if not (path.is_file() and _digest(path.read_bytes()) == _digest(data)):
+        atomic_write_bytes(path, data)
+    return path
 
 
 def _digest(data: bytes) -> str:
