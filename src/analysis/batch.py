@@ -496,7 +496,7 @@ def build_report(
                 pages=pages,
                 key_figures=_key_figures(mine),
                 issue_counts=_issue_counts(their_issues),
-                issue_rows=their_issues[their_issues["severity"] == "error"].to_dict("records"),
+                issue_rows=their_issues[their_issues["severity"] != "info"].to_dict("records"),
                 workbook=summary.WORKBOOK_NAME,
                 generated=now,
             )

@@ -525,8 +525,8 @@ def render_index(
 ) -> str:
     """The report's ``index.html``: key figures, issues summary, links to every page, failures flagged.
 
-    ``issue_counts``: rows of severity, code, title, count. ``issue_rows``: the error-level issues to list
-    (department, file, sheet, cell, message). Every value is escaped here.
+    ``issue_counts``: rows of severity, code, title, count. ``issue_rows``: the error- and warning-level issues to
+    list (severity, department, file, sheet, cell, message). Every value is escaped here.
     """
     from analysis import __version__
 
@@ -595,14 +595,20 @@ def render_index(
     else:
         out.append("<p>导入时没有发现问题。</p>")
     if issue_rows:
-        out.append("<h3>需要处理的错误</h3><table><thead><tr><th>填报单位</th><th>文件</th><th>工作表</th>")
+        out.append(
+            "<h3>需要处理的错误和警告</h3><table><thead><tr><th>级别</th><th>填报单位</th><th>文件</th>"
+        )
+        out.append("<th>工作表</th>")
         out.append("<th>单元格</th><th>问题</th></tr></thead><tbody>")
         for row in issue_rows:
             out.append(
                 "<tr>"
                 + "".join(
-                    f"<td>{e(str(row.get(c, '')))}</td>"
-                    for c in ("department", "file", "sheet", "cell", "message")
+                    f"<td>{e(str(v))}</td>"
+                    for v in (
+                        SEVERITY_ZH.get(row.get("severity"), row.get("severity", "")),
+                        *(row.get(c, "") for c in ("department", "file", "sheet", "cell", "message")),
+                    )
                 )
                 + "</tr>"
             )
