@@ -151,13 +151,20 @@ class Catalog:
         self.departments: dict[str, tuple[str, ...]] = {
             name: tuple((spec or {}).get("aliases", ())) for name, spec in data["departments"].items()
         }
-        reported = [
-            Indicator(
+
+        def indicator(d: dict, **extra) -> Indicator:
+            return Indicator(
                 indicator_id=d["indicator_id"],
                 name_zh=d["name_zh"],
                 unit=d["unit"],
                 topic=d["topic"],
                 description=d.get("description", ""),
+                **extra,
+            )
+
+        reported = [
+            indicator(
+                d,
                 section=d.get("section", ""),
                 department=d.get("department", ""),
                 aliases=tuple(d.get("aliases", ())),
@@ -165,12 +172,8 @@ class Catalog:
             for d in data["indicators"]
         ]
         derived = [
-            Indicator(
-                indicator_id=d["indicator_id"],
-                name_zh=d["name_zh"],
-                unit=d["unit"],
-                topic=d["topic"],
-                description=d.get("description", ""),
+            indicator(
+                d,
                 derived=True,
                 formula=Expression(d["formula"]),
                 digits=d.get("digits"),

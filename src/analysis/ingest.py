@@ -141,48 +141,25 @@ def _check_metadata(workbook, ctx: FileContext, catalog: Catalog) -> tuple[FileC
         return ctx, []
     problems = []
     department = ctx.department
-    if "所属地区" in meta.values:
-        text, cell = meta.values["所属地区"]
-        if fold(text) != fold(ctx.region):
-            problems.append(
-                ctx.problem(
-                    "metadata-mismatch",
-                    f"“基本信息”中的所属地区“{clip(text)}”与文件夹“{ctx.region}”不一致，本文件全部数值未导入；"
-                    "请改正后重新报送，或把文件放到正确地区的文件夹",
-                    meta.sheet,
-                    cell,
-                )
-            )
-    if "统计年度" in meta.values:
-        text, cell = meta.values["统计年度"]
-        if parse_year(text) != ctx.year:
-            problems.append(
-                ctx.problem(
-                    "metadata-mismatch",
-                    f"“基本信息”中的统计年度“{clip(text)}”与文件夹年度 {ctx.year} 不一致，本文件全部数值未导入；"
-                    "请改正统计年度，或把文件放到正确年度的文件夹",
-                    meta.sheet,
-                    cell,
-                )
-            )
+
+    def mismatch(key: str, against: str, fix: str) -> None:
+        text, cell = meta.values[key]
+        message = f"“基本信息”中的{key}“{clip(text)}”与{against}不一致，本文件全部数值未导入；{fix}"
+        problems.append(ctx.problem("metadata-mismatch", message, meta.sheet, cell))
+
+    if "所属地区" in meta.values and fold(meta.values["所属地区"][0]) != fold(ctx.region):
+        mismatch("所属地区", f"文件夹“{ctx.region}”", "请改正后重新报送，或把文件放到正确地区的文件夹")
+    if "统计年度" in meta.values and parse_year(meta.values["统计年度"][0]) != ctx.year:
+        mismatch("统计年度", f"文件夹年度 {ctx.year}", "请改正统计年度，或把文件放到正确年度的文件夹")
     if "填报单位" in meta.values:
-        text, cell = meta.values["填报单位"]
-        declared = catalog.department(text)
+        declared = catalog.department(meta.values["填报单位"][0])
         by_name = catalog.department(ctx.department)
-        if declared is None and by_name is None:
-            pass  # neither is known: unknown-department is reported on the file name
-        elif declared != by_name and by_name is not None:
-            problems.append(
-                ctx.problem(
-                    "metadata-mismatch",
-                    f"“基本信息”中的填报单位“{clip(text)}”与文件名“{ctx.department}”不一致，本文件全部数值未导入；"
-                    "请确认是哪个单位的报表，并统一文件名与填报单位",
-                    meta.sheet,
-                    cell,
-                )
+        if by_name is None:
+            department = declared or department  # a loosely named file whose 基本信息 names a department
+        elif declared != by_name:
+            mismatch(
+                "填报单位", f"文件名“{ctx.department}”", "请确认是哪个单位的报表，并统一文件名与填报单位"
             )
-        elif by_name is None:
-            department = declared  # file named loosely, 基本信息 names a known department
     return FileContext(ctx.region, ctx.year, department, ctx.file), problems
 
 
