@@ -359,9 +359,10 @@ def ingest(
 def _print_summary(summary: FileSummary) -> None:
     mark = "✗" if summary.rejected else ("!" if summary.errors else "✓")
     detail = "整个文件未导入" if summary.rejected else f"导入 {summary.values} 个数值"
-    print(
-        f"  {mark} {summary.file}（{summary.department}）：{detail}，错误 {summary.errors}，警告 {summary.warnings}"
-    )
+    line = f"  {mark} {summary.file}（{summary.department}）：{detail}，错误 {summary.errors}，警告 {summary.warnings}"
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stdout)  # above the progress bar, when there is one
 
 
 def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False) -> int:
