@@ -433,3 +433,17 @@ def test_missing_submissions_are_listed_per_department(tmp_path):
     result = run(tmp_path)
     missing = result.issues[result.issues["code"] == "missing-submission"]
     assert sorted(missing["department"]) == sorted(d for d in load_catalog().departments if d != SJ)
+
+
+def test_reader_refuses_a_table_the_manifest_does_not_know(tmp_path):
+    from analysis.store import INDICATORS_PARQUET, StoreError, read_indicators, read_issues
+
+    write_xlsx(folder(tmp_path) / f"{SJ}.xlsx", [[1, "调解矛盾纠纷", "件", 6736]])
+    out = tmp_path / "processed"
+    assert _cli("ingest", "--raw", str(tmp_path / "raw"), "--out", str(out)).returncode == 0
+    frame = read_indicators(out)
+    frame.loc[0, "value"] = 1.0  # someone edits the parquet by hand
+    frame.to_parquet(out / INDICATORS_PARQUET, index=False)
+    with pytest.raises(StoreError, match="重新运行 ingest"):
+        read_indicators(out)
+    assert len(read_issues(out)) > 0  # the untouched table still reads

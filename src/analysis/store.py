@@ -127,13 +127,24 @@ def read_issues(folder: str | Path) -> pd.DataFrame:
 def _read_table(folder: Path, name: str) -> pd.DataFrame:
     path = folder / name
     if (folder / JOURNAL).exists():  # a writer was interrupted after its commit point: finish its work
-        try:
-            with output_lock(folder, wait_seconds=120):
-                recover(folder)
-        except (BusyError, OSError) as exc:
-            raise StoreError(
-                f"{folder} 的上一次写入没有完成，且无法补全（{exc}）；请重新运行 ingest。"
-            ) from exc
+        _settle(folder)
+    data = _checked_bytes(folder, name)
+    if data is None:  # a writer is publishing right now (or was cut short): wait for it, then read again
+        _settle(folder)
+        data = _checked_bytes(folder, name)
+    if data is None:
+        raise StoreError(
+            f"{path} 与 {MANIFEST} 记录的内容不一致（文件被改动，或来自另一次导入）；请重新运行 ingest。"
+        )
+    try:
+        return pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise StoreError(f"{path} 已损坏或不是 parquet 文件（{exc}）；请重新运行 ingest。") from exc
+
+
+def _checked_bytes(folder: Path, name: str) -> bytes | None:
+    """The file's bytes if they are the ones the manifest records (or there is no manifest); else None."""
+    path = folder / name
     if not path.exists():
         raise StoreError(f"找不到 {path}：请先运行 `python -m analysis ingest` 生成整洁数据表。")
     data = path.read_bytes()
@@ -141,10 +152,16 @@ def _read_table(folder: Path, name: str) -> pd.DataFrame:
     if manifest_path.exists():
         expected = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {}).get(name)
         if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-            raise StoreError(
-                f"{path} 与 {MANIFEST} 记录的内容不一致（文件被改动，或来自另一次导入）；请重新运行 ingest。"
-            )
+            return None
+    return data
+
+
+def _settle(folder: Path) -> None:
+    """Wait for any writer of ``folder`` and finish a publication it left half done."""
     try:
-        return pd.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise StoreError(f"{path} 已损坏或不是 parquet 文件（{exc}）；请重新运行 ingest。") from exc
+        with output_lock(folder, wait_seconds=120):
+            recover(folder)
+    except PermissionError:
+        return  # a read-only folder (e.g. a shared copy): nothing can be finished here; the check decides
+    except (BusyError, OSError) as exc:
+        raise StoreError(f"{folder} 的上一次写入没有完成，且无法补全（{exc}）；请重新运行 ingest。") from exc
