@@ -174,3 +174,105 @@ def test_empty_chart_is_refused_and_bad_kind_rejected():
         Chart("pie3d", "x")
     with pytest.raises(ValueError):
         Chart("bar", "x", labels=("a",), values=(1.0, 2.0), texts=("1",))
+
+
+# --- layout: what the analyst sees ------------------------------------------------------------------------
+
+MANY_MISSING = tuple(i.name_zh for i in load_catalog().reported[:16])
+
+
+def test_labels_wrap_between_words_and_never_start_a_line_with_a_closing_bracket():
+    code = "勾稽关系不成立（reconciliation-mismatch）"
+    lines = figures.wrap_lines(code, 14)
+    assert "".join(lines) == code and any("reconciliation-mismatch" in x for x in lines)
+    for text, width in [("县政府作为被告的行政应诉案件（件）", 16), ("向“信用开封”推送双公示信息（条）", 16)]:
+        lines = figures.wrap_lines(text, width)
+        assert "".join(lines) == text and not any(x[0] in "）。，、”" for x in lines), lines
+    # balanced: no orphan character on a second line
+    lines = figures.wrap_lines("乡镇(街道)公共法律服务工作站村", 14)
+    assert len(lines) == 2 and min(len(x) for x in lines) >= 6, lines
+    assert figures.wrap_lines("政务服务事项", 14) == ["政务服务事项"]
+
+
+def test_a_long_missing_list_is_wrapped_in_both_renderers(tmp_path):
+    figures.setup_style()
+    chart = Chart("tiles", "尉氏县2020年主要数字", labels=("调解矛盾纠纷",), values=(3210.0,), texts=("3210件",),
+                  missing=MANY_MISSING)  # fmt: skip
+    png, _ = figures.save_static(figures.to_matplotlib(chart), tmp_path, "tiles")
+    with Image.open(png) as im:
+        assert im.size[0] <= 10 * figures.DPI, im.size  # a printed figure, not a 20-inch strip
+    fig = figures.to_plotly(chart)
+    footer = fig.layout.annotations[-1].text
+    assert footer.count("<br>") >= 3 and max(len(x) for x in footer.split("<br>")) <= 70
+
+
+def test_plotly_figure_grows_with_its_footer_instead_of_squeezing_the_chart():
+    bare = Chart("tiles", "主要数字", labels=("调解矛盾纠纷",), values=(3210.0,), texts=("3210件",))
+    noted = Chart(**{**bare.__dict__, "missing": MANY_MISSING})
+    a, b = figures.to_plotly(bare).layout, figures.to_plotly(noted).layout
+    assert b.height - a.height == b.margin.b - a.margin.b > 0
+
+
+def test_tiles_are_centred_in_their_cards():
+    fig = figures.to_plotly(sample_charts()[5])
+    cards = [a for a in fig.layout.annotations if a.xref == "paper" and a.yanchor != "top"]
+    assert len(cards) == 8
+    assert all(a.xanchor == "center" and a.yanchor == "middle" for a in cards)
+
+
+def test_stacked_legend_is_clear_of_the_title_and_counts_are_whole_numbers(tmp_path):
+    figures.setup_style()
+    chart = Chart("stacked", "通许县2019年数据问题（按问题代码）", labels=("勾稽关系不成立",),
+                  series=(("警告", (1.0,)),), unit="条", tones=("down",))  # fmt: skip
+    fig = figures.to_plotly(chart)
+    assert fig.layout.legend.xanchor == "right" and fig.layout.legend.yanchor == "bottom"
+    assert fig.layout.legend.y >= 1 and fig.layout.title.x < 0.5
+    assert fig.layout.xaxis.dtick == 1
+    assert fig.data[0].marker.color == figures.COLORS["down"]
+    mfig = figures.to_matplotlib(chart)
+    ax = mfig.axes[0]
+    mfig.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y0 >= ax.get_window_extent().y1 - 1  # above the bars, not on them
+    plt.close(mfig)
+
+
+def test_tones_must_match_the_series():
+    with pytest.raises(ValueError):
+        Chart("stacked", "x", labels=("a",), series=(("已填报", (1.0,)),), tones=("main", "light"))
+    with pytest.raises(ValueError):
+        Chart("stacked", "x", labels=("a",), series=(("已填报", (1.0,)),), tones=("purple",))
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_trend_title_clears_the_small_multiples_and_axes_start_at_zero():
+    figures.setup_style()
+    names = tuple(i.name_zh for i in load_catalog().reported[:6])
+    chart = Chart("trend", "通许县2019—2020年历年变化", labels=("2019", "2020"),
+                  series=tuple((n, (16.0, 16.0)) for n in names), series_units=("个",) * 6)  # fmt: skip
+    fig = figures.to_matplotlib(chart)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    for ax in fig.axes:
+        if ax.axison:
+            assert not _overlaps(title, ax.title.get_window_extent(renderer)), ax.title.get_text()
+            assert ax.get_ylim()[0] == 0
+            assert all(float(t).is_integer() for t in ax.get_yticks())
+    plt.close(fig)
+    pfig = figures.to_plotly(chart)
+    assert pfig.layout.yaxis.rangemode == "tozero" and pfig.layout.yaxis.exponentformat == "none"
+    # the rows keep most of the height for the plots themselves
+    domain = pfig.layout.yaxis.domain
+    assert domain[1] - domain[0] > 0.3
+
+
+def test_rate_axis_is_labelled_in_percent_and_a_cut_waterfall_axis_says_so():
+    fig = figures.to_plotly(sample_charts()[1])
+    assert list(fig.layout.xaxis.ticktext) == ["0", "25%", "50%", "75%", "100%"]
+    wf = figures.to_plotly(sample_charts()[3])
+    assert "纵轴未从0开始" in wf.layout.yaxis.title.text

@@ -212,3 +212,30 @@ def test_issue_counts_and_list():
     listed = sections.issue_list(iss)
     assert len(listed) == 3 and set(listed["级别"]) == {"错误", "警告"}
     assert sections.code_table(fp.empty_issues()).empty
+
+
+def test_change_of_a_signed_figure_has_no_percentage():
+    # the unexplained gap going from −51 to 0 is "+51项", not "+51项（+100%）"
+    assert sections.format_change(0, -51, "项") == "+51项"
+    assert sections.format_change(-10, -51, "项") == "+41项"
+    assert sections.format_change(5, 0, "项") == "+5项"
+
+
+def test_trend_title_of_a_single_year_names_one_year(view, history):
+    assert sections.trend(view, ["disputes.mediation_cases"]).title == "通许县2019年历年变化"
+    assert sections.trend(history, ["disputes.mediation_cases"]).title == "通许县2018—2019年历年变化"
+
+
+def test_status_charts_colour_by_meaning_not_by_position():
+    iss = sections.issues_of(fp.issues(), fp.REGION, fp.YEAR)
+    view = sections.select(fp.spec_frame(), fp.REGION, fp.YEAR)
+    chart = sections.issues_chart(view, iss)
+    assert dict(zip([n for n, _ in chart.series], chart.tones, strict=True)) == {
+        "错误": "gap",
+        "警告": "down",
+        "提示": "muted",
+    }
+    only_warnings = iss[iss["severity"] == "warning"]
+    assert sections.issues_chart(view, only_warnings).tones == ("down",)  # a warning stays orange alone
+    assert sections.coverage_chart(view).tones == ("main", "light")
+    assert sections.submissions_chart(view, iss).tones == ("main", "light")

@@ -110,3 +110,20 @@ def test_template_checks_can_fail(tmp_path):
     )
     with pytest.raises(ValueError):
         sentences.load_templates(path)
+
+
+def test_yoy_of_a_signed_figure_has_no_growth_rate():
+    frame = fp.frame(
+        fp.rows(year=2018, values={"functions.gov_service_items": 1000.0}),
+        fp.rows(values={"functions.gov_service_items": 1146.0}),
+    )
+    view = sections.select(frame, fp.REGION, fp.YEAR)
+    gap = "derived.power_items_unexplained_change"
+    history = sections.select(fp.history_frame(), fp.REGION, fp.YEAR)
+    before = history.get(gap, 2018)
+    assert before is not None and before < 0
+    (line,) = sentences.yoy(history, [gap])
+    assert "%" not in line and line.startswith("权责清单未说明的增减") and "比2018年减少5项。" in line
+    assert sentences.yoy(view, ["functions.gov_service_items"]) == [
+        "政务服务事项1146项，比2018年增加146项，增长14.6%。"
+    ]

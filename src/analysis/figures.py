@@ -14,7 +14,7 @@ import functools
 import html
 import importlib.util
 import math
-import textwrap
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import plotly.graph_objects as go  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ft2font import FT2Font  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
 # System fonts first, in this order; then the font shipped by the pip package mplfonts.
@@ -47,6 +48,7 @@ COLORS = {
 }
 SERIES = ["#1f5f8b", "#d08a2e", "#3a8f5c", "#8e6bb8", "#c0392b", "#5aa6a6", "#b0892f", "#6b7280"]
 KINDS = ("bar", "stacked", "rates", "parts", "waterfall", "funnel", "tiles", "trend")
+FOOTER_WIDTH = 60  # characters per line of the note under an interactive figure
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Chart:
     series_units: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()  # names of indicators not reported (said under the figure)
     note: str = ""  # one sentence under the figure
+    tones: tuple[str, ...] = ()  # stacked: a COLORS key per series (e.g. "gap" for errors); default palette
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -81,6 +84,8 @@ class Chart:
             len(self.labels) == len(self.values) == len(self.texts)
         ):
             raise ValueError("labels, values and texts must have the same length")
+        if self.tones and (len(self.tones) != len(self.series) or not set(self.tones) <= set(COLORS)):
+            raise ValueError("tones: one COLORS key per series")
 
     @property
     def empty(self) -> bool:
@@ -185,8 +190,56 @@ def setup_style() -> FontChoice:
 # --- matplotlib --------------------------------------------------------------------------------------
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_.\-/]+|\s+|.")
+_CLOSING = set("）)」』”’，。、；：！？%")
+_OPENING = set("（(「『“‘")
+
+
+def _tokens(text: str) -> list[str]:
+    """Latin words whole, one CJK character each; closing punctuation stays with what precedes it,
+    opening punctuation with what follows."""
+    out: list[str] = []
+    glue = False
+    for tok in _TOKEN.findall(text):
+        if out and (glue or tok in _CLOSING):
+            out[-1] += tok
+        else:
+            out.append(tok)
+        glue = tok in _OPENING
+    return out
+
+
+def _width(text: str) -> float:
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in text)
+
+
+def _fill(tokens: list[str], width: float) -> list[str]:
+    lines: list[str] = []
+    for tok in tokens:
+        if lines and _width(lines[-1] + tok) <= width:
+            lines[-1] += tok
+        elif tok.isspace():
+            continue
+        else:
+            lines.append(tok.lstrip())
+    return [x.rstrip() for x in lines]
+
+
+def wrap_lines(text: str, width: float = 14) -> list[str]:
+    """``text`` in lines of about ``width`` Chinese characters (Latin letters count about half), balanced
+    so that no line is a lone character; never inside a Latin word, never before a closing bracket."""
+    tokens = _tokens(text)
+    if _width(text) <= width or len(tokens) < 2:
+        return [text]
+    n = len(_fill(tokens, width))
+    target = math.ceil(_width(text) / n)
+    while target < width and len(_fill(tokens, target)) > n:
+        target += 1
+    return _fill(tokens, min(target, width))
+
+
 def _wrap(label: str, width: int = 14) -> str:
-    return "\n".join(textwrap.wrap(label, width)) or label
+    return "\n".join(wrap_lines(label, width))
 
 
 def to_matplotlib(chart: Chart) -> Figure:
@@ -207,7 +260,9 @@ def to_matplotlib(chart: Chart) -> Figure:
     fig.suptitle(chart.title, fontsize=13, fontweight=_bold(), color=COLORS["text"])
     footer = [x for x in (chart.note, _missing_note(chart)) if x]
     if footer:
-        fig.text(0.01, -0.02, "\n".join(footer), fontsize=9, color=COLORS["muted"], ha="left", va="top")
+        per_line = max(24, int(fig.get_figwidth() * 72 / 9 * 0.95))  # 9 pt characters across the figure
+        lines = [line for part in footer for line in wrap_lines(part, per_line)]
+        fig.text(0.01, -0.02, "\n".join(lines), fontsize=9, color=COLORS["muted"], ha="left", va="top")
     return fig
 
 
@@ -234,20 +289,28 @@ def _mpl_bar(chart: Chart) -> Figure:
     return fig
 
 
+def _series_colors(chart: Chart) -> list[str]:
+    if chart.tones:
+        return [COLORS[t] for t in chart.tones]
+    return [SERIES[k % len(SERIES)] for k in range(len(chart.series))]
+
+
 def _mpl_stacked(chart: Chart) -> Figure:
     fig, ax = plt.subplots(figsize=(8, _bar_height(len(chart.labels))))
     y = list(range(len(chart.labels)))[::-1]
     left = [0.0] * len(chart.labels)
-    for k, (name, values) in enumerate(chart.series):
+    for (name, values), color in zip(chart.series, _series_colors(chart), strict=True):
         vals = [v or 0.0 for v in values]
-        ax.barh(y, vals, left=left, color=SERIES[k % len(SERIES)], height=0.6, label=name)
+        ax.barh(y, vals, left=left, color=color, height=0.6, label=name)
         for yi, lo, v in zip(y, left, vals, strict=True):
             if v:
                 ax.text(lo + v / 2, yi, _plain(v), va="center", ha="center", fontsize=9, color="white")
         left = [a + b for a, b in zip(left, vals, strict=True)]
     ax.set_yticks(y, [_wrap(x) for x in chart.labels])
-    ax.legend(loc="lower right", frameon=False, fontsize=9)
+    # above the bars, at the right (a full bar would hide under a legend inside the axes)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(chart.series), frameon=False, fontsize=9)
     ax.set_xlim(0, (max(left, default=0) or 1) * 1.05)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2, 0.4 …
     if chart.unit:
         ax.set_xlabel(f"单位：{chart.unit}")
     return fig
@@ -386,7 +449,13 @@ def _mpl_trend(chart: Chart) -> Figure:
         ax.set_title(_wrap(f"{name}（{unit}）" if unit else name, 16), fontsize=9, fontweight="normal")
         ax.tick_params(axis="y", labelsize=8)
         ax.margins(x=0.15, y=0.25)
-    fig.tight_layout()
+        known = [v for v in values if v is not None]
+        if min(known) >= 0:  # counts from zero: a flat or small change is not drawn as a steep one
+            ax.set_ylim(bottom=0)
+        if all(float(v).is_integer() for v in known):
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # leave room above the grid for the figure title (added by to_matplotlib)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     return fig
 
 
@@ -430,7 +499,8 @@ def to_plotly(chart: Chart) -> go.Figure:
         "trend": _pl_trend,
     }[chart.kind]
     fig = draw(chart)
-    footer = "<br>".join(_esc(x) for x in (chart.note, _missing_note(chart)) if x)
+    footer = "<br>".join(_wrap_html(x, FOOTER_WIDTH) for x in (chart.note, _missing_note(chart)) if x)
+    bottom = 40 + 24 * footer.count("<br>") + (60 if footer else 0)
     fig.update_layout(
         title={"text": _esc(chart.title), "x": 0.01, "font": {"size": 17}},
         font={
@@ -439,8 +509,9 @@ def to_plotly(chart: Chart) -> go.Figure:
         },
         template="plotly_white",
         colorway=SERIES,
-        margin={"l": 20, "r": 30, "t": 60, "b": 40 + 24 * footer.count("<br>") + (60 if footer else 0)},
+        margin={"l": 20, "r": 30, "t": 60, "b": bottom},
         separators=".,",
+        height=fig.layout.height + bottom - 40,  # the footer gets its own room; the chart keeps its size
     )
     if footer:
         fig.add_annotation(
@@ -454,9 +525,9 @@ def _labels(chart: Chart, width: int = 14) -> list[str]:
     return [_wrap_html(x, width) for x in chart.labels]
 
 
-def _wrap_html(text: str, width: int) -> str:
+def _wrap_html(text: str, width: float) -> str:
     """Wrap, then escape each line (escaping first would let a line break fall inside an entity)."""
-    return "<br>".join(_esc(line) for line in textwrap.wrap(text, width)) or _esc(text)
+    return "<br>".join(_esc(line) for line in wrap_lines(text, width))
 
 
 def _height(n: int) -> int:
@@ -480,15 +551,21 @@ def _pl_bar(chart: Chart) -> go.Figure:
 
 def _pl_stacked(chart: Chart) -> go.Figure:
     fig = go.Figure()
-    for name, values in chart.series:
+    for (name, values), color in zip(chart.series, _series_colors(chart), strict=True):
         fig.add_bar(
             y=_labels(chart), x=[v or 0 for v in values], name=_esc(name), orientation="h",
-            text=[_plain(v) if v else "" for v in values], textposition="inside",
+            text=[_plain(v) if v else "" for v in values], textposition="inside", marker_color=color,
         )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(
-        barmode="stack", height=_height(len(chart.labels)), legend={"orientation": "h", "y": 1.08}
-    )
+        barmode="stack", height=_height(len(chart.labels)), showlegend=True,
+        # top right, above the plot: the title is top left
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
+                "traceorder": "normal"},
+    )  # fmt: skip
+    totals = [sum(v or 0 for v in col) for col in zip(*(vals for _, vals in chart.series), strict=True)]
+    if max(totals, default=0) <= 10:
+        fig.update_xaxes(dtick=1)  # counts: no 0.2, 0.4 …
     if chart.unit:
         fig.update_xaxes(title_text=f"单位：{_esc(chart.unit)}")
     return fig
@@ -506,7 +583,9 @@ def _pl_rates(chart: Chart) -> go.Figure:
         hovertemplate="%{y}：%{text}<extra></extra>",
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(range=[0, 115], ticksuffix="%", tickvals=[0, 25, 50, 75, 100])
+    fig.update_xaxes(
+        range=[0, 115], tickvals=[0, 25, 50, 75, 100], ticktext=["0", "25%", "50%", "75%", "100%"]
+    )
     fig.update_layout(barmode="overlay", showlegend=False, height=_height(len(labels)))
     return fig
 
@@ -547,8 +626,9 @@ def _pl_waterfall(chart: Chart) -> go.Figure:
             fillcolor=COLORS["gap"], opacity=0.9,
         )  # fmt: skip
     span = max(tops) - base
+    unit = f"单位：{_esc(chart.unit)}" if chart.unit else ""
     fig.update_yaxes(
-        range=[base, max(tops) + 0.15 * span], title_text=f"单位：{_esc(chart.unit)}" if chart.unit else ""
+        range=[base, max(tops) + 0.15 * span], title_text=f"{unit}（纵轴未从0开始）" if base > 0 else unit
     )
     fig.update_layout(height=460, showlegend=False)
     return fig
@@ -575,10 +655,13 @@ def _pl_tiles(chart: Chart) -> go.Figure:
         fig.add_shape(type="rect", xref="paper", yref="paper", x0=x0, x1=x1, y0=y0, y1=y1, line_width=0,
                       fillcolor=COLORS["track"], layer="below")  # fmt: skip
         middle = (x0 + x1) / 2
-        fig.add_annotation(x=middle, y=y0 + 0.62 * (y1 - y0), text=f"<b>{_esc(text)}</b>", showarrow=False,
-                           xref="paper", yref="paper", font={"size": 26, "color": COLORS["main"]})  # fmt: skip
-        fig.add_annotation(x=middle, y=y0 + 0.25 * (y1 - y0), text=_wrap_html(label, 14),
-                           showarrow=False, xref="paper", yref="paper", font={"size": 13})  # fmt: skip
+        # explicit anchors: plotly's "auto" anchors paper annotations by their side of the page
+        fig.add_annotation(x=middle, y=y0 + 0.64 * (y1 - y0), text=f"<b>{_esc(text)}</b>", showarrow=False,
+                           xref="paper", yref="paper", xanchor="center", yanchor="middle",
+                           font={"size": 26, "color": COLORS["main"]})  # fmt: skip
+        fig.add_annotation(x=middle, y=y0 + 0.26 * (y1 - y0), text=_wrap_html(label, 14),
+                           showarrow=False, xref="paper", yref="paper", xanchor="center", yanchor="middle",
+                           font={"size": 13})  # fmt: skip
     fig.update_xaxes(visible=False, range=[0, 1])
     fig.update_yaxes(visible=False, range=[0, 1])
     fig.update_layout(height=150 * rows + 90, plot_bgcolor="white")
@@ -591,9 +674,14 @@ def _pl_trend(chart: Chart) -> go.Figure:
     titles = [
         _wrap_html(f"{n}（{u}）" if u else n, 16) for (n, _), u in zip(chart.series, units, strict=True)
     ]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.5 / rows + 0.05)
+    height = 260 * rows + 80
+    # about 90 px between rows for the subplot titles and the year labels; the rest is for the plots
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=min(0.3, 90 / height))
     for i, (name, values) in enumerate(chart.series):
         r, c = divmod(i, cols)
+        known = [v for v in values if v is not None]
+        if all(float(v).is_integer() for v in known) and max(known) <= 5:
+            fig.update_yaxes(dtick=1, row=r + 1, col=c + 1)
         fig.add_trace(
             go.Scatter(
                 x=list(chart.labels), y=list(values), mode="lines+markers+text", name=_esc(name),
@@ -603,6 +691,8 @@ def _pl_trend(chart: Chart) -> go.Figure:
             row=r + 1, col=c + 1,
         )  # fmt: skip
     fig.update_xaxes(type="category")
+    # from zero (as the static version), plain numbers (no "11k", no 10.9995k on a flat line)
+    fig.update_yaxes(rangemode="tozero", exponentformat="none", separatethousands=False)
     fig.update_annotations(font_size=12)
-    fig.update_layout(height=260 * rows + 80)
+    fig.update_layout(height=height)
     return fig

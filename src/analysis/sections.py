@@ -20,6 +20,8 @@ from analysis.problems import CODES
 
 MISSING = "未填报"
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+SEVERITY_TONE = {"错误": "gap", "警告": "down", "提示": "muted"}  # the same colour whichever are present
+REPORTED_TONES = ("main", "light")  # 已填报 / 未填报
 
 
 # --- formatting ----------------------------------------------------------------------------------------
@@ -41,15 +43,21 @@ def format_value(value: float | None, unit: str, qualifier: str = "", digits: in
     return f"{format_number(value, digits)}{qualifier}{unit}"
 
 
+def growth_rate(current: float, previous: float) -> float | None:
+    """Percentage change, or None when it means nothing (previous zero or negative, e.g. a gap of −51)."""
+    return (current - previous) / previous * 100 if previous > 0 else None
+
+
 def format_change(current: float, previous: float, unit: str, digits: int | None = None) -> str:
-    """``+136件（+2.1%）``; percentages change in percentage points."""
+    """``+136件（+2.1%）``; percentages change in percentage points; no rate from a base of zero or less."""
     delta = current - previous
     sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
     amount = format_number(abs(delta), digits)
     if unit == "%":
         return f"{sign}{amount}个百分点"
-    if previous:
-        return f"{sign}{amount}{unit}（{sign}{format_number(abs(delta) / abs(previous) * 100, 1)}%）"
+    rate = growth_rate(current, previous)
+    if rate is not None:
+        return f"{sign}{amount}{unit}（{sign}{format_number(abs(rate), 1)}%）"
     return f"{sign}{amount}{unit}"
 
 
@@ -401,9 +409,11 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
             series.append((view.indicator(iid).name_zh, values))
             units.append(view.indicator(iid).unit)
     note = "" if series else "数据表中只有一个年度的数据（或各指标均只有一个年度），暂无历年变化。"
+    first = years[0] if years else view.year
+    span = f"{first}—{view.year}" if first != view.year else str(view.year)
     return Chart(
         kind="trend",
-        title=f"{view.region}{years[0] if years else view.year}—{view.year}年{what}",
+        title=f"{view.region}{span}年{what}",
         labels=tuple(str(y) for y in years) if series else (),
         series=tuple(series),
         series_units=tuple(units),
@@ -423,6 +433,7 @@ def coverage_chart(view: View) -> Chart:
             ("未填报", tuple(float(x) for x in table["未填报"])),
         ),
         unit="项",
+        tones=REPORTED_TONES,
     )
 
 
@@ -482,6 +493,7 @@ def submissions_chart(view: View, issues: pd.DataFrame | None = None) -> Chart:
             ("未填报", tuple(float(x) for x in table["未填报指标"])),
         ),
         unit="项",
+        tones=REPORTED_TONES,
     )
 
 
@@ -533,6 +545,7 @@ def issues_chart(view: View, issues: pd.DataFrame) -> Chart:
         series=series,
         unit="条",
         note=note,
+        tones=tuple(SEVERITY_TONE[name] for name, _ in series),
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from analysis.catalog import Expression
-from analysis.sections import View, format_number
+from analysis.sections import View, format_number, growth_rate
 
 PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|(abs|num))?\}")
 CONTEXT = ("region", "year")
@@ -198,7 +198,8 @@ def yoy(view: View, indicator_ids: list[str]) -> list[str]:
         else:
             verb, rate = ("增加", "增长") if delta > 0 else ("减少", "下降")
             amount = f"{number_zh(abs(delta), ind.digits)}{ind.unit}"
-            share = f"，{rate}{format_number(abs(delta) / abs(before) * 100, 1)}%" if before else ""
+            pct = growth_rate(now, before)  # none from a base of zero or below (the power-list gap)
+            share = f"，{rate}{format_number(abs(pct), 1)}%" if pct is not None else ""
             lines.append(f"{head}，比{prev}年{verb}{amount}{share}。")
     return lines
 
