@@ -276,3 +276,25 @@ def test_rate_axis_is_labelled_in_percent_and_a_cut_waterfall_axis_says_so():
     assert list(fig.layout.xaxis.ticktext) == ["0", "25%", "50%", "75%", "100%"]
     wf = figures.to_plotly(sample_charts()[3])
     assert "纵轴未从0开始" in wf.layout.yaxis.title.text
+
+
+def test_trend_axis_of_a_signed_series_keeps_a_readable_tick_count():
+    chart = Chart("trend", "历年变化", labels=("2019", "2020"),
+                  series=(("权责清单未说明的增减", (-51.0, 0.0)), ("化解新闻突发事件", (1.0, 2.0)),
+                          ("双替代", (11000.0, 11000.0))),
+                  series_units=("项", "起", "户"))  # fmt: skip
+    fig = figures.to_plotly(chart)
+    assert fig.layout.yaxis.dtick is None  # −51 … 0 in steps of one would be 52 labels
+    assert fig.layout.yaxis2.dtick == 1
+    assert fig.layout.yaxis3.tickformat == "~g"  # 11000, not "11,000" or "11k"
+
+
+def test_static_trend_has_few_ticks_and_room_for_the_top_label():
+    figures.setup_style()
+    chart = Chart("trend", "历年变化", labels=("2019", "2020"), series=(("调整后行政职权事项", (2660.0, 2666.0)),),
+                  series_units=("项",))  # fmt: skip
+    fig = figures.to_matplotlib(chart)
+    ax = fig.axes[0]
+    assert len(ax.get_yticks()) <= 7
+    assert ax.get_ylim()[1] >= 2666 * 1.2
+    plt.close(fig)

@@ -451,9 +451,8 @@ def _mpl_trend(chart: Chart) -> Figure:
         ax.margins(x=0.15, y=0.25)
         known = [v for v in values if v is not None]
         if min(known) >= 0:  # counts from zero: a flat or small change is not drawn as a steep one
-            ax.set_ylim(bottom=0)
-        if all(float(v).is_integer() for v in known):
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_ylim(0, max(known) * 1.25 or 1)  # room above the highest point for its label
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=all(float(v).is_integer() for v in known)))
     # leave room above the grid for the figure title (added by to_matplotlib)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     return fig
@@ -680,7 +679,7 @@ def _pl_trend(chart: Chart) -> go.Figure:
     for i, (name, values) in enumerate(chart.series):
         r, c = divmod(i, cols)
         known = [v for v in values if v is not None]
-        if all(float(v).is_integer() for v in known) and max(known) <= 5:
+        if all(float(v).is_integer() for v in known) and max(abs(v) for v in known) <= 5:
             fig.update_yaxes(dtick=1, row=r + 1, col=c + 1)
         fig.add_trace(
             go.Scatter(
@@ -692,7 +691,7 @@ def _pl_trend(chart: Chart) -> go.Figure:
         )  # fmt: skip
     fig.update_xaxes(type="category")
     # from zero (as the static version), plain numbers (no "11k", no 10.9995k on a flat line)
-    fig.update_yaxes(rangemode="tozero", exponentformat="none", separatethousands=False)
+    fig.update_yaxes(rangemode="tozero", exponentformat="none", tickformat="~g")
     fig.update_annotations(font_size=12)
     fig.update_layout(height=height)
     return fig
