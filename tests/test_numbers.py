@@ -40,6 +40,19 @@ VALUES = [
     (1, "0%", 100, "", "%"),
     (98.1, "0.0", 98.1, "", ""),
     (0.8, '0.0"%"', 0.8, "", ""),  # a quoted "%" is a literal, not the percent operator
+    # messy spellings seen in county submissions
+    ("6 736", None, 6736, "", ""),  # a space as the thousands separator
+    ("1 234 567", None, 1234567, "", ""),
+    ("6\u00a0736", None, 6736, "", ""),  # a no-break space (WPS, web copies)
+    ("500件以上", None, 500, "以上", "件"),  # the qualifier after the unit
+    ("500件左右", None, 500, "左右", "件"),
+    ("约500件", None, 500, "约", "件"),
+    ("6736（件）", None, 6736, "", "件"),  # the unit in brackets
+    ("6736(件)", None, 6736, "", "件"),
+    ("6736\u200b", None, 6736, "", ""),  # a zero-width space pasted from a web page
+    ("\ufeff6736件", None, 6736, "", "件"),  # a byte-order mark
+    ("500多万", None, 5_000_000, "多", ""),  # the multiplier after the qualifier
+    ("−5", None, -5, "", ""),  # U+2212 minus sign: a negative number (rejected later), not bad text
 ]
 
 
@@ -51,6 +64,19 @@ def test_values_departments_write_load(raw, fmt, value, qualifier, unit):
     assert parsed.value == float(f"{value:.12g}")  # exact, no binary noise
     assert parsed.qualifier == qualifier
     assert parsed.unit == unit
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [(833156.11328125, 833156.11328125), ("1,234,567,890,123", 1234567890123), (0.1 + 0.2, 0.3)],
+)
+def test_submitted_digits_are_kept_and_only_binary_noise_goes(raw, value):
+    assert parse_value(raw).value == value
+
+
+def test_negative_zero_is_zero():
+    parsed = parse_text("-0")
+    assert parsed.value == 0 and math.copysign(1.0, parsed.value) == 1.0
 
 
 @pytest.mark.parametrize(
@@ -77,6 +103,9 @@ ERRORS = [
     (dt.date(2019, 5, 1), "bad-number"),
     (float("nan"), "bad-number"),
     (float("inf"), "bad-number"),
+    ("1 1万", "bad-number"),  # a space inside a number is only a thousands separator: never glued
+    ("12 34", "bad-number"),
+    ("1,1万", "bad-number"),  # a decimal comma is not guessed
 ]
 
 

@@ -13,14 +13,21 @@ import re
 from dataclasses import dataclass, field
 
 from analysis.catalog import Catalog, Indicator, format_number
-from analysis.numbers import Parsed, is_percent_format, parse_value, split_multiplier
+from analysis.numbers import Parsed, is_percent_format, parse_value, split_multiplier, tidy_float
 from analysis.problems import Problem
 from analysis.text import clip, fold
 from analysis.workbook import Cell, Sheet, Workbook, a1, cell_text, column_letter
 
 HEADER_SCAN_ROWS = 10
 _BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
-_YEAR = re.compile(r"^(\d{4})(?:年|年度)?$")
+# A year as written in a folder name or in 统计年度: 2019, 2019年, 2019年度, 2019年1-12月, 2019年全年 (folded).
+_YEAR = re.compile(r"^(\d{4})(?:年度?)?(?:全年|0?1月?[-~—–至到]12月|0?1-12)?$")
+# Numbering and sub-item marks written before a name: "1、" "1." "(1)" "一、" "(一)" "其中:" (folded text).
+_NUMBERING = re.compile(
+    r"^(?:其中:?|\d{1,2}[、.]|\(\d{1,2}\)|[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十]{1,3}\))+"
+)
+# A unit in brackets after a name: "专兼职人民调解员（名）", "清理河道长度(米)" (folded text).
+_NAME_UNIT = re.compile(r"^(?P<name>.+?)[(\[【](?P<unit>[^()\[\]【】]+)[)\]】]$")
 
 
 @dataclass(frozen=True)
@@ -110,21 +117,73 @@ def _header_key(text: str) -> str:
     return _BRACKETED.sub("", fold(text)).rstrip(":：")
 
 
-def find_header(sheet: Sheet, catalog: Catalog, year: int) -> tuple[int, dict[str, int]] | None:
-    """(header row, {role: column}) for the first row in the first 10 that names an indicator and a value."""
-    synonyms = {role: {fold(s.format(year=year)) for s in names} for role, names in catalog.headers.items()}
-    for row in range(1, HEADER_SCAN_ROWS + 1):
-        columns: dict[str, int] = {}
-        for col in range(1, sheet.max_col + 1):
-            key = _header_key(cell_text(sheet.get(row, col)))
-            if not key:
-                continue
-            for role, names in synonyms.items():
-                if key in names and role not in columns:
-                    columns[role] = col
-                    break
-        if ("code" in columns or "name" in columns) and "value" in columns:
+Synonyms = dict[str, set[str]]
+
+
+def header_synonyms(catalog: Catalog, year: int) -> Synonyms:
+    return {role: {fold(s.format(year=year)) for s in names} for role, names in catalog.headers.items()}
+
+
+def _roles(sheet: Sheet, row: int, synonyms: Synonyms, width: int | None = None) -> dict[str, int]:
+    """{role: column} of the header words in ``row`` (the leftmost column for each role)."""
+    columns: dict[str, int] = {}
+    for col in range(1, (width or sheet.max_col) + 1):
+        cell = sheet.get(row, col)
+        if cell is None or not isinstance(cell.value, str):
+            continue
+        key = _header_key(cell.value)
+        if not key:
+            continue
+        for role, names in synonyms.items():
+            if key in names and role not in columns:
+                columns[role] = col
+                break
+    return columns
+
+
+def _complete(columns: dict[str, int]) -> bool:
+    return ("code" in columns or "name" in columns) and "value" in columns
+
+
+def _continuation(
+    sheet: Sheet, row: int, columns: dict[str, int], synonyms: Synonyms
+) -> tuple[int, dict[str, int]]:
+    """A header over two rows (``2019年`` merged over ``数值 | 备注``): the lower row completes the upper.
+
+    The row below belongs to the header when it names at least one column, holds no number, and its
+    indicator cells are empty or filled from a cell merged down from the header row.
+    """
+    below = row + 1
+    width = sheet.max_col
+    found = _roles(sheet, below, synonyms, width)
+    if not found:
+        return row, columns
+    for col in range(1, width + 1):
+        cell = sheet.get(below, col)
+        if cell is not None and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
             return row, columns
+    for role in ("code", "name"):
+        cell = sheet.get(below, columns[role]) if role in columns else None
+        if cell is not None and not cell.empty and cell.origin is None and role not in found:
+            return row, columns  # an indicator written below: a data row, not a header
+    return below, {**columns, **found}
+
+
+def find_header(sheet: Sheet, catalog: Catalog, year: int) -> tuple[int, dict[str, int]] | None:
+    """(header row, {role: column}) for the first row in the first 10 that names an indicator and a value.
+
+    A header spread over two rows (merged cells over sub-headings) counts as one, ending at its lower row.
+    """
+    synonyms = header_synonyms(catalog, year)
+    width = sheet.max_col
+    for row in range(1, HEADER_SCAN_ROWS + 1):
+        columns = _roles(sheet, row, synonyms, width)
+        if _complete(columns):
+            return _continuation(sheet, row, columns, synonyms)
+        if columns:
+            below, merged = _continuation(sheet, row, columns, synonyms)
+            if below != row and _complete(merged):
+                return below, merged
     return None
 
 
@@ -150,21 +209,34 @@ def extract(workbook: Workbook, ctx: FileContext, catalog: Catalog) -> Extractio
                     sheet=sheet.name,
                 )
             )
-        _extract_sheet(sheet, header, ctx, catalog, out)
+        _extract_sheet(sheet, header, ctx, catalog, out, header_synonyms(catalog, ctx.year))
     return out
 
 
 def _extract_sheet(
-    sheet: Sheet, header: tuple[int, dict[str, int]], ctx: FileContext, catalog: Catalog, out: Extraction
+    sheet: Sheet,
+    header: tuple[int, dict[str, int]],
+    ctx: FileContext,
+    catalog: Catalog,
+    out: Extraction,
+    synonyms: Synonyms,
 ) -> None:
     header_row, cols = header
     last_row = max(sheet.rows(), default=header_row)
+    width = sheet.max_col
 
     def text(row: int, role: str) -> str:
         col = cols.get(role)
         return cell_text(sheet.get(row, col)).strip() if col else ""
 
-    for row in range(header_row + 1, last_row + 1):
+    row = header_row
+    while row < last_row:
+        row += 1
+        if _maybe_header(sheet, row, width):
+            roles = _roles(sheet, row, synonyms, width)
+            if _complete(roles):  # a second table below the first, with its own header and columns
+                row, cols = _continuation(sheet, row, roles, synonyms)
+                continue
         value_cell = sheet.get(row, cols["value"])
         code, name = text(row, "code"), text(row, "name")
         has_value = value_cell is not None and not value_cell.empty
@@ -174,13 +246,13 @@ def _extract_sheet(
             continue
         out.value_cells += 1
         where = value_cell.origin or a1(row, cols["value"])
-        indicator = _match(code, name, catalog)
+        indicator, name_unit = _match(code, name, catalog)
         if indicator is None:
             out.problems.append(
                 ctx.problem("unknown-indicator", _unknown_message(code, name, catalog), sheet.name, where)
             )
             continue
-        problem, candidate = _read_value(value_cell, indicator, text(row, "unit"), catalog)
+        problem, candidate = _read_value(value_cell, indicator, text(row, "unit") or name_unit, catalog)
         if problem is not None:
             code_, message = problem
             out.problems.append(ctx.problem(code_, message, sheet.name, where, indicator.indicator_id))
@@ -200,6 +272,19 @@ def _extract_sheet(
         )
 
 
+def _maybe_header(sheet: Sheet, row: int, width: int) -> bool:
+    """Cheap test before :func:`_roles`: a header row holds text and no number."""
+    texts = 0
+    for col in range(1, width + 1):
+        cell = sheet.get(row, col)
+        if cell is None or cell.value is None:
+            continue
+        if not isinstance(cell.value, str):
+            return False
+        texts += 1
+    return texts >= 2
+
+
 def _spills_from_left(cell: Cell, value_col: int) -> bool:
     """A merged range reaching the value column from another column (a note or title row) is layout."""
     if not cell.origin:
@@ -208,10 +293,23 @@ def _spills_from_left(cell: Cell, value_col: int) -> bool:
     return letters != column_letter(value_col)
 
 
-def _match(code: str, name: str, catalog: Catalog) -> Indicator | None:
+def _match(code: str, name: str, catalog: Catalog) -> tuple[Indicator | None, str]:
+    """The row's indicator, and a unit written in brackets after its name ("" if none)."""
     if code:
-        return catalog.by_code(code)  # a code that is wrong is never rescued by the name: it is reported
-    return catalog.by_name(name) if name else None
+        return catalog.by_code(code), ""  # a wrong code is never rescued by the name: it is reported
+    if not name:
+        return None, ""
+    found = catalog.by_name(name)
+    if found is not None:
+        return found, ""
+    # Not guesses, only what departments add around a catalog name: numbering and a unit in brackets.
+    bare = _NUMBERING.sub("", fold(name))
+    unit = ""
+    bracketed = _NAME_UNIT.match(bare)
+    is_unit = bracketed and catalog.resolve_unit(split_multiplier(bracketed["unit"])[1]) is not None
+    if is_unit and catalog.by_name(bare) is None:
+        bare, unit = bracketed["name"], bracketed["unit"]
+    return (catalog.by_name(bare) if bare else None), unit
 
 
 def _unknown_message(code: str, name: str, catalog: Catalog) -> str:
@@ -278,7 +376,7 @@ def _read_value(
             "unit-mismatch",
             f"填写的是百分比，但指标“{indicator.name_zh}”的单位是“{indicator.unit}”，数值未导入；请填写{indicator.unit}数",
         ), None
-    value = float(f"{value:.12g}")
+    value = tidy_float(value)
     if value < 0 and not indicator.allow_negative:
         return (
             "negative-value",

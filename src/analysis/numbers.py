@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from analysis.text import clip
+from analysis.text import clip, drop_invisible
 
 # Spellings that mean "not reported": no value row, never a zero.
 NOT_REPORTED = frozenset(
@@ -34,9 +34,16 @@ _NUMBER = re.compile(
         (?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)
         (?P<mult>[万千亿])?
         (?P<post>以上|左右|余|多)?
-        (?P<unit>[^\d.,+\-]*)$""",
+        (?P<mult2>(?(mult)|[万千亿]))?
+        (?P<unit>[^\d.,+\-]*?)
+        (?P<tail>以上|左右)?$""",
     re.VERBOSE,
 )
+# White space between two digits: accepted only as a thousands separator ("6 736"), never glued ("1 1万").
+_DIGIT_GAP = re.compile(r"(?<=\d)\s+(?=\d)")
+# Minus signs that NFKC leaves alone.
+_MINUS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-"})
+_BRACKETED_UNIT = re.compile(r"^[(\[【](.*)[)\]】]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +78,12 @@ def is_percent_format(number_format: str | None) -> bool:
 
 
 def tidy_float(x: float) -> float:
-    """Remove binary noise from scaling (0.981 * 100 = 98.10000000000001 → 98.1)."""
-    return float(f"{x:.12g}")
+    """Remove binary noise from scaling (0.981 * 100 = 98.10000000000001 → 98.1).
+
+    Fifteen significant digits: every decimal a department can type survives; the noise of one or two
+    float operations (in the 16th and 17th digits) does not.
+    """
+    return float(f"{x:.15g}")
 
 
 def parse_value(raw: object, number_format: str | None = None) -> Parsed:
@@ -100,7 +111,8 @@ def parse_value(raw: object, number_format: str | None = None) -> Parsed:
 
 def parse_text(text: str) -> Parsed:
     """Parse a number written as text, as departments write it."""
-    folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    normalized = drop_invisible(unicodedata.normalize("NFKC", text)).translate(_MINUS).strip()
+    folded = re.sub(r"\s+", "", _DIGIT_GAP.sub(",", normalized))
     if folded.lower() in NOT_REPORTED:
         return BLANK
     if folded.upper() in EXCEL_ERRORS:
@@ -114,13 +126,17 @@ def parse_text(text: str) -> Parsed:
     number = float(match["num"].replace(",", ""))
     if not math.isfinite(number):
         return Parsed(error="bad-number", reason=f"“{clip(text)}”不是有限数")
-    if match["mult"]:
-        number *= MULTIPLIERS[match["mult"]]
-    qualifier = "".join(q for q in (match["pre"], match["post"]) if q)
+    multiplier = match["mult"] or match["mult2"]
+    if multiplier:
+        number *= MULTIPLIERS[multiplier]
+    qualifier = "".join(q for q in (match["pre"], match["post"], match["tail"]) if q)
     unit = match["unit"]
     if any(ch.isdigit() for ch in unit):
         return Parsed(error="bad-number", reason=f"“{clip(text)}”含有多个数字，无法确定填报值")
-    return Parsed(value=tidy_float(number), qualifier=qualifier, unit=unit)
+    bracketed = _BRACKETED_UNIT.match(unit)
+    if bracketed:
+        unit = bracketed.group(1)  # 6736（件）
+    return Parsed(value=tidy_float(number) + 0.0, qualifier=qualifier, unit=unit)
 
 
 def split_multiplier(unit: str) -> tuple[float, str]:

@@ -10,9 +10,21 @@ _SPACE = re.compile(r"\s+")
 _MATCH_NOISE = str.maketrans("", "", "\"'“”‘’「」『』《》〈〉")
 
 
+# Invisible format characters: soft hyphen, zero-width spaces and joiners, bidi marks, word joiners, BOM.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
+def drop_invisible(text: str) -> str:
+    """Drop invisible format characters (zero-width spaces, byte-order marks, soft hyphens, bidi marks).
+
+    They arrive with text pasted from web pages and chat messages and are never part of a name or number.
+    """
+    return _INVISIBLE.sub("", text)
+
+
 def fold(text: str) -> str:
-    """Fold full-width characters (NFKC) and drop every kind of white space."""
-    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
+    """Fold full-width characters (NFKC) and drop every kind of white space and invisible character."""
+    return _SPACE.sub("", drop_invisible(unicodedata.normalize("NFKC", text)))
 
 
 def match_key(text: str) -> str:

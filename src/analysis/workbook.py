@@ -205,6 +205,10 @@ def _read_xls(path: Path) -> list[Sheet]:
                         cell.value = xlrd.xldate_as_datetime(raw, book.datemode)
                     elif ctype == xlrd.XL_CELL_BOOLEAN:
                         cell.value = bool(raw)
+                    elif ctype == xlrd.XL_CELL_TEXT and raw == "":
+                        # Only a FORMULA record yields an empty text cell: its result is an empty string,
+                        # or it was never calculated (xlwt and other writers store exactly that).
+                        cell.value, cell.formula = "", True
                     else:
                         cell.value = raw
                     sheet.cells[(r + 1, c + 1)] = cell
