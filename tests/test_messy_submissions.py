@@ -176,6 +176,37 @@ def test_cell_spellings_rejected(tmp_path, raw, code):
     assert values(result) == {"disputes.mediation_orgs": 328}
 
 
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls"])
+def test_a_hidden_row_is_named_when_it_conflicts_with_a_visible_one(tmp_path, suffix):
+    """A stale figure in a hidden row: the department cannot see it, so the conflict message says where."""
+    rows = [["专兼职人民调解员", "名", 990], ["专兼职人民调解员", "名", 992], ["人民调解组织", "个", 328]]
+    path = folder(tmp_path) / f"{SJ}{suffix}"
+    if suffix == ".xlsx":
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "数据"
+        ws.append(["指标名称", "单位", "数值"])
+        for row in rows:
+            ws.append(row)
+        ws.row_dimensions[2].hidden = True
+        wb.save(path)
+    else:
+        import xlwt
+
+        book = xlwt.Workbook()
+        sheet = book.add_sheet("数据")
+        for r, row in enumerate([["指标名称", "单位", "数值"], *rows]):
+            for c, value in enumerate(row):
+                sheet.write(r, c, value)
+        sheet.row(1).hidden = True
+        book.save(str(path))
+    result = ingest(tmp_path / "raw")
+    assert problems(result) == [("duplicate-conflict", "数据", "C2"), ("duplicate-conflict", "数据", "C3")]
+    message = result.issues.loc[result.issues["code"] == "duplicate-conflict", "message"].iloc[0]
+    assert "单元格 C2（隐藏行）：990" in message and "单元格 C3：992" in message
+    assert values(result) == {"disputes.mediation_orgs": 328}
+
+
 def test_xls_formula_without_a_result_is_reported_not_dropped(tmp_path):
     """xlwt (and other scripts) store formulas with an empty result; xlrd shows them as empty text."""
     import xlwt

@@ -66,9 +66,11 @@ class Candidate:
     cell: str
     raw_value: str
     note: str
+    hidden_row: bool = False  # the row is hidden in Excel: the department may not see the figure
 
     def place(self, ctx: FileContext) -> str:
-        return f"{ctx.file} 的工作表“{self.sheet}”单元格 {self.cell}"
+        hidden = "（隐藏行）" if self.hidden_row else ""
+        return f"{ctx.file} 的工作表“{self.sheet}”单元格 {self.cell}{hidden}"
 
 
 @dataclass
@@ -268,6 +270,7 @@ def _extract_sheet(
                 cell=where,
                 raw_value=_raw_text(value_cell),
                 note=text(row, "note"),
+                hidden_row=row in sheet.hidden_rows,
             )
         )
 

@@ -41,6 +41,7 @@ class Sheet:
     hidden: bool = False
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)  # (row, col), both 1-based
     merged: list[str] = field(default_factory=list)  # merged ranges as "A1:C1"
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based rows hidden in Excel (not shown, still read)
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
@@ -170,6 +171,11 @@ def _read_xlsx(path: Path) -> list[Sheet]:
                         if dtype == "e":
                             cell.value, cell.error = None, str(value)
                         sheet.cells[(c["row"], c["column"])] = cell
+                sheet.hidden_rows = {
+                    int(r)
+                    for r, attrs in parser.row_dimensions.items()
+                    if str(attrs.get("hidden", "")).lower() in ("1", "true")
+                }
                 merged = parser.merged_cells
                 sheet.merged = [str(m.ref) for m in merged.mergeCell] if merged is not None else []
             sheets.append(sheet)
@@ -212,6 +218,7 @@ def _read_xls(path: Path) -> list[Sheet]:
                     else:
                         cell.value = raw
                     sheet.cells[(r + 1, c + 1)] = cell
+            sheet.hidden_rows = {r + 1 for r, info in xs.rowinfo_map.items() if info.hidden}
             sheet.merged = [
                 f"{a1(rlo + 1, clo + 1)}:{a1(rhi, chi)}"
                 for rlo, rhi, clo, chi in xs.merged_cells
