@@ -6,6 +6,7 @@ import json
 import re
 import stat
 from html.parser import HTMLParser
+from pathlib import Path
 
 import nbformat
 import plotly.graph_objects as go
@@ -13,7 +14,7 @@ import plotly.io as pio
 import pytest
 
 from analysis import htmlreport
-from analysis.htmlreport import KeyFigure, PageInfo
+from analysis.htmlreport import Coverage, KeyFigure, PageInfo
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -211,8 +212,15 @@ def test_index_escapes_everything_and_flags_failures():
         year=2019,
         pages=pages,
         key_figures=[
-            KeyFigure(topic="公共法律服务与人民调解", name="调解矛盾纠纷", text="6736件", department=HOSTILE)
+            KeyFigure(
+                topic="公共法律服务与人民调解",
+                name="调解矛盾纠纷",
+                text="6736件",
+                department=HOSTILE,
+                change="比2018年 +136件（+2.1%）",
+            )
         ],
+        coverage=Coverage(reported=2, expected=52, missing_departments=["县水利局", HOSTILE]),
         issue_counts=[{"severity": "error", "code": "bad-number", "title": "数值无法识别", "count": 2}],
         issue_rows=[
             {
@@ -230,6 +238,23 @@ def test_index_escapes_everything_and_flags_failures():
     assert 'href="00_overview.html"' in body and 'href="01_x.html"' in body and "6736件" in body
     assert body.count("fazhi-badge-failed") == 1 and "有笔记本运行失败" in body
     assert "错误" in body and "bad-number" in body and remote_references(body) == []
+    assert "已填报指标 2 / 52 项" in body and "未收到报表的单位（2 个）：县水利局、" in body
+    assert "比2018年 +136件（+2.1%）" in body
+
+
+def test_web_font_is_a_small_subset_covering_the_pages(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    pages = ["<p>权责清单未说明的增减：−51项</p>", '{"text": "\\u8c03\\u89e3"}']  # JSON-escaped 调解
+    path = htmlreport.write_font(tmp_path, pages)
+    assert path == tmp_path / "assets" / htmlreport.WEB_FONT_FILE
+    assert path.stat().st_size < 200_000  # the full font is 16 MB
+    cmap = TTFont(str(path)).getBestCmap()
+    for ch in "权责清单未说明的增减调解−项":
+        assert ord(ch) in cmap, ch
+    assert ord("龘") not in cmap
+    css = (Path(htmlreport.__file__).parent / "assets" / "report.css").read_text(encoding="utf-8")
+    assert htmlreport.WEB_FONT_FILE in css and "FazhiCJK" in css
 
 
 # --- assets ------------------------------------------------------------------------------------------

@@ -494,7 +494,8 @@ def build_report(
                 region=target.region,
                 year=target.year,
                 pages=pages,
-                key_figures=_key_figures(mine),
+                key_figures=_key_figures(mine, _previous_year(indicators, target)),
+                coverage=_coverage(mine, their_issues),
                 issue_counts=_issue_counts(their_issues),
                 issue_rows=their_issues[their_issues["severity"] != "info"].to_dict("records"),
                 workbook=summary.WORKBOOK_NAME,
@@ -629,26 +630,51 @@ def _issue_counts(issues: pd.DataFrame) -> list[dict]:
     return sorted(rows, key=lambda r: (rank.get(r["severity"], 3), r["code"]))
 
 
-def _key_figures(rows: pd.DataFrame) -> list:
-    """The 年度概览's key figures (ids listed in sentences.yaml) that this region-year reported."""
+def _previous_year(indicators: pd.DataFrame, target: Target) -> pd.DataFrame:
+    """The same region's rows of the latest earlier year in the data (empty when there is none)."""
+    earlier = indicators[(indicators["region"] == target.region) & (indicators["year"] < target.year)]
+    return earlier[earlier["year"] == earlier["year"].max()] if not earlier.empty else earlier
+
+
+def _coverage(rows: pd.DataFrame, issues: pd.DataFrame):
+    from analysis.catalog import load_catalog
+    from analysis.htmlreport import Coverage
+
+    missing = issues.loc[issues["code"] == "missing-submission", "department"]
+    return Coverage(
+        reported=int((~rows["derived"]).sum()),
+        expected=len(load_catalog().reported),
+        missing_departments=sorted(set(missing) - {""}),
+    )
+
+
+def _key_figures(rows: pd.DataFrame, previous: pd.DataFrame) -> list:
+    """The 年度概览's key figures (ids listed in sentences.yaml) that this region-year reported, written as
+    the report writes them (``1.1万户``), with the change against the previous year when the data has one."""
     from analysis.catalog import load_catalog
     from analysis.htmlreport import KeyFigure
-    from analysis.sections import format_value
-    from analysis.sentences import key_figures
+    from analysis.sections import format_change
+    from analysis.sentences import key_figures, number_zh
 
     catalog = load_catalog()
     by_id = {r["indicator_id"]: r for r in rows.to_dict("records")}
+    before = {r["indicator_id"]: r for r in previous.to_dict("records")}
     out = []
     for ind_id in key_figures():
         row, ind = by_id.get(ind_id), catalog.indicators.get(ind_id)
         if row is None or ind is None:
             continue
+        old = before.get(ind_id)
+        change = ""
+        if old is not None:
+            change = f"比{old['year']}年 {format_change(row['value'], old['value'], ind.unit, ind.digits)}"
         out.append(
             KeyFigure(
                 topic=catalog.topics.get(ind.topic, {}).get("title_zh", ind.topic),
                 name=ind.name_zh,
-                text=format_value(row["value"], row["unit"], row["qualifier"], ind.digits),
+                text=f"{number_zh(row['value'], ind.digits)}{row['qualifier']}{row['unit']}",
                 department=row["department"],
+                change=change,
             )
         )
     return out

@@ -507,6 +507,16 @@ class KeyFigure:
     name: str
     text: str  # value with unit, as printed
     department: str = ""
+    change: str = ""  # against the previous year in the data, e.g. "比2019年 +136件（+2.1%）"
+
+
+@dataclass
+class Coverage:
+    """How complete the region-year is: indicators reported of those in the catalog, departments missing."""
+
+    reported: int
+    expected: int
+    missing_departments: list[str] = field(default_factory=list)
 
 
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -518,6 +528,7 @@ def render_index(
     year: int | str,
     pages: list[PageInfo],
     key_figures: list[KeyFigure],
+    coverage: Coverage | None = None,
     issue_counts: list[dict],
     issue_rows: list[dict],
     workbook: str | None,
@@ -566,6 +577,14 @@ def render_index(
     out.append("</section>")
 
     out.append("<section><h2>主要数据</h2>")
+    if coverage is not None:
+        out.append(f"<p>已填报指标 {coverage.reported} / {coverage.expected} 项。")
+        if coverage.missing_departments:
+            names = "、".join(e(d) for d in coverage.missing_departments)
+            out.append(
+                f'<span class="fazhi-missing">未收到报表的单位（{len(coverage.missing_departments)} 个）：{names}。</span>'
+            )
+        out.append("</p>")
     if key_figures:
         out.append('<div class="fazhi-cards">')
         for k in key_figures:
@@ -573,7 +592,9 @@ def render_index(
             out.append(
                 f'<div class="fazhi-card"><div class="fazhi-card-topic">{e(k.topic)}</div>'
                 f'<div class="fazhi-card-value">{e(k.text)}</div>'
-                f'<div class="fazhi-card-name">{e(k.name)}</div>{dept}</div>'
+                f'<div class="fazhi-card-name">{e(k.name)}</div>{dept}'
+                + (f'<div class="fazhi-muted">{e(k.change)}</div>' if k.change else "")
+                + "</div>"
             )
         out.append("</div>")
     else:
