@@ -231,7 +231,9 @@ def test_duplicate_across_two_departments(tmp_path):
     [
         ({"填报单位": SJ, "所属地区": REGION, "统计年度": "2019年"}, True),
         ({"填报单位": "司法局", "所属地区": REGION, "统计年度": 2019}, True),
+        ({"填报单位": "通许县司法局", "所属地区": "河南省开封市通许县", "统计年度": 2019}, True),
         ({"填报单位": SJ, "所属地区": "尉氏县", "统计年度": "2019年"}, False),
+        ({"填报单位": "尉氏县司法局", "所属地区": REGION, "统计年度": 2019}, False),
         ({"填报单位": SJ, "所属地区": REGION, "统计年度": "2018年"}, False),
         ({"填报单位": "县水利局", "所属地区": REGION, "统计年度": "2019"}, False),
     ],
@@ -447,3 +449,20 @@ def test_reader_refuses_a_table_the_manifest_does_not_know(tmp_path):
     with pytest.raises(StoreError, match="重新运行 ingest"):
         read_indicators(out)
     assert len(read_issues(out)) > 0  # the untouched table still reads
+
+
+def test_layout_row_marked_not_reported_is_not_an_error(tmp_path):
+    rows = [["二、人民调解", None, "—"], ["调解矛盾纠纷", "件", 6736]]
+    write_xlsx(folder(tmp_path) / f"{SJ}.xlsx", rows, header=["指标名称", "单位", "数值"])
+    result = run(tmp_path)
+    assert codes(result, "error") == []
+    layout = result.issues[result.issues["code"] == "marked-not-reported"]
+    assert list(layout["cell"]) == ["C2"] and "版式行" in layout.iloc[0]["message"]
+    assert only(result, "disputes.mediation_cases")["value"] == 6736
+
+
+def test_file_named_with_the_region_in_front(tmp_path):
+    write_xlsx(folder(tmp_path) / "通许县司法局.xlsx", [[1, "调解矛盾纠纷", "件", 6736]])
+    result = run(tmp_path)
+    assert only(result, "disputes.mediation_cases")["department"] == SJ
+    assert "unknown-department" not in codes(result)

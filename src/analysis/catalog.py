@@ -206,6 +206,8 @@ class Catalog:
                 if other is not None and other is not ind:
                     raise CatalogError(f"名称“{name}”同时指向 {other.indicator_id} 和 {ind.indicator_id}")
                 self._by_name[key] = ind
+        self._suggest_keys = {match_key(i.name_zh): i.name_zh for i in reported}
+        self._suggestions: dict[tuple[str, int], list[str]] = {}
         self._unit_lookup: dict[str, tuple[str, float]] = {}
         for unit in self.units.values():
             for spelling in (unit.name, *unit.aliases):
@@ -256,17 +258,29 @@ class Catalog:
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """Close catalog names for a name that matched nothing (shown to the user, never applied)."""
-        names = [i.name_zh for i in self.reported]
-        keys = {match_key(x): x for x in names}
-        return [keys[k] for k in difflib.get_close_matches(match_key(name), list(keys), n=n, cutoff=0.6)]
+        key = match_key(name)
+        if (key, n) not in self._suggestions:  # unknown rows repeat: a long sheet must not redo the search
+            keys = self._suggest_keys
+            found = difflib.get_close_matches(key, list(keys), n=n, cutoff=0.6)
+            self._suggestions[(key, n)] = [keys[k] for k in found]
+        return self._suggestions[(key, n)]
 
     def resolve_unit(self, text: str) -> tuple[str, float] | None:
         """Canonical unit and factor for a unit as written (``千米`` → (公里, 1)); None if unknown."""
         return self._unit_lookup.get(fold(text))
 
-    def department(self, name: str) -> str | None:
-        """Canonical department name for a name or alias as written; None if unknown."""
-        return self._dept_lookup.get(fold(name))
+    def department(self, name: str, region: str = "") -> str | None:
+        """Canonical department name for a name or alias as written; None if unknown.
+
+        With ``region``, the full name departments often write is understood too: 通许县审计局 → 县审计局.
+        """
+        key = fold(name)
+        found = self._dept_lookup.get(key)
+        prefix = fold(region)
+        if found is None and prefix and key.startswith(prefix) and len(key) > len(prefix):
+            rest = key[len(prefix) :]
+            found = self._dept_lookup.get(rest) or self._dept_lookup.get("县" + rest)
+        return found
 
     def for_department(self, department: str) -> list[Indicator]:
         return [i for i in self.reported if i.department == department]

@@ -250,9 +250,13 @@ def _extract_sheet(
         where = value_cell.origin or a1(row, cols["value"])
         indicator, name_unit = _match(code, name, catalog)
         if indicator is None:
-            out.problems.append(
-                ctx.problem("unknown-indicator", _unknown_message(code, name, catalog), sheet.name, where)
-            )
+            if not value_cell.error and not value_cell.formula and parse_value(value_cell.value).blank:
+                # a layout row (section label, note) whose value cell says "not reported" (—, 无, /)
+                message = f"该行“{clip(name or code)}”不是指标，数值列标为“{clip(cell_text(value_cell))}”，按版式行跳过"
+                out.problems.append(ctx.problem("marked-not-reported", message, sheet.name, where))
+            else:
+                message = _unknown_message(code, name, catalog)
+                out.problems.append(ctx.problem("unknown-indicator", message, sheet.name, where))
             continue
         problem, candidate = _read_value(value_cell, indicator, text(row, "unit") or name_unit, catalog)
         if problem is not None:

@@ -121,7 +121,7 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, FileContext]], list[Proble
 
 
 def _resolve_department(ctx: FileContext, catalog: Catalog) -> tuple[FileContext, list[Problem]]:
-    canonical = catalog.department(ctx.department)
+    canonical = catalog.department(ctx.department, ctx.region)
     if canonical is not None:
         return FileContext(ctx.region, ctx.year, canonical, ctx.file), []
     known = "、".join(catalog.departments)
@@ -132,6 +132,11 @@ def _resolve_department(ctx: FileContext, catalog: Catalog) -> tuple[FileContext
             "请把文件改名为本单位的规范名称",
         )
     ]
+
+
+def _same_region(written: str, region: str) -> bool:
+    """河南省开封市通许县 names the folder 通许县 as well as 通许县 does; 尉氏县 does not."""
+    return fold(written).endswith(fold(region))
 
 
 def _check_metadata(workbook, ctx: FileContext, catalog: Catalog) -> tuple[FileContext, list[Problem]]:
@@ -147,13 +152,13 @@ def _check_metadata(workbook, ctx: FileContext, catalog: Catalog) -> tuple[FileC
         message = f"“基本信息”中的{key}“{clip(text)}”与{against}不一致，本文件全部数值未导入；{fix}"
         problems.append(ctx.problem("metadata-mismatch", message, meta.sheet, cell))
 
-    if "所属地区" in meta.values and fold(meta.values["所属地区"][0]) != fold(ctx.region):
+    if "所属地区" in meta.values and not _same_region(meta.values["所属地区"][0], ctx.region):
         mismatch("所属地区", f"文件夹“{ctx.region}”", "请改正后重新报送，或把文件放到正确地区的文件夹")
     if "统计年度" in meta.values and parse_year(meta.values["统计年度"][0]) != ctx.year:
         mismatch("统计年度", f"文件夹年度 {ctx.year}", "请改正统计年度，或把文件放到正确年度的文件夹")
     if "填报单位" in meta.values:
-        declared = catalog.department(meta.values["填报单位"][0])
-        by_name = catalog.department(ctx.department)
+        declared = catalog.department(meta.values["填报单位"][0], ctx.region)
+        by_name = catalog.department(ctx.department, ctx.region)
         if by_name is None:
             department = declared or department  # a loosely named file whose 基本信息 names a department
         elif declared != by_name:
