@@ -113,26 +113,59 @@ def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
 
 def _read_xlsx(path: Path) -> list[Sheet]:
     import warnings
+    from xml.etree import ElementTree
 
-    import openpyxl
+    from openpyxl.reader.excel import ExcelReader
     from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
     from openpyxl.utils.escape import unescape
     from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.worksheet.merge import MergeCells
     from openpyxl.xml.constants import SHEET_MAIN_NS
 
     formula_tag = f"{{{SHEET_MAIN_NS}}}f"
 
+    row_tag, merge_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}mergeCells"
+
     class _Parser(WorkSheetParser):
-        """openpyxl's streaming parser, keeping the cached value AND whether the cell has a formula."""
+        """openpyxl's streaming parser, keeping the cached value AND whether the cell has a formula.
+
+        The sheet XML is read with the standard library's C parser rather than defusedxml's pure-Python one
+        (3-4× faster on a 100,000-row sheet). That is safe here: preflight has refused every package with a
+        DTD or entity declaration in any part, and ElementTree never fetches external entities. Everything
+        else openpyxl reads (workbook, styles, shared strings) still goes through defusedxml.
+        """
+
+        def parse(self):
+            for _, element in ElementTree.iterparse(self.source):
+                if element.tag == row_tag:
+                    row = self.parse_row(element)
+                    element.clear()
+                    yield row
+                elif element.tag == merge_tag:
+                    self.merged_cells = MergeCells.from_tree(element)
+                    element.clear()
 
         def parse_cell(self, element):  # noqa: D401 - openpyxl hook
             cell = super().parse_cell(element)
             cell["formula"] = element.find(formula_tag) is not None
             return cell
 
+    class _Reader(ExcelReader):
+        """openpyxl's package reader without its read-only worksheets, which scan each whole sheet once more
+        (with the slow parser) just to learn its dimensions; we only need each sheet's name, part and state."""
+
+        def read_worksheets(self):
+            self.sheet_parts = [
+                (sheet.name, rel.target, sheet.state)
+                for sheet, rel in self.parser.find_sheets()
+                if rel.target in self.valid_files and "chartsheet" not in rel.Type
+            ]
+
+    reader = _Reader(path, read_only=True, data_only=True, keep_links=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions, not our concern
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        reader.read()
+    wb = reader.wb
     try:
         styles = wb._cell_styles
         custom_formats = wb._number_formats
@@ -147,12 +180,12 @@ def _read_xlsx(path: Path) -> list[Sheet]:
             return custom_formats[index] if index < len(custom_formats) else None
 
         sheets = []
-        for ws in wb.worksheets:
-            sheet = Sheet(name=ws.title, hidden=ws.sheet_state != "visible")
-            with ws._get_source() as src:
+        for name, part, state in reader.sheet_parts:
+            sheet = Sheet(name=name, hidden=(state or "visible") != "visible")
+            with reader.archive.open(part) as src:
                 parser = _Parser(
                     src,
-                    wb.shared_strings,
+                    reader.shared_strings,
                     data_only=True,
                     epoch=wb.epoch,
                     date_formats=wb._date_formats,
@@ -181,7 +214,7 @@ def _read_xlsx(path: Path) -> list[Sheet]:
             sheets.append(sheet)
         return sheets
     finally:
-        wb.close()
+        reader.archive.close()
 
 
 # --- .xls ----------------------------------------------------------------------------------------
