@@ -260,8 +260,8 @@ def flaky_kernel(root: Path, failures: int) -> dict:
     return {**os.environ, "JUPYTER_PATH": str(root / "jupyter")}
 
 
-def test_a_kernel_that_fails_to_start_is_retried(tmp_path, processed):
-    env = flaky_kernel(tmp_path, failures=1)
+def run_on_flaky_kernel(tmp_path, processed, failures: int):
+    env = flaky_kernel(tmp_path, failures=failures)
     write_notebook(tmp_path / "nb" / "01_good.ipynb", GOOD)
     [report] = batch.run_batch(
         "通许县",
@@ -274,25 +274,18 @@ def test_a_kernel_that_fails_to_start_is_retried(tmp_path, processed):
         say=print,
     )
     [result] = report.results
+    return report, result
+
+
+def test_a_kernel_that_fails_to_start_is_retried(tmp_path, processed):
+    _, result = run_on_flaky_kernel(tmp_path, processed, failures=1)
     assert result.ok and result.attempts == 2
     assert (tmp_path / "flaky_kernel.count").read_text() == "2"
 
 
 def test_a_kernel_that_never_starts_is_reported(tmp_path, processed, monkeypatch):
     monkeypatch.setattr(batch, "START_ATTEMPTS", 2)
-    env = flaky_kernel(tmp_path, failures=99)
-    write_notebook(tmp_path / "nb" / "01_good.ipynb", GOOD)
-    [report] = batch.run_batch(
-        "通许县",
-        2019,
-        processed,
-        tmp_path / "r",
-        notebooks_dir=tmp_path / "nb",
-        kernel_name="flaky",
-        env=env,
-        say=print,
-    )
-    [result] = report.results
+    report, result = run_on_flaky_kernel(tmp_path, processed, failures=99)
     assert result.status == "startup" and result.attempts == 2
     assert "启动失败（已尝试 2 次）" in result.failure_text()
     assert "启动失败" in (report.folder / "index.html").read_text(encoding="utf-8")
