@@ -78,7 +78,6 @@ class Extraction:
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     data_sheets: list[str] = field(default_factory=list)
-    value_cells: int = 0  # non-empty value cells seen in data rows (for the no-loss accounting)
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,6 @@ def _extract_sheet(
             # layout (a blank row, a title or note merged across the row), or an indicator left blank
             # (reported later as missing-indicator)
             continue
-        out.value_cells += 1
         where = value_cell.origin or a1(row, cols["value"])
         indicator, name_unit = _match(code, name, catalog)
         if indicator is None:
