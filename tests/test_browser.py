@@ -110,6 +110,19 @@ def expected_charts(folder: Path, page: Path) -> int:
     )
 
 
+def block_network(sink: list[str]):
+    """A playwright route handler: local files load, every other request is aborted and recorded."""
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            sink.append(r.request.url)
+            r.abort()
+
+    return route
+
+
 def test_submitted_text_appears_only_escaped(report):
     escaped_in = []
     for page in pages(report):
@@ -168,14 +181,7 @@ def test_every_page_works_offline_in_chromium(report):
         try:
             context = browser.new_context()
 
-            def route(r):
-                if r.request.url.startswith("file://"):
-                    r.continue_()
-                else:
-                    blocked.append(r.request.url)
-                    r.abort()
-
-            context.route("**/*", route)
+            context.route("**/*", block_network(blocked))
             for path in pages(report):
                 expected = expected_charts(report, path)
                 total_expected += expected
@@ -231,18 +237,11 @@ def test_the_pages_policy_blocks_inline_scripts_and_remote_loads(tmp_path):
     failed: dict[str, str] = {}
     violations: list[str] = []
 
-    def route(r):
-        if r.request.url.startswith("file://"):
-            r.continue_()
-        else:
-            routed.append(r.request.url)
-            r.abort()
-
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
             page = browser.new_page()
-            page.route("**/*", route)
+            page.route("**/*", block_network(routed))
             page.on("requestfailed", lambda r: failed.update({r.url: r.failure}))
             page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
             page.goto(page_path.as_uri(), wait_until="load")

@@ -318,4 +318,5 @@ def format_number(value: float, digits: int = 4) -> str:
     """A figure as a report writes it: 2705, 98.1, 6.79 (no trailing zeros, no exponent)."""
     if float(value).is_integer():
         return str(int(value))
-    return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    text = f"{value:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

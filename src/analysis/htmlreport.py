@@ -31,6 +31,7 @@ import nbformat
 from bleach.css_sanitizer import CSSSanitizer
 
 from analysis.fileio import atomic_write_bytes
+from analysis.problems import SEVERITY_ZH
 
 ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
@@ -517,9 +518,6 @@ class Coverage:
     reported: int
     expected: int
     missing_departments: list[str] = field(default_factory=list)
-
-
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
 def render_index(

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
+SEVERITY_ZH = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
+
 # code: (severity, short Chinese title)
 CODES: dict[str, tuple[str, str]] = {
     # whole file

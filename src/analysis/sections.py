@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.catalog import Catalog, Indicator, load_catalog
+from analysis.catalog import format_number as catalog_format_number
 from analysis.figures import Chart
-from analysis.problems import CODES
+from analysis.problems import CODES, SEVERITY_ZH
 
 MISSING = "未填报"
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 SEVERITY_TONE = {"错误": "gap", "警告": "down", "提示": "muted"}  # the same colour whichever are present
 REPORTED_TONES = ("main", "light")  # 已填报 / 未填报
 
@@ -30,10 +30,7 @@ REPORTED_TONES = ("main", "light")  # 已填报 / 未填报
 def format_number(value: float, digits: int | None = None) -> str:
     """``2705.0`` → ``2705``; ``6.7903`` → ``6.79``; ``98.1`` → ``98.1`` (no thousands separators, as the
     report writes them)."""
-    if float(value).is_integer():
-        return str(int(value))
-    text = f"{value:.{2 if digits is None else digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return catalog_format_number(value, 2 if digits is None else digits)
 
 
 def format_value(value: float | None, unit: str, qualifier: str = "", digits: int | None = None) -> str:

@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis.catalog import Catalog, load_catalog
-from analysis.problems import CODES
+from analysis.problems import CODES, SEVERITY_ZH
 from analysis.sanitize import neutralize
 
 WORKBOOK_NAME = "年度指标汇总.xlsx"
@@ -53,7 +53,6 @@ ISSUE_LAYOUT = [
     ("指标编码", "indicator_id", 30),
     ("说明", "message", 60),
 ]
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 _HEADER_FILL = PatternFill("solid", fgColor="1F5F8B")
 
 
