@@ -53,7 +53,7 @@ lab: install ingest
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: install-test
-	$(PY) -m analysis.bench
+	$(PY) benchmarks/bench.py
 
 clean:
 	rm -rf data/processed/*.parquet data/processed/*.csv data/processed/*.json reports/*/

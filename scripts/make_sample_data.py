@@ -34,8 +34,8 @@ import openpyxl
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from analysis.catalog import Catalog, Expression, load_catalog
-from analysis.numbers import parse_value
+from analysis.core.catalog import Catalog, Expression, load_catalog
+from analysis.core.numbers import parse_value
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = REPO.parent / "shared" / "spec" / "tongxu_2019_indicators.csv"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.catalog import load_catalog
-from analysis.checks import derive
-from analysis.ingest import indicators_frame, issues_frame
-from analysis.problems import Problem
+from analysis.core.catalog import load_catalog
+from analysis.core.problems import Problem
+from analysis.ingest.checks import derive
+from analysis.ingest.pipeline import indicators_frame, issues_frame
 
 SPEC_CSV = Path(__file__).parent / "data" / "tongxu_2019_indicators.csv"
 REGION, YEAR = "通许县", 2019

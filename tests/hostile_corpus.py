@@ -23,7 +23,7 @@ from pathlib import Path
 
 import openpyxl
 
-from analysis.catalog import load_catalog
+from analysis.core.catalog import load_catalog
 
 REGION, YEAR = "通许县", 2019
 DATA_SHEET = "数据"

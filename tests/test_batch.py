@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analysis import batch, summary
-from analysis.batch import BatchError, Target
-from analysis.fileio import output_lock
-from analysis.store import write_tables
+from analysis.core.fileio import output_lock
+from analysis.core.store import write_tables
+from analysis.report import batch, summary
+from analysis.report.batch import BatchError, Target
 from tests import fixtures_processed as fp
 
 PARAMS_CELL = 'region = "通许县"\nyear = 2019\nprocessed_dir = "../data/processed"\noutput_dir = "out"'
@@ -426,7 +426,7 @@ def test_workbook_neutralises_formulas_in_submitted_text(tmp_path):
 
 
 def test_kernel_registration_is_idempotent(tmp_path, capsys):
-    from analysis import kernel
+    from analysis.report import kernel
 
     folder, changed = kernel.install_kernel(prefix=tmp_path)
     assert changed and folder == tmp_path / "share" / "jupyter" / "kernels" / "fazhi-analysis"

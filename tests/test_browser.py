@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analysis import batch, htmlreport, summary
-from analysis.problems import Problem
-from analysis.store import write_tables
+from analysis.core.problems import Problem
+from analysis.core.store import write_tables
+from analysis.report import batch, htmlreport, summary
 from tests import fixtures_processed as fp
 from tests.test_htmlreport import remote_references
 
@@ -44,7 +44,7 @@ def hostile_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     judicial = indicators["department"] == "县司法局"
     indicators.loc[judicial, "department"] = HOSTILE
     indicators.loc[judicial, "source_file"] = f"{fp.REGION}/{fp.YEAR}/{HOSTILE}.xlsx"
-    from analysis.ingest import issues_frame
+    from analysis.ingest.pipeline import issues_frame
 
     extra = issues_frame(
         [

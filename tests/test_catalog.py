@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.catalog import Catalog, CatalogError, Expression, load_catalog
-from analysis.ingest import ingest
+from analysis.core.catalog import Catalog, CatalogError, Expression, load_catalog
+from analysis.ingest.pipeline import ingest
 from tests.builders import write_xlsx
 
 ROOT = Path(__file__).parents[1]
 SPEC = ROOT / "tests" / "data" / "tongxu_2019_indicators.csv"  # byte-identical copy of the spec (checked)
-CATALOG_YAML = ROOT / "src" / "analysis" / "catalog.yaml"
+CATALOG_YAML = ROOT / "src" / "analysis" / "core" / "catalog.yaml"
 
 
 def spec_rows() -> list[dict]:

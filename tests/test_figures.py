@@ -9,10 +9,10 @@ import matplotlib.pyplot as plt
 import pytest
 from PIL import Image
 
-from analysis import figures
-from analysis.catalog import load_catalog
-from analysis.figures import Chart
-from analysis.problems import CODES
+from analysis.core.catalog import load_catalog
+from analysis.core.problems import CODES
+from analysis.explore import figures
+from analysis.explore.figures import Chart
 
 HOSTILE = "<b>局</b>&<script>x</script>"
 

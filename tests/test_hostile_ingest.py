@@ -13,10 +13,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.ingest import ingest
-from analysis.problems import FILE_CODES
-from analysis.sanitize import FORMULA_TRIGGERS
-from analysis.store import read_indicators, read_issues
+from analysis.core.problems import FILE_CODES
+from analysis.core.sanitize import FORMULA_TRIGGERS
+from analysis.core.store import read_indicators, read_issues
+from analysis.ingest.pipeline import ingest
 from tests import hostile_corpus as hc
 
 PREFIX = f"{hc.REGION}/{hc.YEAR}/"

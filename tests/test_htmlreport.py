@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from analysis import htmlreport
-from analysis.htmlreport import Coverage, KeyFigure, PageInfo
+from analysis.report import htmlreport
+from analysis.report.htmlreport import Coverage, KeyFigure, PageInfo
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -288,5 +288,5 @@ def _umask() -> int:
 def test_our_assets_reference_nothing_remote(name):
     from importlib import resources
 
-    text = resources.files("analysis").joinpath("assets", name).read_text(encoding="utf-8")
+    text = resources.files("analysis.report").joinpath("assets", name).read_text(encoding="utf-8")
     assert not REMOTE_CSS.search(text) and "http" not in text

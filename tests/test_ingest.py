@@ -12,10 +12,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.catalog import load_catalog
-from analysis.ingest import ingest
-from analysis.problems import CODES
-from analysis.store import read_indicators, read_issues
+from analysis.core.catalog import load_catalog
+from analysis.core.problems import CODES
+from analysis.core.store import read_indicators, read_issues
+from analysis.ingest.pipeline import ingest
 from tests.builders import set_cached_formula, write_xlsx
 
 REGION, YEAR = "通许县", 2019
@@ -438,7 +438,7 @@ def test_missing_submissions_are_listed_per_department(tmp_path):
 
 
 def test_reader_refuses_a_table_the_manifest_does_not_know(tmp_path):
-    from analysis.store import INDICATORS_PARQUET, StoreError, read_indicators, read_issues
+    from analysis.core.store import INDICATORS_PARQUET, StoreError, read_indicators, read_issues
 
     write_xlsx(folder(tmp_path) / f"{SJ}.xlsx", [[1, "调解矛盾纠纷", "件", 6736]])
     out = tmp_path / "processed"

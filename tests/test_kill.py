@@ -20,7 +20,7 @@ import psutil
 import pytest
 from filelock import FileLock
 
-from analysis.store import INDICATORS_CSV, INDICATORS_PARQUET, ISSUES_CSV, ISSUES_PARQUET, MANIFEST
+from analysis.core.store import INDICATORS_CSV, INDICATORS_PARQUET, ISSUES_CSV, ISSUES_PARQUET, MANIFEST
 from tests import hostile_corpus as hc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,9 +184,6 @@ def _assert_whole(files: dict[str, bytes]) -> None:
             json.loads(data)
 
 
-@pytest.mark.skipif(
-    not (ROOT / "src/analysis/batch.py").exists(), reason="the notebook batch is not built yet"
-)
 def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], tmp_path: Path) -> None:
     processed, reports = tmp_path / "processed", tmp_path / "reports"
     _complete(raws["clean"], processed)
@@ -225,7 +222,7 @@ def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], t
 
 _KILL_AFTER_WRITES = """
 import os, signal, sys
-import analysis.store as store
+import analysis.core.store as store
 real = store.atomic_write_bytes
 count = 0
 def write_then_die(path, data):
@@ -246,7 +243,7 @@ def test_kill_9_between_the_written_files(writes: int, raws: dict[str, Path], tm
     """The most dangerous moments, hit exactly: SIGKILL right after the n-th file write of the publication.
     A reader gets the previous run's complete set (killed before the commit point) or the new run's complete
     set (after it), never a mix, and never an error."""
-    from analysis.store import read_indicators, read_issues
+    from analysis.core.store import read_indicators, read_issues
 
     out = tmp_path / "processed"
     _complete(raws["clean"], out)

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.ingest import ingest
+from analysis.ingest.pipeline import ingest
 from tests.builders import write_xlsx
 
 REGION, YEAR = "通许县", 2019

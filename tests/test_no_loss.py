@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.catalog import load_catalog
-from analysis.ingest import ingest
-from analysis.numbers import parse_value
-from analysis.problems import FILE_CODES
+from analysis.core.catalog import load_catalog
+from analysis.core.numbers import parse_value
+from analysis.core.problems import FILE_CODES
+from analysis.ingest.pipeline import ingest
 from tests.builders import write_xlsx
 
 CATALOG = load_catalog()

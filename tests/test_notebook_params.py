@@ -12,8 +12,8 @@ import pytest
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from analysis import batch
-from analysis.batch import PARAMETER_NAMES, Target
+from analysis.report import batch
+from analysis.report.batch import PARAMETER_NAMES, Target
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))

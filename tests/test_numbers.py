@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.numbers import is_percent_format, parse_text, parse_value, split_multiplier
+from analysis.core.numbers import is_percent_format, parse_text, parse_value, split_multiplier
 
 VALUES = [
     # raw, number_format, value, qualifier, unit

@@ -25,6 +25,17 @@ def test_ci_calls_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_catalog_ships_inside_the_package():
+def test_every_data_file_ships_inside_the_package():
+    """Each non-Python file under src/analysis (catalog, sentences, report assets) matches a package-data
+    pattern, so an installed (non-editable) package still finds it."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "*.yaml" in project["tool"]["setuptools"]["package-data"]["analysis"]
+    patterns = project["tool"]["setuptools"]["package-data"]["analysis"]
+    package = ROOT / "src" / "analysis"
+    data = [
+        f.relative_to(package)
+        for f in package.rglob("*")
+        if f.is_file() and f.suffix not in {".py", ".pyc"} and "__pycache__" not in f.parts
+    ]
+    assert {"core/catalog.yaml", "explore/sentences.yaml"} <= {f.as_posix() for f in data}
+    unshipped = [f for f in data if not any(f.match(p) for p in patterns)]
+    assert unshipped == []

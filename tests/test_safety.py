@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import safety
-from analysis.problems import CODES
-from analysis.safety import MB, FileRejected, Limits, preflight
+from analysis.core.problems import CODES
+from analysis.ingest import safety
+from analysis.ingest.safety import MB, FileRejected, Limits, preflight
 from tests import hostile_corpus as hc
 
 FORMATS = {"xlsx", "xls", "ods"}

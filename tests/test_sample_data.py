@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from analysis.catalog import load_catalog
-from analysis.ingest import ingest
+from analysis.core.catalog import load_catalog
+from analysis.ingest.pipeline import ingest
 
 REPO = Path(__file__).resolve().parent.parent
 RAW = REPO / "data" / "raw"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from analysis.sanitize import FORMULA_TRIGGERS, MAX_NAME_LENGTH, neutralize, safe_name
+from analysis.core.sanitize import FORMULA_TRIGGERS, MAX_NAME_LENGTH, neutralize, safe_name
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{d}{n}" for d in ("COM", "LPT") for n in range(1, 10)}
 

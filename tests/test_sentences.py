@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import sections, sentences
-from analysis.catalog import load_catalog
+from analysis.core.catalog import load_catalog
+from analysis.explore import selection, sentences
 from tests import fixtures_processed as fp
 
 
 @pytest.fixture(scope="module")
 def view():
-    return sections.select(fp.spec_frame(), fp.REGION, fp.YEAR)
+    return selection.select(fp.spec_frame(), fp.REGION, fp.YEAR)
 
 
 def by_id(drafts):
@@ -36,10 +36,10 @@ def test_power_list_sentences_name_the_unexplained_gap(view):
 def test_power_list_sentence_follows_the_sign_of_the_gap():
     values = {k: v for k, (v, _) in fp.spec_values().items()}
     values["functions.power_items_after"] = 2711
-    balanced = sections.select(fp.frame(fp.rows(values=values)), fp.REGION, fp.YEAR)
+    balanced = selection.select(fp.frame(fp.rows(values=values)), fp.REGION, fp.YEAR)
     assert "增减平衡" in by_id(sentences.draft(balanced, "powers"))["power_list_gap"].text
     values["functions.power_items_after"] = 2720
-    more = sections.select(fp.frame(fp.rows(values=values)), fp.REGION, fp.YEAR)
+    more = selection.select(fp.frame(fp.rows(values=values)), fp.REGION, fp.YEAR)
     drafts = by_id(sentences.draft(more, "powers"))
     assert "9项的增加未作说明" in drafts["power_list_gap"].text
     assert "调整为2720项" in drafts["power_list"].text
@@ -67,7 +67,7 @@ def test_every_sentence_drafts_on_the_full_data(view):
 
 
 def test_missing_figure_means_no_sentence_and_names_it():
-    tiny = sections.select(fp.tiny_frame(), "小县", fp.YEAR)
+    tiny = selection.select(fp.tiny_frame(), "小县", fp.YEAR)
     drafts = by_id(sentences.draft(tiny))
     assert drafts["service_items"].text == "目前小县政务服务事项1146项。"
     mediation = drafts["mediation"]
@@ -79,7 +79,7 @@ def test_missing_figure_means_no_sentence_and_names_it():
 
 def test_yoy_sentences_only_with_an_earlier_year(view):
     assert sentences.yoy(view, ["disputes.mediation_cases"]) == []
-    history = sections.select(fp.history_frame(), fp.REGION, fp.YEAR)
+    history = selection.select(fp.history_frame(), fp.REGION, fp.YEAR)
     lines = sentences.yoy(
         history,
         ["disputes.mediation_cases", "disputes.mediation_success_rate", "functions.clean_heating_households"],
@@ -117,9 +117,9 @@ def test_yoy_of_a_signed_figure_has_no_growth_rate():
         fp.rows(year=2018, values={"functions.gov_service_items": 1000.0}),
         fp.rows(values={"functions.gov_service_items": 1146.0}),
     )
-    view = sections.select(frame, fp.REGION, fp.YEAR)
+    view = selection.select(frame, fp.REGION, fp.YEAR)
     gap = "derived.power_items_unexplained_change"
-    history = sections.select(fp.history_frame(), fp.REGION, fp.YEAR)
+    history = selection.select(fp.history_frame(), fp.REGION, fp.YEAR)
     before = history.get(gap, 2018)
     assert before is not None and before < 0
     (line,) = sentences.yoy(history, [gap])

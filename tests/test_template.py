@@ -10,12 +10,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from analysis import fileio
-from analysis import template as tpl
-from analysis.catalog import load_catalog
 from analysis.cli import main as cli_main
-from analysis.ingest import ingest
-from analysis.numbers import parse_value
+from analysis.core import fileio
+from analysis.core.catalog import load_catalog
+from analysis.core.numbers import parse_value
+from analysis.ingest import template as tpl
+from analysis.ingest.pipeline import ingest
 
 REGION, YEAR = "通许县", 2020
 REPO = Path(__file__).resolve().parent.parent

@@ -46,15 +46,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "ingest":
-        from analysis.ingest import run_ingest_cli
+        from analysis.ingest.pipeline import run_ingest_cli
 
         return run_ingest_cli(args.raw, args.out, catalog_path=args.catalog, quiet=args.quiet)
     if args.command == "template":
-        from analysis.template import run_template_cli
+        from analysis.ingest.template import run_template_cli
 
         return run_template_cli(args.region, args.year, args.out, catalog_path=args.catalog)
     if args.command == "run":
-        from analysis.batch import run_batch_cli
+        from analysis.report.batch import run_batch_cli
 
         return run_batch_cli(
             region=args.region,
@@ -66,11 +66,11 @@ def main(argv: list[str] | None = None) -> int:
             notebooks=args.notebooks,
         )
     if args.command == "kernel":
-        from analysis.kernel import run_kernel_cli
+        from analysis.report.kernel import run_kernel_cli
 
         return run_kernel_cli(install=args.install)
     if args.command == "codes":
-        from analysis.problems import CODES
+        from analysis.core.problems import CODES
 
         for code, (severity, title) in CODES.items():
             print(f"{code}\t{severity}\t{title}")

@@ -1,4 +1,6 @@
-"""Benchmark of the hardening work: ``make bench`` (``python -m analysis.bench``).
+"""Benchmark of the hardening work: ``make bench`` (``python benchmarks/bench.py``).
+
+Lives outside the installed package: it needs the source checkout's test generators.
 
 Each measurement runs ``python -m analysis ingest`` in a child process on a folder written for it and
 reads the child's own resource usage (``os.wait4``): wall time and peak resident memory. Figures are
@@ -25,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS, BUDGET_MB = 60, 600
 
 
@@ -76,7 +78,7 @@ def measure(label: str, raw: Path, runs: int) -> Measure:
 
 def preflight_seconds(raw: Path, repeat: int = 3) -> dict[str, float]:
     """Median time of :func:`analysis.safety.preflight` per file (in this process)."""
-    from analysis.safety import FileRejected, preflight
+    from analysis.ingest.safety import FileRejected, preflight
 
     out: dict[str, float] = {}
     for path in sorted(p for p in raw.rglob("*") if p.is_file()):
@@ -103,7 +105,7 @@ def _corpus():
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.bench", description="导入性能与资源占用基准")
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description="导入性能与资源占用基准")
     parser.add_argument("--runs", type=int, default=3, help="每项测量的重复次数（默认 3）")
     parser.add_argument("--raw", type=Path, default=ROOT / "data" / "raw", help="基线：原始报表文件夹")
     parser.add_argument("--json", type=Path, default=None, help="另把结果写入此 JSON 文件")

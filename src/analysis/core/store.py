@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.fileio import BusyError, atomic_write_bytes, output_lock
-from analysis.problems import ISSUE_COLUMNS
-from analysis.sanitize import neutralize
-from analysis.schema import INDICATOR_COLUMNS, INDICATORS_SCHEMA, ISSUES_SCHEMA
+from analysis.core.fileio import BusyError, atomic_write_bytes, output_lock
+from analysis.core.problems import ISSUE_COLUMNS
+from analysis.core.sanitize import neutralize
+from analysis.core.schema import INDICATOR_COLUMNS, INDICATORS_SCHEMA, ISSUES_SCHEMA
 
 INDICATORS_PARQUET = "indicators.parquet"
 INDICATORS_CSV = "indicators.csv"

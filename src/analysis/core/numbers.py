@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from analysis.text import clip, drop_invisible
+from analysis.core.text import clip, drop_invisible
 
 # Spellings that mean "not reported": no value row, never a zero.
 NOT_REPORTED = frozenset(

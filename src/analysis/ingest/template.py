@@ -25,10 +25,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from analysis.catalog import Catalog, Indicator, load_catalog
-from analysis.fileio import atomic_write_bytes
-from analysis.sanitize import safe_name
-from analysis.schema import YEAR_MAX, YEAR_MIN
+from analysis.core.catalog import Catalog, Indicator, load_catalog
+from analysis.core.fileio import atomic_write_bytes
+from analysis.core.sanitize import safe_name
+from analysis.core.schema import YEAR_MAX, YEAR_MIN
 
 DATA_SHEET = "数据"
 # Column roles of the data sheet, left to right; each header is the catalog's first synonym of its role, so

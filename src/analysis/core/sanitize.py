@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from analysis.text import clip
+from analysis.core.text import clip
 
 # First characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.text import fold, match_key
+from analysis.core.text import fold, match_key
 
 
 class CatalogError(ValueError):
@@ -299,7 +299,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 
 @functools.cache
 def _default_catalog() -> Catalog:
-    text = resources.files("analysis").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    text = resources.files("analysis.core").joinpath("catalog.yaml").read_text(encoding="utf-8")
     return Catalog(_read_yaml(text, "catalog.yaml"), source="catalog.yaml")
 
 

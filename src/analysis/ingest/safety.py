@@ -37,8 +37,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
-from analysis.problems import CODES
-from analysis.text import clip
+from analysis.core.problems import CODES
+from analysis.core.text import clip
 
 MB = 1024 * 1024
 

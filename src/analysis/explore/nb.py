@@ -15,9 +15,9 @@ import plotly.io as pio
 from IPython.display import HTML, display
 from plotly.io._base_renderers import NotebookRenderer
 
-from analysis import figures, sections
-from analysis.sections import MISSING, View
-from analysis.sentences import Draft
+from analysis.explore import figures, quality, selection, tables
+from analysis.explore.selection import MISSING, View
+from analysis.explore.sentences import Draft
 
 PLOTLY_RENDERERS = "plotly_mimetype+notebook"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -89,20 +89,20 @@ def setup(
         raise ValueError(f"年度必须是整数，收到 {year!r}")
     year = int(year)
     if indicators is None or issues is None:
-        from analysis import store
+        from analysis.core import store
 
         indicators = store.read_indicators(processed_dir) if indicators is None else indicators
         issues = store.read_issues(processed_dir) if issues is None else issues
     figures.setup_style()
     configure_plotly()
-    view = sections.select(indicators, str(region), year)
+    view = selection.select(indicators, str(region), year)
     ctx = Context(
         region=str(region),
         year=year,
         notebook=notebook,
         output_dir=Path(output_dir),
         view=view,
-        issues=sections.issues_of(issues, str(region), year),
+        issues=quality.issues_of(issues, str(region), year),
     )
     show_header(ctx)
     return ctx
@@ -138,7 +138,7 @@ def show_table(frame: pd.DataFrame, empty: str = "（无）") -> None:
 
 def show_indicators(ctx: Context, topic: str) -> None:
     """The table of every indicator of ``topic`` (values as written, 未填报, sources, 上年 and 同比)."""
-    show_table(sections.indicator_table(ctx.view, sections.topic_ids(ctx.view, topic)))
+    show_table(tables.indicator_table(ctx.view, selection.topic_ids(ctx.view, topic)))
 
 
 def show_note(text: str) -> None:
@@ -165,7 +165,7 @@ def sentences_html(drafts: list[Draft], view: View | None = None) -> str:
         if view is not None and d.topic != current:
             if current is not None:
                 out.append("</ul>")
-            out.append(f"<h4>{html.escape(sections.topic_title(view, d.topic))}</h4><ul>")
+            out.append(f"<h4>{html.escape(selection.topic_title(view, d.topic))}</h4><ul>")
             current = d.topic
         elif current is None and not out:
             out.append("<ul>")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from analysis.catalog import Catalog, Indicator, format_number
-from analysis.numbers import Parsed, is_percent_format, parse_value, split_multiplier, tidy_float
-from analysis.problems import Problem
-from analysis.text import clip, fold
-from analysis.workbook import Cell, Sheet, Workbook, a1, cell_text, column_letter
+from analysis.core.catalog import Catalog, Indicator, format_number
+from analysis.core.numbers import Parsed, is_percent_format, parse_value, split_multiplier, tidy_float
+from analysis.core.problems import Problem
+from analysis.core.text import clip, fold
+from analysis.ingest.workbook import Cell, Sheet, Workbook, a1, cell_text, column_letter
 
 HEADER_SCAN_ROWS = 10
 _BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from analysis.catalog import Expression
-from analysis.sections import View, format_number, growth_rate
+from analysis.core.catalog import Expression
+from analysis.explore.selection import View, format_number, growth_rate
 
 PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|(abs|num))?\}")
 CONTEXT = ("region", "year")
@@ -59,7 +59,7 @@ def load_templates(path: str | Path | None = None) -> Templates:
 
 @functools.cache
 def _default() -> Templates:
-    return _parse(resources.files("analysis").joinpath("sentences.yaml").read_text(encoding="utf-8"))
+    return _parse(resources.files("analysis.explore").joinpath("sentences.yaml").read_text(encoding="utf-8"))
 
 
 def _parse(text: str) -> Templates:

@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.safety import FileRejected, Limits, preflight
+from analysis.ingest.safety import FileRejected, Limits, preflight
 
 
 @dataclass(slots=True)

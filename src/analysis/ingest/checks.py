@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from analysis.catalog import Catalog, Expression, Indicator, format_number
-from analysis.extract import FileContext
-from analysis.problems import Problem
+from analysis.core.catalog import Catalog, Expression, Indicator, format_number
+from analysis.core.problems import Problem
+from analysis.ingest.extract import FileContext
 
 RegionYear = tuple[str, int]
 

@@ -18,9 +18,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from analysis.catalog import Catalog, load_catalog
-from analysis.problems import CODES, SEVERITY_ZH
-from analysis.sanitize import neutralize
+from analysis.core.catalog import Catalog, load_catalog
+from analysis.core.problems import CODES, SEVERITY_ZH
+from analysis.core.sanitize import neutralize
 
 WORKBOOK_NAME = "年度指标汇总.xlsx"
 
@@ -145,7 +145,7 @@ def write_workbook(
     catalog: Catalog | None = None,
 ) -> Path:
     """Build and write the workbook atomically."""
-    from analysis.fileio import atomic_write_bytes
+    from analysis.core.fileio import atomic_write_bytes
 
     atomic_write_bytes(Path(path), build_workbook(region, year, indicators, issues, catalog))
     return Path(path)

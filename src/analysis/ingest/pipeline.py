@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.catalog import Catalog, format_number, load_catalog
-from analysis.checks import check_completeness, check_identities, derive
-from analysis.extract import Candidate, FileContext, extract, parse_year, read_metadata
-from analysis.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem
-from analysis.safety import Limits
-from analysis.sanitize import safe_name
-from analysis.schema import INDICATOR_COLUMNS, YEAR_MAX, YEAR_MIN
-from analysis.text import clip, fold
-from analysis.workbook import WorkbookError, read_workbook
+from analysis.core.catalog import Catalog, format_number, load_catalog
+from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem
+from analysis.core.sanitize import safe_name
+from analysis.core.schema import INDICATOR_COLUMNS, YEAR_MAX, YEAR_MIN
+from analysis.core.text import clip, fold
+from analysis.ingest.checks import check_completeness, check_identities, derive
+from analysis.ingest.extract import Candidate, FileContext, extract, parse_year, read_metadata
+from analysis.ingest.safety import Limits
+from analysis.ingest.workbook import WorkbookError, read_workbook
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
@@ -372,9 +372,9 @@ def _print_summary(summary: FileSummary) -> None:
 
 def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False) -> int:
     """``python -m analysis ingest``: exit 0 without errors, 1 with errors (good values still written)."""
-    from analysis.catalog import CatalogError
-    from analysis.fileio import BusyError, output_lock
-    from analysis.store import write_tables
+    from analysis.core.catalog import CatalogError
+    from analysis.core.fileio import BusyError, output_lock
+    from analysis.core.store import write_tables
 
     if not raw.is_dir():
         print(f"错误：找不到原始报表文件夹 {raw}", file=sys.stderr)

@@ -36,9 +36,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from analysis.fileio import atomic_write_bytes, output_lock
-from analysis.kernel import KERNEL_NAME
-from analysis.schema import YEAR_MAX, YEAR_MIN
+from analysis.core.fileio import atomic_write_bytes, output_lock
+from analysis.core.schema import YEAR_MAX, YEAR_MIN
+from analysis.report.kernel import KERNEL_NAME
 
 EXECUTED_DIR = "notebooks"
 FIGURES_DIR = "figures"
@@ -71,7 +71,7 @@ class Target:
 
 def default_notebooks_dir() -> Path:
     """``notebooks/`` of the working directory, else of the repository this package is installed from."""
-    for candidate in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"):
+    for candidate in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[3] / "notebooks"):
         if candidate.is_dir():
             return candidate
     return Path.cwd() / "notebooks"
@@ -101,7 +101,7 @@ def parse_year(text: object) -> int:
 
 def check_region(name: object) -> str:
     """A region name usable as one folder and as a notebook parameter (see :func:`sanitize.safe_name`)."""
-    from analysis.sanitize import safe_name
+    from analysis.core.sanitize import safe_name
 
     try:
         return safe_name(name, "地区")  # type: ignore[arg-type]
@@ -329,7 +329,7 @@ def _watch_parent() -> None:
 
 
 def worker_main(argv: list[str]) -> int:
-    """``python -m analysis.batch --worker JOB.json RESULT.json``: execute one notebook, write the result."""
+    """``python -m analysis.report.batch --worker JOB.json RESULT.json``: execute one notebook, write the result."""
 
     _watch_parent()
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
@@ -355,7 +355,7 @@ def run_worker(job: dict, job_dir: Path, hard_limit: float, env: dict | None = N
     started = time.monotonic()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.batch", "--worker", str(job_path), str(result_path)],
+            [sys.executable, "-m", "analysis.report.batch", "--worker", str(job_path), str(result_path)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -453,8 +453,8 @@ def build_report(
     issues: pd.DataFrame | None = None,
 ) -> ReportResult:
     """Run every notebook for ``target`` and write its report folder."""
-    from analysis import htmlreport, summary
-    from analysis.store import read_indicators, read_issues
+    from analysis.core.store import read_indicators, read_issues
+    from analysis.report import htmlreport, summary
 
     started = time.monotonic()
     folder = report_folder(reports, target)
@@ -541,7 +541,7 @@ def drop_plotly_bundles(nb: nbformat.NotebookNode) -> int:
     Each figure keeps its ``application/vnd.plotly.v1+json`` output, which JupyterLab draws with the
     jupyterlab-plotly extension installed with plotly; the HTML pages load plotly.js from ``assets/``.
     """
-    from analysis.htmlreport import is_plotly_bundle
+    from analysis.report.htmlreport import is_plotly_bundle
 
     dropped = 0
     for cell in nb.cells:
@@ -567,7 +567,7 @@ def retarget(nb: nbformat.NotebookNode, stage: Path, final: Path) -> None:
 def _write_page(
     stage: Path, final: Path, nb_path: Path, result: NotebookResult, target: Target, timeout: int, now: str
 ):
-    from analysis import htmlreport
+    from analysis.report import htmlreport
 
     executed = stage / EXECUTED_DIR / nb_path.name
     try:
@@ -606,13 +606,13 @@ def _source_without_outputs(nb_path: Path) -> nbformat.NotebookNode:
 
 
 def _issues_of(issues: pd.DataFrame, target: Target) -> pd.DataFrame:
-    from analysis.sections import issues_of
+    from analysis.explore.quality import issues_of
 
     return issues_of(issues, target.region, target.year)
 
 
 def _issue_counts(issues: pd.DataFrame) -> list[dict]:
-    from analysis.problems import CODES
+    from analysis.core.problems import CODES
 
     if issues.empty:
         return []
@@ -637,8 +637,8 @@ def _previous_year(indicators: pd.DataFrame, target: Target) -> pd.DataFrame:
 
 
 def _coverage(rows: pd.DataFrame, issues: pd.DataFrame):
-    from analysis.catalog import load_catalog
-    from analysis.htmlreport import Coverage
+    from analysis.core.catalog import load_catalog
+    from analysis.report.htmlreport import Coverage
 
     missing = issues.loc[issues["code"] == "missing-submission", "department"]
     return Coverage(
@@ -651,10 +651,10 @@ def _coverage(rows: pd.DataFrame, issues: pd.DataFrame):
 def _key_figures(rows: pd.DataFrame, previous: pd.DataFrame) -> list:
     """The 年度概览's key figures (ids listed in sentences.yaml) that this region-year reported, written as
     the report writes them (``1.1万户``), with the change against the previous year when the data has one."""
-    from analysis.catalog import load_catalog
-    from analysis.htmlreport import KeyFigure
-    from analysis.sections import format_change
-    from analysis.sentences import key_figures, number_zh
+    from analysis.core.catalog import load_catalog
+    from analysis.explore.selection import format_change
+    from analysis.explore.sentences import key_figures, number_zh
+    from analysis.report.htmlreport import KeyFigure
 
     catalog = load_catalog()
     by_id = {r["indicator_id"]: r for r in rows.to_dict("records")}
@@ -697,8 +697,8 @@ def run_batch(
     env: dict | None = None,
 ) -> list[ReportResult]:
     """Validate the request, then build one report folder per region-year. Raises :class:`BatchError`."""
-    from analysis.kernel import ensure_kernel
-    from analysis.store import StoreError, read_indicators, read_issues
+    from analysis.core.store import StoreError, read_indicators, read_issues
+    from analysis.report.kernel import ensure_kernel
 
     if workers < 1:
         raise BatchError(f"--workers 必须至少为 1，收到 {workers}。")
@@ -758,8 +758,8 @@ def run_batch_cli(
     notebooks: Path | None = None,
 ) -> int:
     """``python -m analysis run``: 0 when every notebook ran, 1 when one failed, 2 for a bad request."""
-    from analysis.fileio import BusyError
-    from analysis.store import StoreError
+    from analysis.core.fileio import BusyError
+    from analysis.core.store import StoreError
 
     started = time.monotonic()
     try:

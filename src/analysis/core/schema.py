@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from analysis.problems import CODES, ISSUE_COLUMNS
+from analysis.core.problems import CODES, ISSUE_COLUMNS
 
 # Statistical years the suite accepts, everywhere a year comes in (folders, 基本信息, CLI, templates).
 YEAR_MIN, YEAR_MAX = 1949, 2100

@@ -30,8 +30,8 @@ import bleach
 import nbformat
 from bleach.css_sanitizer import CSSSanitizer
 
-from analysis.fileio import atomic_write_bytes
-from analysis.problems import SEVERITY_ZH
+from analysis.core.fileio import atomic_write_bytes
+from analysis.core.problems import SEVERITY_ZH
 
 ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
@@ -443,7 +443,7 @@ def _plotly_js() -> bytes:
 
 def asset_payloads() -> dict[str, bytes]:
     """File name → content of everything under a report's ``assets/`` folder."""
-    ours = resources.files("analysis").joinpath("assets")
+    ours = resources.files("analysis.report").joinpath("assets")
     return {
         PLOTLY_JS: _plotly_js(),
         NOTEBOOK_CSS: _nbconvert_css(),
@@ -472,7 +472,7 @@ def write_font(report_dir: Path, pages: list[str]) -> Path:
     """
     from fontTools import subset
 
-    from analysis.figures import bundled_font_path
+    from analysis.explore.figures import bundled_font_path
 
     text = "".join(pages)
     text += "".join(chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text))  # JSON-escaped

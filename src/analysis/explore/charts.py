@@ -1,0 +1,230 @@
+"""Chart specifications (:class:`analysis.explore.figures.Chart`) built from a :class:`View`.
+
+Every function returns a chart spec, not a drawing; missing indicators are left out and named under the
+chart, never drawn as zero.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from analysis.explore.figures import Chart
+from analysis.explore.selection import View, format_number, format_value
+from analysis.explore.tables import coverage_table
+
+REPORTED_TONES = ("main", "light")  # 已填报 / 未填报
+
+
+# --- charts --------------------------------------------------------------------------------------------
+
+
+def chart_title(view: View, what: str) -> str:
+    return f"{view.region}{view.year}年{what}"
+
+
+def _names(view: View, ids: list[str]) -> tuple[str, ...]:
+    return tuple(view.indicator(i).name_zh for i in ids)
+
+
+def _simple(view: View, kind: str, ids: list[str], what: str, note: str = "") -> Chart:
+    shown = view.reported(ids)
+    units = {view.indicator(i).unit for i in shown}
+    return Chart(
+        kind=kind,
+        title=chart_title(view, what),
+        labels=_names(view, shown),
+        values=tuple(view.get(i) for i in shown),
+        texts=tuple(view.text(i) for i in shown),
+        unit=units.pop() if len(units) == 1 else "",
+        missing=_names(view, view.missing(ids)),
+        note=note,
+    )
+
+
+def bar(view: View, ids: list[str], what: str, note: str = "") -> Chart:
+    """Horizontal bars of the reported ones among ``ids``, each labelled with its value and unit."""
+    return _simple(view, "bar", ids, what, note)
+
+
+def rates(view: View, ids: list[str], what: str, note: str = "") -> Chart:
+    """Percentages on a 0–100 scale."""
+    for i in ids:
+        if view.indicator(i).unit != "%":
+            raise ValueError(f"{i} is not a percentage")
+    return _simple(view, "rates", ids, what, note)
+
+
+def tiles(view: View, ids: list[str], what: str, note: str = "") -> Chart:
+    """Key-figure cards: one per reported indicator, whatever the units."""
+    return _simple(view, "tiles", ids, what, note)
+
+
+def parts(view: View, ids: list[str], what: str, total_id: str | None = None) -> Chart:
+    """Parts of a whole (a donut); all of ``ids`` must share a unit. The note states the total."""
+    chart = _simple(view, "parts", ids, what)
+    note = total_note(view, total_id) if total_id and not chart.missing else ""  # a partial sum is no total
+    return Chart(**{**chart.__dict__, "note": note})
+
+
+def total_note(view: View, total_id: str) -> str:
+    """``公共法律服务实体平台合计：322个。``, or "" when the total is not known."""
+    if view.get(total_id) is None:
+        return ""
+    return f"{view.indicator(total_id).name_zh}：{view.text(total_id)}。"
+
+
+def funnel(view: View, ids: list[str], what: str) -> Chart:
+    """Successive stages (received → accepted → concluded); each stage shows its share of the first."""
+    chart = _simple(view, "funnel", ids, what)
+    if not chart.values:
+        return chart
+    first = chart.values[0]
+    texts = tuple(
+        t if k == 0 or not first else f"{t}（{format_number(v / first * 100, 1)}%）"
+        for k, (v, t) in enumerate(zip(chart.values, chart.texts, strict=True))
+    )
+    return Chart(**{**chart.__dict__, "texts": texts})
+
+
+def _signed_terms(source: str) -> list[tuple[int, str]]:
+    """``a - b + c`` → [(+1, a), (-1, b), (+1, c)]; only sums and differences of ids qualify."""
+
+    def walk(node: ast.AST, sign: int) -> list[tuple[int, str]]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            right = sign if isinstance(node.op, ast.Add) else -sign
+            return walk(node.left, sign) + walk(node.right, right)
+        if isinstance(node, ast.Attribute | ast.Name):
+            return [(sign, ast.unparse(node))]
+        raise ValueError(f"not a sum of indicators: {source}")
+
+    return walk(ast.parse(source, mode="eval").body, 1)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An ``equal`` identity of the catalog, evaluated: start, signed steps, the end as reported, the gap."""
+
+    start: str
+    steps: tuple[tuple[int, str], ...]
+    end: str
+    expected: float | None  # start ± steps, None when a term is missing
+    reported_end: float | None
+    gap: float | None  # reported end − expected
+
+
+def balance(view: View, identity_id: str) -> Balance:
+    """Evaluate the catalog identity ``identity_id`` (lhs a sum of indicators, rhs one indicator)."""
+    identity = next(x for x in view.catalog.identities if x.id == identity_id)
+    terms = _signed_terms(identity.lhs.source)
+    (sign0, start), steps = terms[0], tuple(terms[1:])
+    if sign0 != 1 or len(identity.rhs.names) != 1:
+        raise ValueError(f"identity {identity_id} is not 'start ± steps = end'")
+    end = identity.rhs.names[0]
+    values = [view.get(t) for _, t in terms]
+    expected = None if None in values else sum(s * v for (s, _), v in zip(terms, values, strict=True))
+    reported_end = view.get(end)
+    gap = reported_end - expected if expected is not None and reported_end is not None else None
+    return Balance(start, steps, end, expected, reported_end, gap)
+
+
+def waterfall(view: View, identity_id: str, what: str, gap_label: str = "未说明的增减") -> Chart:
+    """Waterfall of a balance identity: start, each signed step, the unexplained gap (highlighted, even
+    when zero it is shown as 0), and the end as reported. Missing steps are left out and named."""
+    b = balance(view, identity_id)
+    ind = view.indicator(b.end)
+    labels, values, texts, measures = [], [], [], []
+    start = view.get(b.start)
+    if start is None or b.reported_end is None:
+        names = [view.indicator(i).name_zh for i in (b.start, b.end) if view.get(i) is None]
+        return Chart(kind="waterfall", title=chart_title(view, what), missing=tuple(names))
+    labels.append(view.indicator(b.start).name_zh)
+    values.append(start)
+    texts.append(view.text(b.start))
+    measures.append("absolute")
+    for sign, iid in b.steps:
+        value = view.get(iid)
+        if value is None:
+            continue
+        labels.append(view.indicator(iid).name_zh)
+        values.append(sign * value)
+        texts.append(("−" if sign < 0 else "+") + view.text(iid))
+        measures.append("relative")
+    highlight: tuple[int, ...] = ()
+    if b.gap is not None:
+        labels.append(gap_label)
+        values.append(b.gap)
+        texts.append(("−" if b.gap < 0 else "+") + format_value(abs(b.gap), ind.unit))
+        measures.append("relative")
+        highlight = (len(values) - 1,)
+    labels.append(ind.name_zh)
+    values.append(b.reported_end)
+    texts.append(view.text(b.end))
+    measures.append("total" if b.gap is not None else "absolute")
+    missing = tuple(view.indicator(i).name_zh for _, i in b.steps if view.get(i) is None)
+    note = balance_note(view, b)
+    return Chart(
+        kind="waterfall",
+        title=chart_title(view, what),
+        labels=tuple(labels),
+        values=tuple(values),
+        texts=tuple(texts),
+        unit=ind.unit,
+        measures=tuple(measures),
+        highlight=highlight,
+        missing=missing,
+        note=note,
+    )
+
+
+def balance_note(view: View, b: Balance) -> str:
+    """One sentence on whether the balance holds, naming the gap."""
+    unit = view.indicator(b.end).unit
+    if b.gap is None:
+        return "缺少数据，无法核对增减是否平衡。"
+    if abs(b.gap) < 1e-9:
+        return f"按各项增减计算为{format_value(b.expected, unit)}，与报告数一致。"
+    direction = "少" if b.gap < 0 else "多"
+    return (
+        f"按各项增减计算应为{format_value(b.expected, unit)}，报告数为{format_value(b.reported_end, unit)}，"
+        f"{direction}{format_value(abs(b.gap), unit)}，差额未作说明。"
+    )
+
+
+def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
+    """Small multiples over the region's years, one per indicator reported in at least two years; empty
+    (with a note) when the table has one year only."""
+    years = view.years
+    series, units = [], []
+    for iid in ids:
+        values = tuple(view.get(iid, y) for y in years)
+        if sum(v is not None for v in values) >= 2:
+            series.append((view.indicator(iid).name_zh, values))
+            units.append(view.indicator(iid).unit)
+    note = "" if series else "数据表中只有一个年度的数据（或各指标均只有一个年度），暂无历年变化。"
+    first = years[0] if years else view.year
+    span = f"{first}—{view.year}" if first != view.year else str(view.year)
+    return Chart(
+        kind="trend",
+        title=f"{view.region}{span}年{what}",
+        labels=tuple(str(y) for y in years) if series else (),
+        series=tuple(series),
+        series_units=tuple(units),
+        note=note,
+    )
+
+
+def coverage_chart(view: View) -> Chart:
+    """Reported vs not reported indicators per topic (stacked bars)."""
+    table = coverage_table(view)
+    return Chart(
+        kind="stacked",
+        title=chart_title(view, "各专题指标填报情况"),
+        labels=tuple(table["专题"]),
+        series=(
+            ("已填报", tuple(float(x) for x in table["已填报"])),
+            ("未填报", tuple(float(x) for x in table["未填报"])),
+        ),
+        unit="项",
+        tones=REPORTED_TONES,
+    )

@@ -1,0 +1,178 @@
+"""The data-quality section: submissions per department, issues by severity and code, identity checks."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.core.problems import CODES, SEVERITY_ZH
+from analysis.explore.charts import REPORTED_TONES, chart_title
+from analysis.explore.figures import Chart
+from analysis.explore.selection import MISSING, View, format_number
+
+SEVERITY_TONE = {"错误": "gap", "警告": "down", "提示": "muted"}  # the same colour whichever are present
+
+
+# --- data quality --------------------------------------------------------------------------------------
+
+
+def issues_of(issues: pd.DataFrame, region: str, year: int) -> pd.DataFrame:
+    """Issues of this region and year, plus those that belong to no region (e.g. a skipped file)."""
+    years = pd.to_numeric(issues["year"], errors="coerce")
+    mine = (issues["region"] == region) & (years == year)
+    unplaced = (issues["region"].fillna("") == "") | ((issues["region"] == region) & years.isna())
+    return issues[mine | unplaced].reset_index(drop=True)
+
+
+def submissions_table(view: View, issues: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per department of the catalog (and any other department found): whether its workbook was received
+    (values loaded or problems recorded against a file of it), its files, and how many of its catalog
+    indicators it reported."""
+    rows_by_dept: dict[str, list[dict]] = {}
+    for row in view.current.values():
+        if not row.get("derived"):
+            rows_by_dept.setdefault(str(row["department"]), []).append(row)
+    files_by_dept: dict[str, set[str]] = {
+        d: {str(r["source_file"]) for r in rows} for d, rows in rows_by_dept.items()
+    }
+    if issues is not None and len(issues):
+        filed = issues[(issues["file"].fillna("") != "") & (issues["department"].fillna("") != "")]
+        for dept, file in zip(filed["department"], filed["file"], strict=True):
+            files_by_dept.setdefault(str(dept), set()).add(str(file))
+    known = list(view.catalog.departments)
+    records = []
+    for dept in [*known, *sorted(set(files_by_dept) - set(known))]:
+        expected = [i.indicator_id for i in view.catalog.for_department(dept)]
+        files = sorted(f for f in files_by_dept.get(dept, set()) if f)
+        records.append(
+            {
+                "填报单位": dept,
+                "报表": "已收到" if files or rows_by_dept.get(dept) else "未收到",
+                "文件": "、".join(files),
+                "已填报指标": len(rows_by_dept.get(dept, [])),
+                "目录指标": len(expected),
+                "未填报指标": len(view.missing(expected)),
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def submissions_chart(view: View, issues: pd.DataFrame | None = None) -> Chart:
+    table = submissions_table(view, issues)
+    table = table[table["目录指标"] > 0]
+    return Chart(
+        kind="stacked",
+        title=chart_title(view, "各单位指标填报情况"),
+        labels=tuple(table["填报单位"]),
+        series=(
+            ("已填报", tuple(float(x) for x in table["目录指标"] - table["未填报指标"])),
+            ("未填报", tuple(float(x) for x in table["未填报指标"])),
+        ),
+        unit="项",
+        tones=REPORTED_TONES,
+    )
+
+
+def severity_table(issues: pd.DataFrame) -> pd.DataFrame:
+    counts = issues["severity"].value_counts()
+    return pd.DataFrame([{"级别": zh, "问题数": int(counts.get(s, 0))} for s, zh in SEVERITY_ZH.items()])
+
+
+def code_table(issues: pd.DataFrame) -> pd.DataFrame:
+    """Issue counts per code, most severe first, with the Chinese title of each code."""
+    counts = issues["code"].value_counts()
+    order = {s: k for k, s in enumerate(SEVERITY_ZH)}
+    rows = [
+        {
+            "级别": SEVERITY_ZH[CODES[c][0]],
+            "代码": c,
+            "含义": CODES[c][1],
+            "问题数": int(n),
+            "_o": order[CODES[c][0]],
+        }
+        for c, n in counts.items()
+        if c in CODES
+    ]
+    if not rows:
+        return pd.DataFrame(columns=["级别", "代码", "含义", "问题数"])
+    table = pd.DataFrame(rows).sort_values(["_o", "问题数", "代码"], ascending=[True, False, True])
+    return table.drop(columns="_o").reset_index(drop=True)
+
+
+def issues_chart(view: View, issues: pd.DataFrame) -> Chart:
+    """Issue counts per code, coloured by severity (one series per severity)."""
+    table = code_table(issues)
+    labels = tuple(f"{t}（{c}）" for t, c in zip(table["含义"], table["代码"], strict=True))
+    series = tuple(
+        (
+            zh,
+            tuple(
+                float(n) if lv == zh else 0.0 for lv, n in zip(table["级别"], table["问题数"], strict=True)
+            ),
+        )
+        for zh in SEVERITY_ZH.values()
+        if (table["级别"] == zh).any()
+    )
+    note = "" if len(table) else "本年度未记录数据问题。"
+    return Chart(
+        kind="stacked",
+        title=chart_title(view, "数据问题（按问题代码）"),
+        labels=labels,
+        series=series,
+        unit="条",
+        note=note,
+        tones=tuple(SEVERITY_TONE[name] for name, _ in series),
+    )
+
+
+def issue_list(issues: pd.DataFrame, severities: tuple[str, ...] = ("error", "warning")) -> pd.DataFrame:
+    """The issues to read, in Chinese column names (text exactly as recorded: escape when displaying)."""
+    shown = issues[issues["severity"].isin(severities)]
+    table = pd.DataFrame(
+        {
+            "级别": shown["severity"].map(SEVERITY_ZH),
+            "代码": shown["code"],
+            "填报单位": shown["department"],
+            "文件": shown["file"],
+            "工作表": shown["sheet"],
+            "单元格": shown["cell"],
+            "说明": shown["message"],
+        }
+    )
+    return table.reset_index(drop=True)
+
+
+def identity_table(view: View) -> pd.DataFrame:
+    """Every identity of the catalog on this year's figures: both sides, the gap and the verdict."""
+    rows = []
+    values = {i: v for i in view.catalog.indicators if (v := view.get(i)) is not None}
+    for x in view.catalog.identities:
+        try:
+            lhs, rhs = x.lhs.evaluate(values), x.rhs.evaluate(values)
+        except KeyError:
+            lacking = [view.indicator(n).name_zh for n in (*x.lhs.names, *x.rhs.names) if n not in values]
+            rows.append(
+                {
+                    "检查": x.title_zh,
+                    "左边": "—",
+                    "右边": "—",
+                    "差额": "—",
+                    "结果": f"未检查（{MISSING}：{'、'.join(dict.fromkeys(lacking))}）",
+                }
+            )
+            continue
+        except ZeroDivisionError:
+            rows.append(
+                {"检查": x.title_zh, "左边": "—", "右边": "—", "差额": "—", "结果": "未检查（除数为零）"}
+            )
+            continue
+        ok = abs(lhs - rhs) <= x.tolerance if x.kind == "equal" else lhs <= rhs + x.tolerance
+        rows.append(
+            {
+                "检查": x.title_zh,
+                "左边": format_number(lhs),
+                "右边": format_number(rhs),
+                "差额": format_number(round(rhs - lhs, 6)),
+                "结果": "成立" if ok else "不成立",
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,144 @@
+"""One region and year of the tidy table (:class:`View`) and how its values are written.
+
+:func:`select` cuts the table down to one region and year and remembers the region's other years, so
+that year-over-year columns and trend charts appear by themselves when they exist. An indicator not
+reported shows ``未填报``, never zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.core.catalog import Catalog, Indicator, load_catalog
+from analysis.core.catalog import format_number as catalog_format_number
+
+MISSING = "未填报"
+
+
+# --- formatting ----------------------------------------------------------------------------------------
+
+
+def format_number(value: float, digits: int | None = None) -> str:
+    """``2705.0`` → ``2705``; ``6.7903`` → ``6.79``; ``98.1`` → ``98.1`` (no thousands separators, as the
+    report writes them)."""
+    return catalog_format_number(value, 2 if digits is None else digits)
+
+
+def format_value(value: float | None, unit: str, qualifier: str = "", digits: int | None = None) -> str:
+    """``(500, 本, 余)`` → ``500余本``; ``(98.1, %)`` → ``98.1%``; ``None`` → ``未填报``."""
+    if value is None:
+        return MISSING
+    return f"{format_number(value, digits)}{qualifier}{unit}"
+
+
+def growth_rate(current: float, previous: float) -> float | None:
+    """Percentage change, or None when it means nothing (previous zero or negative, e.g. a gap of −51)."""
+    return (current - previous) / previous * 100 if previous > 0 else None
+
+
+def format_change(current: float, previous: float, unit: str, digits: int | None = None) -> str:
+    """``+136件（+2.1%）``; percentages change in percentage points; no rate from a base of zero or less."""
+    delta = current - previous
+    sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
+    amount = format_number(abs(delta), digits)
+    if unit == "%":
+        return f"{sign}{amount}个百分点"
+    rate = growth_rate(current, previous)
+    if rate is not None:
+        return f"{sign}{amount}{unit}（{sign}{format_number(abs(rate), 1)}%）"
+    return f"{sign}{amount}{unit}"
+
+
+# --- one region and year -------------------------------------------------------------------------------
+
+
+@dataclass
+class View:
+    """The rows of one region and year, plus the region's other years and the other regions' rows."""
+
+    region: str
+    year: int
+    catalog: Catalog
+    frame: pd.DataFrame  # the whole tidy table
+    current: dict[str, dict] = field(default_factory=dict)  # indicator_id -> row, this region and year
+    history: dict[int, dict[str, dict]] = field(default_factory=dict)  # year -> id -> row, this region
+
+    @property
+    def years(self) -> list[int]:
+        """Years of this region in the table, up to and including :attr:`year`."""
+        return sorted(y for y in self.history if y <= self.year)
+
+    @property
+    def previous_year(self) -> int | None:
+        earlier = [y for y in self.years if y < self.year]
+        return earlier[-1] if earlier else None
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted(self.frame.loc[self.frame["year"] == self.year, "region"].unique())
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        return self.catalog.indicators[indicator_id]
+
+    def get(self, indicator_id: str, year: int | None = None) -> float | None:
+        """The value of ``indicator_id`` (this year, or ``year``); None when not reported."""
+        rows = self.current if year is None or year == self.year else self.history.get(year, {})
+        row = rows.get(indicator_id)
+        if row is not None:
+            return float(row["value"])
+        return self._derive(indicator_id, rows)
+
+    def _derive(self, indicator_id: str, rows: dict[str, dict]) -> float | None:
+        # A derived indicator missing from the table (e.g. an older processed folder) is computed from the
+        # catalog formula when all its inputs were reported.
+        ind = self.catalog.indicators.get(indicator_id)
+        if ind is None or ind.formula is None:
+            return None
+        try:
+            values = {name: float(rows[name]["value"]) for name in ind.formula.names}
+            result = ind.formula.evaluate(values)
+        except (KeyError, ZeroDivisionError):
+            return None
+        if not math.isfinite(result):
+            return None
+        return round(result, ind.digits) if ind.digits is not None else result
+
+    def qualifier(self, indicator_id: str, year: int | None = None) -> str:
+        rows = self.current if year is None or year == self.year else self.history.get(year, {})
+        row = rows.get(indicator_id)
+        return str(row["qualifier"]) if row is not None and row["qualifier"] else ""
+
+    def text(self, indicator_id: str, year: int | None = None) -> str:
+        """The value as written in the report (``2705项``, ``500余本``) or ``未填报``."""
+        ind = self.indicator(indicator_id)
+        return format_value(
+            self.get(indicator_id, year), ind.unit, self.qualifier(indicator_id, year), ind.digits
+        )
+
+    def reported(self, indicator_ids: list[str]) -> list[str]:
+        return [i for i in indicator_ids if self.get(i) is not None]
+
+    def missing(self, indicator_ids: list[str]) -> list[str]:
+        return [i for i in indicator_ids if self.get(i) is None]
+
+
+def select(frame: pd.DataFrame, region: str, year: int, catalog: Catalog | None = None) -> View:
+    """The :class:`View` of ``region`` and ``year`` (an empty one when the table has no such rows)."""
+    catalog = catalog or load_catalog()
+    mine = frame[frame["region"] == region]
+    history: dict[int, dict[str, dict]] = {}
+    for row in mine.to_dict("records"):
+        history.setdefault(int(row["year"]), {})[row["indicator_id"]] = row
+    return View(region, int(year), catalog, frame, history.get(int(year), {}), history)
+
+
+def topic_ids(view: View, topic: str) -> list[str]:
+    """Indicator ids of a topic in catalog order (reported ones first, then derived)."""
+    return [i.indicator_id for i in view.catalog.for_topic(topic)]
+
+
+def topic_title(view: View, topic: str) -> str:
+    return str(view.catalog.topics[topic]["title_zh"])

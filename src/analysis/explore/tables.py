@@ -1,0 +1,77 @@
+"""Tables of indicators for the notebooks: one region-year, coverage per topic, regions side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.core.catalog import Indicator
+from analysis.explore.selection import View, format_change, select, topic_title
+
+# --- tables --------------------------------------------------------------------------------------------
+
+
+def _source(row: dict | None, ind: Indicator) -> str:
+    if row is None:
+        return f"计算：{ind.description}" if ind.derived else ""
+    if ind.derived:
+        return str(row.get("note") or f"计算：{ind.description}")
+    parts = [str(row.get(k) or "") for k in ("source_file", "sheet", "cell")]
+    return " · ".join(p for p in parts if p)
+
+
+def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
+    """One row per indicator: value as written (or 未填报), department and source; with 上年 and 同比变化
+    columns when the region has an earlier year in the table."""
+    prev = view.previous_year
+    rows = []
+    for iid in indicator_ids:
+        ind = view.indicator(iid)
+        row = view.current.get(iid)
+        record = {
+            "指标": ind.name_zh,
+            "数值": view.text(iid),
+            "填报单位": (str(row["department"]) if row is not None else ind.department)
+            or ("（计算）" if ind.derived else ""),
+            "来源": _source(row, ind),
+        }
+        if prev is not None:
+            now, before = view.get(iid), view.get(iid, prev)
+            record[f"{prev}年"] = view.text(iid, prev)
+            record["同比变化"] = (
+                format_change(now, before, ind.unit, ind.digits)
+                if now is not None and before is not None
+                else "—"
+            )
+        rows.append(record)
+    return pd.DataFrame(rows)
+
+
+def coverage_table(view: View) -> pd.DataFrame:
+    """Per topic: how many catalog indicators were reported this year."""
+    rows = []
+    for topic in view.catalog.topics:
+        ids = [i.indicator_id for i in view.catalog.for_topic(topic) if not i.derived]
+        done = len(view.reported(ids))
+        rows.append(
+            {
+                "专题": topic_title(view, topic),
+                "已填报": done,
+                "未填报": len(ids) - done,
+                "目录指标": len(ids),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def region_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
+    """The same indicators for every region of the year (one column per region); empty with one region."""
+    regions = view.regions
+    if len(regions) < 2:
+        return pd.DataFrame()
+    others = {r: select(view.frame, r, view.year, view.catalog) for r in regions}
+    return pd.DataFrame(
+        [
+            {"指标": view.indicator(i).name_zh, **{r: v.text(i) for r, v in others.items()}}
+            for i in indicator_ids
+        ]
+    )
