@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import ast
 import difflib
 import functools
-import operator
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
+from analysis.core.expression import CatalogError, Expression
+from analysis.core.formatting import format_number
+from analysis.core.identities import Identity, Verdict, halfwidth, shown_digits
 from analysis.core.text import fold, match_key
 
-
-class CatalogError(ValueError):
-    """The catalog file itself is wrong (a developer's or maintainer's error, not a department's)."""
+__all__ = ["Catalog", "CatalogError", "Computed", "Expression", "Identity", "Indicator", "Unit", "Verdict"]
+__all__ += ["load_catalog"]
 
 
 @dataclass(frozen=True)
@@ -45,86 +46,12 @@ class Indicator:
 
 
 @dataclass(frozen=True)
-class Identity:
-    id: str
-    kind: str  # equal | le
-    lhs: Expression
-    rhs: Expression
-    tolerance: float
-    title_zh: str
+class Computed:
+    """A derived indicator's value as shown: rounded no finer than its inputs allow."""
 
-
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-
-
-class Expression:
-    """A tiny arithmetic expression over indicator ids (``a.b + c.d * 2``); safe: no eval."""
-
-    def __init__(self, source: str):
-        self.source = source
-        try:
-            tree = ast.parse(source, mode="eval").body
-        except SyntaxError as exc:
-            raise CatalogError(f"表达式无法解析：{source}（{exc.msg}）") from exc
-        self._tree = tree
-        self.names: tuple[str, ...] = tuple(dict.fromkeys(self._collect(tree)))
-
-    def _collect(self, node: ast.AST) -> list[str]:
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return self._collect(node.left) + self._collect(node.right)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return self._collect(node.operand)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return []
-        if isinstance(node, ast.Attribute | ast.Name):
-            return [self._dotted(node)]
-        raise CatalogError(f"表达式只能包含指标编码、数字、+ - * / 和括号：{self.source}")
-
-    def _dotted(self, node: ast.AST) -> str:
-        if isinstance(node, ast.Name):
-            return node.id
-        if isinstance(node, ast.Attribute):
-            return f"{self._dotted(node.value)}.{node.attr}"
-        raise CatalogError(f"表达式中的名称无效：{self.source}")
-
-    def evaluate(self, values: dict[str, float]) -> float:
-        """Evaluate with ``values``; raises KeyError for a missing name, ZeroDivisionError as Python does."""
-        return self._eval(self._tree, values)
-
-    def _eval(self, node: ast.AST, values: dict[str, float]) -> float:
-        if isinstance(node, ast.BinOp):
-            return _OPS[type(node.op)](self._eval(node.left, values), self._eval(node.right, values))
-        if isinstance(node, ast.UnaryOp):
-            return -self._eval(node.operand, values)
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        return float(values[self._dotted(node)])
-
-    @property
-    def is_name(self) -> bool:
-        """True when the expression is a single indicator id."""
-        return isinstance(self._tree, ast.Attribute | ast.Name)
-
-    def render(self, label: dict[str, str]) -> str:
-        """The expression in words for a message: names replaced by ``label[name]`` (e.g. "调整前（2705）")."""
-        symbols = {ast.Add: " + ", ast.Sub: " − ", ast.Mult: " × ", ast.Div: " ÷ "}
-
-        def walk(node: ast.AST, parent_prec: int = 0) -> str:
-            if isinstance(node, ast.BinOp):
-                prec = 1 if isinstance(node.op, ast.Add | ast.Sub) else 2
-                text = walk(node.left, prec) + symbols[type(node.op)] + walk(node.right, prec + 1)
-                return f"({text})" if prec < parent_prec else text
-            if isinstance(node, ast.UnaryOp):
-                return "−" + walk(node.operand, 3)
-            if isinstance(node, ast.Constant):
-                return format_number(float(node.value))
-            name = self._dotted(node)
-            return label.get(name, name)
-
-        return walk(self._tree)
-
-    def __repr__(self) -> str:
-        return f"Expression({self.source!r})"
+    value: float
+    precision: float  # unit of the last digit kept (0.01 for two decimals); 0 when kept as computed
+    approximate: bool  # some input was rounded coarser than the value can show (a ratio of 1.1万户)
 
 
 class Catalog:
@@ -288,6 +215,43 @@ class Catalog:
     def for_topic(self, topic: str) -> list[Indicator]:
         return [i for i in self.indicators.values() if i.topic == topic]
 
+    # --- computing with the figures: the one evaluator (see analysis.core.identities) --------------
+    def _operands(self, rows: dict[str, dict], names: tuple[str, ...]) -> tuple[dict, dict, dict]:
+        """Values, half-widths and written precisions of ``names`` among ``rows`` (id → tidy row)."""
+        values, half, precisions = {}, {}, {}
+        for n in names:
+            row = rows.get(n)
+            if row is None:
+                continue
+            values[n] = float(row["value"])
+            precision = _precision(row.get("precision"))
+            count = self.units[self.indicators[n].unit].kind == "count"
+            half[n] = halfwidth(precision, count)
+            if half[n] > 0:
+                precisions[n] = precision
+        return values, half, precisions
+
+    def check(self, identity: Identity, rows: dict[str, dict]) -> Verdict:
+        """The verdict of ``identity`` on one region-year's tidy rows (id → row with value and precision)."""
+        values, half, precisions = self._operands(rows, identity.names)
+        labels = {n: f"{self.indicators[n].name_zh} {format_number(v)}" for n, v in values.items()}
+        return identity.evaluate(values, half, labels, precisions)
+
+    def compute(self, indicator: Indicator, rows: dict[str, dict]) -> Computed:
+        """The value of a derived indicator from one region-year's tidy rows, rounded to the catalog's
+        ``digits`` and never finer than its inputs allow. KeyError when an input is missing,
+        ZeroDivisionError for a zero divisor."""
+        assert indicator.formula is not None
+        values, half, _ = self._operands(rows, indicator.formula.names)
+        exact = indicator.formula.evaluate(values)
+        low, high = indicator.formula.bounds(values, half)
+        spread = max(exact - low, high - exact)
+        digits = shown_digits(spread, indicator.digits)
+        if digits is None:
+            return Computed(float(f"{exact:.12g}"), 0.0, False)
+        unit = 10.0**-digits
+        return Computed(round(exact, digits), unit, spread > unit / 2 * (1 + 1e-9))
+
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Load the catalog at ``path``, or the one shipped inside the package (cached)."""
@@ -303,6 +267,14 @@ def _default_catalog() -> Catalog:
     return Catalog(_read_yaml(text, "catalog.yaml"), source="catalog.yaml")
 
 
+def _precision(value: object) -> float | None:
+    try:
+        precision = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return precision if math.isfinite(precision) and precision > 0 else None
+
+
 def _read_yaml(text: str, source: str) -> dict:
     try:
         data = yaml.safe_load(text)
@@ -312,11 +284,3 @@ def _read_yaml(text: str, source: str) -> dict:
         if not isinstance(data, dict) or key not in data:
             raise CatalogError(f"指标目录 {source} 缺少 {key} 部分")
     return data
-
-
-def format_number(value: float, digits: int = 4) -> str:
-    """A figure as a report writes it: 2705, 98.1, 6.79 (no trailing zeros, no exponent)."""
-    if float(value).is_integer():
-        return str(int(value))
-    text = f"{value:.{digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -10,7 +10,17 @@ from dataclasses import asdict, dataclass, fields
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
+# The one severity order (most severe first) and its Chinese names; everything that sorts, counts or
+# lists severities uses these.
+SEVERITIES = (ERROR, WARNING, INFO)
 SEVERITY_ZH = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
+assert tuple(SEVERITY_ZH) == SEVERITIES
+
+
+def severity_rank(severity: str) -> int:
+    """0 for an error, 1 a warning, 2 information; anything else after them."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
 
 # code: (severity, short Chinese title)
 CODES: dict[str, tuple[str, str]] = {

@@ -45,10 +45,11 @@ def neutralize(text: str) -> str:
     return text
 
 
-def safe_name(name: str, what: str) -> str:
+def safe_name(name: str, what: str, advice: str | None = None) -> str:
     """Validate a name used as a path component and a notebook parameter; return it NFC-normalised, stripped.
 
-    ``what`` says what the name is (地区, 单位, 年度 …) for the message. Raises ``ValueError`` with a
+    ``what`` says what the name is (地区, 单位, 年度 …) for the message, ``advice`` how to fix it (by
+    default: rename the submitted folder or file). Raises ``ValueError`` with a
     Chinese message when the name is empty, too long, contains separators, ``..``, control characters,
     characters Windows forbids, a drive letter, or is a Windows device name (CON, NUL, COM1 …).
     """
@@ -62,11 +63,15 @@ def safe_name(name: str, what: str) -> str:
     for form in (cleaned, unicodedata.normalize("NFKC", cleaned).strip(), normalized):
         reason = _why_unsafe(form)
         if reason:
-            raise ValueError(
-                f"{what}名称“{clip(name, 40)}”不能使用：{reason}。"
-                f"请在文件夹名、文件名或“基本信息”表中改用普通的{what}名称后重新导入。"
-            )
+            advice = advice or f"请在文件夹名、文件名或“基本信息”表中改用普通的{what}名称后重新导入。"
+            raise ValueError(f"{what}名称“{clip(name, 40)}”不能使用：{reason}。{advice}")
     return cleaned
+
+
+def check_region(name: object) -> str:
+    """A region name typed by a user (command line, API), usable as one folder and as a notebook
+    parameter; ``ValueError`` with a Chinese message otherwise. Submitted folders use :func:`safe_name`."""
+    return safe_name(name, "地区", "请使用普通的地区名称，如 通许县。")  # type: ignore[arg-type]
 
 
 def _why_unsafe(name: str) -> str:

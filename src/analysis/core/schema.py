@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from analysis.core.problems import CODES, ISSUE_COLUMNS
-
-# Statistical years the suite accepts, everywhere a year comes in (folders, 基本信息, CLI, templates).
-YEAR_MIN, YEAR_MAX = 1949, 2100
+from analysis.core.problems import CODES, ISSUE_COLUMNS, SEVERITIES
+from analysis.core.years import YEAR_MAX, YEAR_MIN
 
 INDICATOR_COLUMNS = [
     "region",  # 地区, e.g. 通许县
@@ -52,7 +50,7 @@ INDICATORS_SCHEMA = pa.DataFrameSchema(
 
 ISSUES_SCHEMA = pa.DataFrameSchema(
     {
-        "severity": pa.Column(str, pa.Check.isin(["error", "warning", "info"])),
+        "severity": pa.Column(str, pa.Check.isin(list(SEVERITIES))),
         "code": pa.Column(str, pa.Check.isin(list(CODES))),
         "region": pa.Column(str),
         "year": pa.Column("Int64", nullable=True),

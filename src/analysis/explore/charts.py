@@ -6,7 +6,6 @@ chart, never drawn as zero.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 
 from analysis.explore.figures import Chart
@@ -87,20 +86,6 @@ def funnel(view: View, ids: list[str], what: str) -> Chart:
     return Chart(**{**chart.__dict__, "texts": texts})
 
 
-def _signed_terms(source: str) -> list[tuple[int, str]]:
-    """``a - b + c`` → [(+1, a), (-1, b), (+1, c)]; only sums and differences of ids qualify."""
-
-    def walk(node: ast.AST, sign: int) -> list[tuple[int, str]]:
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
-            right = sign if isinstance(node.op, ast.Add) else -sign
-            return walk(node.left, sign) + walk(node.right, right)
-        if isinstance(node, ast.Attribute | ast.Name):
-            return [(sign, ast.unparse(node))]
-        raise ValueError(f"not a sum of indicators: {source}")
-
-    return walk(ast.parse(source, mode="eval").body, 1)
-
-
 @dataclass(frozen=True)
 class Balance:
     """An ``equal`` identity of the catalog, evaluated: start, signed steps, the end as reported, the gap."""
@@ -114,18 +99,17 @@ class Balance:
 
 
 def balance(view: View, identity_id: str) -> Balance:
-    """Evaluate the catalog identity ``identity_id`` (lhs a sum of indicators, rhs one indicator)."""
+    """Evaluate the catalog identity ``identity_id`` (lhs a sum of indicators, rhs one indicator) with the
+    one evaluator ingest uses (:meth:`analysis.core.catalog.Catalog.check`)."""
     identity = next(x for x in view.catalog.identities if x.id == identity_id)
-    terms = _signed_terms(identity.lhs.source)
+    terms = identity.lhs.signed_terms()
     (sign0, start), steps = terms[0], tuple(terms[1:])
-    if sign0 != 1 or len(identity.rhs.names) != 1:
+    if sign0 != 1 or not identity.rhs.is_name:
         raise ValueError(f"identity {identity_id} is not 'start ± steps = end'")
     end = identity.rhs.names[0]
-    values = [view.get(t) for _, t in terms]
-    expected = None if None in values else sum(s * v for (s, _), v in zip(terms, values, strict=True))
-    reported_end = view.get(end)
-    gap = reported_end - expected if expected is not None and reported_end is not None else None
-    return Balance(start, steps, end, expected, reported_end, gap)
+    values = {n: v for _, n in terms if (v := view.get(n)) is not None}
+    expected = identity.lhs.evaluate(values) if len(values) == len(terms) else None
+    return Balance(start, steps, end, expected, view.get(end), view.catalog.check(identity, view.current).gap)
 
 
 def waterfall(view: View, identity_id: str, what: str, gap_label: str = "未说明的增减") -> Chart:

@@ -30,6 +30,8 @@ from matplotlib.ft2font import FT2Font  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
+from analysis.core.formatting import format_number  # noqa: E402
+
 # System fonts first, in this order; then the font shipped by the pip package mplfonts.
 PREFERRED_FONTS = ("Microsoft YaHei", "SimHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei")
 BUNDLED_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
@@ -459,7 +461,7 @@ def _mpl_trend(chart: Chart) -> Figure:
 
 
 def _plain(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+    return format_number(value, 2)
 
 
 def save_static(fig: Figure, directory: str | Path, basename: str) -> list[Path]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.core.problems import CODES, SEVERITY_ZH
+from analysis.core.problems import CODES, SEVERITIES, SEVERITY_ZH, severity_rank
 from analysis.explore.charts import REPORTED_TONES, chart_title
 from analysis.explore.figures import Chart
-from analysis.explore.selection import MISSING, View, format_number
+from analysis.explore.selection import View, format_number
 
 SEVERITY_TONE = {"错误": "gap", "警告": "down", "提示": "muted"}  # the same colour whichever are present
 
@@ -80,14 +80,13 @@ def severity_table(issues: pd.DataFrame) -> pd.DataFrame:
 def code_table(issues: pd.DataFrame) -> pd.DataFrame:
     """Issue counts per code, most severe first, with the Chinese title of each code."""
     counts = issues["code"].value_counts()
-    order = {s: k for k, s in enumerate(SEVERITY_ZH)}
     rows = [
         {
             "级别": SEVERITY_ZH[CODES[c][0]],
             "代码": c,
             "含义": CODES[c][1],
             "问题数": int(n),
-            "_o": order[CODES[c][0]],
+            "_o": severity_rank(CODES[c][0]),
         }
         for c, n in counts.items()
         if c in CODES
@@ -124,7 +123,7 @@ def issues_chart(view: View, issues: pd.DataFrame) -> Chart:
     )
 
 
-def issue_list(issues: pd.DataFrame, severities: tuple[str, ...] = ("error", "warning")) -> pd.DataFrame:
+def issue_list(issues: pd.DataFrame, severities: tuple[str, ...] = SEVERITIES[:2]) -> pd.DataFrame:
     """The issues to read, in Chinese column names (text exactly as recorded: escape when displaying)."""
     shown = issues[issues["severity"].isin(severities)]
     table = pd.DataFrame(
@@ -142,37 +141,22 @@ def issue_list(issues: pd.DataFrame, severities: tuple[str, ...] = ("error", "wa
 
 
 def identity_table(view: View) -> pd.DataFrame:
-    """Every identity of the catalog on this year's figures: both sides, the gap and the verdict."""
+    """Every identity of the catalog on this year's figures: both sides, the gap (right − left), the
+    verdict and what was compared; the same verdict ingest writes to the issue list
+    (:meth:`analysis.core.catalog.Catalog.check`)."""
+    names_zh = {i: ind.name_zh for i, ind in view.catalog.indicators.items()}
     rows = []
-    values = {i: v for i in view.catalog.indicators if (v := view.get(i)) is not None}
     for x in view.catalog.identities:
-        try:
-            lhs, rhs = x.lhs.evaluate(values), x.rhs.evaluate(values)
-        except KeyError:
-            lacking = [view.indicator(n).name_zh for n in (*x.lhs.names, *x.rhs.names) if n not in values]
-            rows.append(
-                {
-                    "检查": x.title_zh,
-                    "左边": "—",
-                    "右边": "—",
-                    "差额": "—",
-                    "结果": f"未检查（{MISSING}：{'、'.join(dict.fromkeys(lacking))}）",
-                }
-            )
-            continue
-        except ZeroDivisionError:
-            rows.append(
-                {"检查": x.title_zh, "左边": "—", "右边": "—", "差额": "—", "结果": "未检查（除数为零）"}
-            )
-            continue
-        ok = abs(lhs - rhs) <= x.tolerance if x.kind == "equal" else lhs <= rhs + x.tolerance
+        verdict = view.catalog.check(x, view.current)
+        shown = verdict.checked
         rows.append(
             {
                 "检查": x.title_zh,
-                "左边": format_number(lhs),
-                "右边": format_number(rhs),
-                "差额": format_number(round(rhs - lhs, 6)),
-                "结果": "成立" if ok else "不成立",
+                "左边": format_number(verdict.lhs, 2) if shown else "—",  # type: ignore[arg-type]
+                "右边": format_number(verdict.rhs, 2) if shown else "—",  # type: ignore[arg-type]
+                "差额": format_number(round(verdict.gap, 6), 2) if shown else "—",  # type: ignore[arg-type]
+                "结果": verdict.result_zh(names_zh),
+                "说明": verdict.fact() or "—",
             }
         )
     return pd.DataFrame(rows)

@@ -13,43 +13,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.core.catalog import Catalog, Indicator, load_catalog
-from analysis.core.catalog import format_number as catalog_format_number
+from analysis.core.formatting import MISSING, format_change, format_number, format_value, growth_rate
 
-MISSING = "未填报"
-
-
-# --- formatting ----------------------------------------------------------------------------------------
-
-
-def format_number(value: float, digits: int | None = None) -> str:
-    """``2705.0`` → ``2705``; ``6.7903`` → ``6.79``; ``98.1`` → ``98.1`` (no thousands separators, as the
-    report writes them)."""
-    return catalog_format_number(value, 2 if digits is None else digits)
-
-
-def format_value(value: float | None, unit: str, qualifier: str = "", digits: int | None = None) -> str:
-    """``(500, 本, 余)`` → ``500余本``; ``(98.1, %)`` → ``98.1%``; ``None`` → ``未填报``."""
-    if value is None:
-        return MISSING
-    return f"{format_number(value, digits)}{qualifier}{unit}"
-
-
-def growth_rate(current: float, previous: float) -> float | None:
-    """Percentage change, or None when it means nothing (previous zero or negative, e.g. a gap of −51)."""
-    return (current - previous) / previous * 100 if previous > 0 else None
-
-
-def format_change(current: float, previous: float, unit: str, digits: int | None = None) -> str:
-    """``+136件（+2.1%）``; percentages change in percentage points; no rate from a base of zero or less."""
-    delta = current - previous
-    sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
-    amount = format_number(abs(delta), digits)
-    if unit == "%":
-        return f"{sign}{amount}个百分点"
-    rate = growth_rate(current, previous)
-    if rate is not None:
-        return f"{sign}{amount}{unit}（{sign}{format_number(abs(rate), 1)}%）"
-    return f"{sign}{amount}{unit}"
+__all__ = ["MISSING", "View", "format_change", "format_number", "format_value", "growth_rate", "select"]
 
 
 # --- one region and year -------------------------------------------------------------------------------
@@ -93,18 +59,15 @@ class View:
 
     def _derive(self, indicator_id: str, rows: dict[str, dict]) -> float | None:
         # A derived indicator missing from the table (e.g. an older processed folder) is computed from the
-        # catalog formula when all its inputs were reported.
+        # catalog formula when all its inputs were reported, exactly as ingest computes it.
         ind = self.catalog.indicators.get(indicator_id)
         if ind is None or ind.formula is None:
             return None
         try:
-            values = {name: float(rows[name]["value"]) for name in ind.formula.names}
-            result = ind.formula.evaluate(values)
+            result = self.catalog.compute(ind, rows).value
         except (KeyError, ZeroDivisionError):
             return None
-        if not math.isfinite(result):
-            return None
-        return round(result, ind.digits) if ind.digits is not None else result
+        return result if math.isfinite(result) else None
 
     def qualifier(self, indicator_id: str, year: int | None = None) -> str:
         rows = self.current if year is None or year == self.year else self.history.get(year, {})

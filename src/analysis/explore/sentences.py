@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from analysis.core.catalog import Expression
-from analysis.explore.selection import View, format_number, growth_rate
+from analysis.core.formatting import format_number, growth_rate, number_zh
+from analysis.explore.selection import View
 
 PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|(abs|num))?\}")
 CONTEXT = ("region", "year")
@@ -97,16 +98,6 @@ def template_names(template: Template) -> list[str]:
             if match[1].strip() not in CONTEXT:
                 names.extend(Expression(match[1]).names)
     return list(dict.fromkeys(names))
-
-
-# --- writing numbers ---------------------------------------------------------------------------------
-
-
-def number_zh(value: float, digits: int | None = None) -> str:
-    """As the report writes numbers: ``11000`` → ``1.1万``; smaller ones plain (``6736``, ``6.79``)."""
-    if abs(value) >= 10_000 and float(value).is_integer() and value % 100 == 0:
-        return f"{format_number(value / 10_000, 2)}万"
-    return format_number(value, digits)
 
 
 def _value_text(view: View, expr: Expression, fmt: str | None) -> str | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from analysis.core.catalog import Catalog, Expression, Indicator, format_number
+from analysis.core.catalog import Catalog, Computed, Indicator
+from analysis.core.formatting import APPROXIMATE, format_number
 from analysis.core.problems import Problem
 from analysis.ingest.extract import FileContext
 
@@ -29,13 +30,8 @@ def _labels(names: Iterable[str], rows: dict[str, dict], catalog: Catalog) -> di
     }
 
 
-def _missing(exprs: Iterable[Expression], rows: dict[str, dict]) -> tuple[list[str], list[str]]:
-    names = list(dict.fromkeys(n for e in exprs for n in e.names))
-    return [n for n in names if n in rows], [n for n in names if n not in rows]
-
-
 def _skipped(
-    region: str, year: int, what: str, missing: list[str], catalog: Catalog, indicator_id: str = ""
+    region: str, year: int, what: str, missing: Iterable[str], catalog: Catalog, indicator_id: str = ""
 ) -> Problem:
     names = "、".join(catalog.indicators[n].name_zh for n in missing)
     return Problem(
@@ -48,55 +44,51 @@ def _skipped(
 
 
 def derive(rows: list[dict], catalog: Catalog) -> tuple[list[dict], list[Problem]]:
-    """Rows of the derived indicators computable from ``rows`` (marked ``derived=True``)."""
+    """Rows of the derived indicators computable from ``rows`` (marked ``derived=True``), computed and
+    rounded by :meth:`Catalog.compute` (the notebooks' ``View`` uses the same)."""
     out: list[dict] = []
     problems: list[Problem] = []
     for (region, year), present in _by_region_year(rows).items():
         present = dict(present)
         for ind in catalog.derived:
             assert ind.formula is not None
-            have, missing = _missing([ind.formula], present)
+            names = ind.formula.names
+            missing = [n for n in names if n not in present]
             if missing:
-                if have:
-                    problems.append(
-                        _skipped(
-                            region, year, f"派生指标“{ind.name_zh}”的计算", missing, catalog, ind.indicator_id
-                        )
-                    )
+                if len(missing) < len(names):
+                    what = f"派生指标“{ind.name_zh}”的计算"
+                    problems.append(_skipped(region, year, what, missing, catalog, ind.indicator_id))
                 continue
-            values = {n: present[n]["value"] for n in ind.formula.names}
+            how = ind.formula.render(_labels(names, present, catalog))
             try:
-                value = ind.formula.evaluate(values)
+                computed = catalog.compute(ind, present)
             except ZeroDivisionError:
                 problems.append(
                     Problem(
                         "check-skipped",
-                        f"派生指标“{ind.name_zh}”的计算未进行：除数为 0（{ind.formula.render(_labels(ind.formula.names, present, catalog))}）",
+                        f"派生指标“{ind.name_zh}”的计算未进行：除数为 0（{how}）",
                         region=region,
                         year=year,
                         indicator_id=ind.indicator_id,
                     )
                 )
                 continue
-            value = round(value, ind.digits) if ind.digits is not None else float(f"{value:.12g}")
-            row = _derived_row(
-                region, year, ind, value, ind.formula.render(_labels(ind.formula.names, present, catalog))
-            )
+            row = _derived_row(region, year, ind, computed, how)
             present[ind.indicator_id] = row
             out.append(row)
     return out, problems
 
 
-def _derived_row(region: str, year: int, ind: Indicator, value: float, how: str) -> dict:
+def _derived_row(region: str, year: int, ind: Indicator, computed: Computed, how: str) -> dict:
     return {
         "region": region,
         "year": year,
         "indicator_id": ind.indicator_id,
         "name_zh": ind.name_zh,
         "topic": ind.topic,
-        "value": float(value),
+        "value": float(computed.value),
         "unit": ind.unit,
-        "qualifier": "",
+        "qualifier": APPROXIMATE if computed.approximate else "",
         "department": "",
         "source_file": "",
         "sheet": "",
@@ -108,21 +100,18 @@ def _derived_row(region: str, year: int, ind: Indicator, value: float, how: str)
 
 
 def check_identities(rows: list[dict], catalog: Catalog) -> list[Problem]:
-    """A warning for every catalog identity that does not hold, naming each figure and the gap."""
+    """A warning for every catalog identity that does not hold (:meth:`Catalog.check`, the verdict the
+    notebooks show too), naming each figure, the allowed range of rounded ones, and the gap."""
     problems: list[Problem] = []
     for (region, year), present in _by_region_year(rows).items():
         for rule in catalog.identities:
-            have, missing = _missing([rule.lhs, rule.rhs], present)
-            if missing:
-                if have:
-                    problems.append(
-                        _skipped(region, year, f"勾稽关系“{rule.title_zh}”的检查", missing, catalog)
-                    )
+            verdict = catalog.check(rule, present)
+            if verdict.missing:
+                if len(verdict.missing) < len(rule.names):
+                    what = f"勾稽关系“{rule.title_zh}”的检查"
+                    problems.append(_skipped(region, year, what, verdict.missing, catalog))
                 continue
-            values = {n: present[n]["value"] for n in have}
-            try:
-                lhs, rhs = rule.lhs.evaluate(values), rule.rhs.evaluate(values)
-            except ZeroDivisionError:
+            if verdict.zero_division:
                 problems.append(
                     Problem(
                         "check-skipped",
@@ -132,29 +121,16 @@ def check_identities(rows: list[dict], catalog: Catalog) -> list[Problem]:
                     )
                 )
                 continue
-            gap = lhs - rhs
-            holds = (
-                abs(gap) <= rule.tolerance + 1e-9 if rule.kind == "equal" else gap <= rule.tolerance + 1e-9
-            )
-            if holds:
+            if verdict.holds:
                 continue
-            labels = _labels(have, present, catalog)
-            lhs_text, rhs_text = rule.lhs.render(labels), rule.rhs.render(labels)
-            if rule.kind == "equal":
-                rhs_shown = rhs_text if rule.rhs.is_name else f"{rhs_text} = {format_number(rhs, 2)}"
-                fact = (
-                    f"{lhs_text} = {format_number(lhs, 2)}，而{rhs_shown}，相差 {format_number(abs(gap), 2)}"
-                )
-            else:
-                fact = f"{lhs_text} 大于 {rhs_text}（超出 {format_number(gap, 2)}）"
-            anchor = present[rule.rhs.names[0]] if rule.rhs.names else present[have[0]]
+            anchor = present[rule.rhs.names[0]] if rule.rhs.names else present[rule.names[0]]
             departments = "、".join(
-                dict.fromkeys(present[n]["department"] for n in have if present[n]["department"])
+                dict.fromkeys(present[n]["department"] for n in rule.names if present[n]["department"])
             )
             problems.append(
                 Problem(
                     "reconciliation-mismatch",
-                    f"{rule.title_zh}不成立：{fact}。数值按报送原样导入，未作任何修正；请{departments or '相关单位'}核实，"
+                    f"{rule.title_zh}不成立：{verdict.fact()}。数值按报送原样导入，未作任何修正；请{departments or '相关单位'}核实，"
                     "并在报告中说明差异的原因",
                     region=region,
                     year=year,

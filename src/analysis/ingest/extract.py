@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from analysis.core.catalog import Catalog, Indicator, format_number
+from analysis.core.catalog import Catalog, Indicator
+from analysis.core.formatting import format_number
 from analysis.core.numbers import Parsed, is_percent_format, parse_value, split_multiplier, tidy_float
 from analysis.core.problems import Problem
 from analysis.core.text import clip, fold
@@ -21,7 +22,6 @@ from analysis.ingest.workbook import Cell, Sheet, Workbook, a1, cell_text, colum
 HEADER_SCAN_ROWS = 10
 _BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
 # A year as written in a folder name or in 统计年度: 2019, 2019年, 2019年度, 2019年1-12月, 2019年全年 (folded).
-_YEAR = re.compile(r"^(\d{4})(?:年度?)?(?:全年|0?1月?[-~—–至到]12月|0?1-12)?$")
 # Numbering and sub-item marks written before a name: "1、" "1." "(1)" "一、" "(一)" "其中:" (folded text).
 _NUMBERING = re.compile(
     r"^(?:其中:?|\d{1,2}[、.]|\(\d{1,2}\)|[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十]{1,3}\))+"
@@ -104,11 +104,6 @@ def read_metadata(workbook: Workbook, catalog: Catalog) -> Metadata | None:
                 values[key] = (value, a1(row, 2))
         return Metadata(sheet=sheet.name, values=values)
     return None
-
-
-def parse_year(text: str) -> int | None:
-    match = _YEAR.match(fold(text))
-    return int(match.group(1)) if match else None
 
 
 # --- header detection ---------------------------------------------------------------------------

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.core.catalog import Catalog, format_number, load_catalog
-from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem
+from analysis.core.catalog import Catalog, load_catalog
+from analysis.core.formatting import format_number
+from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
 from analysis.core.sanitize import safe_name
-from analysis.core.schema import INDICATOR_COLUMNS, YEAR_MAX, YEAR_MIN
+from analysis.core.schema import INDICATOR_COLUMNS
 from analysis.core.text import clip, fold
+from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
 from analysis.ingest.checks import check_completeness, check_identities, derive
-from analysis.ingest.extract import Candidate, FileContext, extract, parse_year, read_metadata
+from analysis.ingest.extract import Candidate, FileContext, extract, read_metadata
 from analysis.ingest.safety import Limits
 from analysis.ingest.workbook import WorkbookError, read_workbook
 
@@ -102,8 +104,8 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, FileContext]], list[Proble
         except ValueError as exc:
             problems.append(Problem("bad-path", f"{exc}；此文件未读取", file=shown))
             continue
-        year = parse_year(year_dir)
-        if year is None or not YEAR_MIN <= year <= YEAR_MAX:
+        year = year_or_none(year_dir)
+        if year is None:
             problems.append(
                 Problem(
                     "bad-path",
@@ -154,7 +156,7 @@ def _check_metadata(workbook, ctx: FileContext, catalog: Catalog) -> tuple[FileC
 
     if "所属地区" in meta.values and not _same_region(meta.values["所属地区"][0], ctx.region):
         mismatch("所属地区", f"文件夹“{ctx.region}”", "请改正后重新报送，或把文件放到正确地区的文件夹")
-    if "统计年度" in meta.values and parse_year(meta.values["统计年度"][0]) != ctx.year:
+    if "统计年度" in meta.values and year_or_none(meta.values["统计年度"][0]) != ctx.year:
         mismatch("统计年度", f"文件夹年度 {ctx.year}", "请改正统计年度，或把文件放到正确年度的文件夹")
     if "填报单位" in meta.values:
         declared = catalog.department(meta.values["填报单位"][0], ctx.region)
@@ -300,8 +302,7 @@ def issues_frame(problems: list[Problem]) -> pd.DataFrame:
     for col in ISSUE_COLUMNS:
         if col != "year":
             frame[col] = frame[col].astype(object).fillna("").astype(str)
-    order = {ERROR: 0, WARNING: 1, "info": 2}
-    frame["_order"] = frame["severity"].map(order)
+    frame["_order"] = frame["severity"].map(severity_rank)
     frame = frame.sort_values(["_order", "region", "year", "file", "sheet", "cell"], kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
 

@@ -25,10 +25,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from analysis.core import sanitize, years
 from analysis.core.catalog import Catalog, Indicator, load_catalog
 from analysis.core.fileio import atomic_write_bytes
-from analysis.core.sanitize import safe_name
-from analysis.core.schema import YEAR_MAX, YEAR_MIN
 
 DATA_SHEET = "数据"
 # Column roles of the data sheet, left to right; each header is the catalog's first synonym of its role, so
@@ -58,26 +57,17 @@ class TemplateError(ValueError):
 def check_region(region: object) -> str:
     """The region as a safe folder name, or :class:`TemplateError` (no separators, ``..``, NUL …)."""
     try:
-        return safe_name(region, "地区")  # type: ignore[arg-type]
+        return sanitize.check_region(region)
     except ValueError as exc:
-        reason = str(exc).split("。请在", 1)[0]  # drop safe_name's advice, which is about submitted files
-        raise TemplateError(f"{reason}。请用 --region 指定普通的地区名称，如 通许县。") from exc
+        raise TemplateError(str(exc)) from exc
 
 
 def check_year(year: object) -> int:
-    """The year as an int in 1949–2100, or :class:`TemplateError`."""
-    if isinstance(year, bool):
-        raise TemplateError(f"统计年度必须是 {YEAR_MIN}—{YEAR_MAX} 之间的整数年份，收到的是“{year}”。")
-    if isinstance(year, str):
-        text = year.strip().removesuffix("年度").removesuffix("年")
-        if not text.isascii() or not text.isdigit():
-            raise TemplateError(f"统计年度必须是 {YEAR_MIN}—{YEAR_MAX} 之间的整数年份，收到的是“{year}”。")
-        year = int(text)
-    if not isinstance(year, int):
-        raise TemplateError(f"统计年度必须是整数年份，收到的是 {type(year).__name__}。")
-    if not YEAR_MIN <= year <= YEAR_MAX:
-        raise TemplateError(f"统计年度 {year} 超出范围：应在 {YEAR_MIN}—{YEAR_MAX} 之间。")
-    return year
+    """The year (forms of :func:`analysis.core.years.parse_year`), or :class:`TemplateError`."""
+    try:
+        return years.parse_year(year, what="统计年度")
+    except years.YearError as exc:
+        raise TemplateError(f"{exc}。") from exc
 
 
 # --- the sheets ----------------------------------------------------------------------------------------
@@ -297,7 +287,7 @@ def write_templates(
     region, year = check_region(region), check_year(year)
     catalog = catalog or load_catalog()
     out = Path(out) if out is not None else Path("templates") / region / str(year)
-    departments = [safe_name(d, "单位") for d in catalog.departments]
+    departments = [sanitize.safe_name(d, "单位") for d in catalog.departments]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

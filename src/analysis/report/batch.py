@@ -20,7 +20,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -36,8 +35,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from analysis.core import sanitize, years
 from analysis.core.fileio import atomic_write_bytes, output_lock
-from analysis.core.schema import YEAR_MAX, YEAR_MIN
 from analysis.report.kernel import KERNEL_NAME
 
 EXECUTED_DIR = "notebooks"
@@ -89,22 +88,17 @@ def discover_notebooks(folder: Path) -> list[Path]:
 
 
 def parse_year(text: object) -> int:
-    """A year as the user typed it: digits only, within 1949–2100."""
-    raw = str(text).strip()
-    if isinstance(text, bool) or not re.fullmatch(r"\d{4}", raw):
-        raise BatchError(f"年度“{raw[:20]}”无效：请填写四位数字的年份（如 2019），或 all。")
-    year = int(raw)
-    if not YEAR_MIN <= year <= YEAR_MAX:
-        raise BatchError(f"年度 {year} 超出允许范围 {YEAR_MIN}–{YEAR_MAX}。")
-    return year
+    """A year as the user typed it: the core parser, strict (four ASCII digits), within 1949–2100."""
+    try:
+        return years.parse_year(text, strict=True)
+    except years.YearError as exc:
+        raise BatchError(f"{exc}（或填 all）。") from exc
 
 
 def check_region(name: object) -> str:
-    """A region name usable as one folder and as a notebook parameter (see :func:`sanitize.safe_name`)."""
-    from analysis.core.sanitize import safe_name
-
+    """A region name usable as one folder and as a notebook parameter (see :func:`sanitize.check_region`)."""
     try:
-        return safe_name(name, "地区")  # type: ignore[arg-type]
+        return sanitize.check_region(name)
     except ValueError as exc:
         raise BatchError(str(exc)) from exc
 
@@ -612,11 +606,10 @@ def _issues_of(issues: pd.DataFrame, target: Target) -> pd.DataFrame:
 
 
 def _issue_counts(issues: pd.DataFrame) -> list[dict]:
-    from analysis.core.problems import CODES
+    from analysis.core.problems import CODES, severity_rank
 
     if issues.empty:
         return []
-    rank = {"error": 0, "warning": 1, "info": 2}
     counts = issues.groupby(["severity", "code"]).size().reset_index(name="count")
     rows = [
         {
@@ -627,7 +620,7 @@ def _issue_counts(issues: pd.DataFrame) -> list[dict]:
         }
         for r in counts.itertuples()
     ]
-    return sorted(rows, key=lambda r: (rank.get(r["severity"], 3), r["code"]))
+    return sorted(rows, key=lambda r: (severity_rank(r["severity"]), r["code"]))
 
 
 def _previous_year(indicators: pd.DataFrame, target: Target) -> pd.DataFrame:
@@ -652,8 +645,8 @@ def _key_figures(rows: pd.DataFrame, previous: pd.DataFrame) -> list:
     """The 年度概览's key figures (ids listed in sentences.yaml) that this region-year reported, written as
     the report writes them (``1.1万户``), with the change against the previous year when the data has one."""
     from analysis.core.catalog import load_catalog
-    from analysis.explore.selection import format_change
-    from analysis.explore.sentences import key_figures, number_zh
+    from analysis.core.formatting import format_change, number_zh
+    from analysis.explore.sentences import key_figures
     from analysis.report.htmlreport import KeyFigure
 
     catalog = load_catalog()

@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis.core.catalog import Catalog, load_catalog
-from analysis.core.problems import CODES, SEVERITY_ZH
+from analysis.core.problems import CODES, SEVERITY_ZH, severity_rank
 from analysis.core.sanitize import neutralize
 
 WORKBOOK_NAME = "年度指标汇总.xlsx"
@@ -78,8 +78,7 @@ def issue_rows(issues: pd.DataFrame) -> pd.DataFrame:
     rows = issues.copy()
     rows["severity_zh"] = rows["severity"].map(lambda s: SEVERITY_ZH.get(s, s))
     rows["title"] = rows["code"].map(lambda c: CODES.get(c, ("", c))[1])
-    rank = {"error": 0, "warning": 1, "info": 2}
-    rows["_rank"] = rows["severity"].map(lambda s: rank.get(s, 3))
+    rows["_rank"] = rows["severity"].map(severity_rank)
     return rows.sort_values(["_rank", "code"], kind="stable").drop(columns="_rank")
 
 
