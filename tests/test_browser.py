@@ -92,7 +92,7 @@ def report(tmp_path_factory) -> Path:
 
 def pages(folder: Path) -> list[Path]:
     found = sorted(folder.glob("*.html"))
-    assert len(found) == len(list(NOTEBOOKS.glob("*.ipynb"))) + 1  # one per notebook, plus index.html
+    assert len(found) == len(batch.discover_notebooks(NOTEBOOKS)) + 1  # one per notebook, plus index.html
     return found
 
 

@@ -16,12 +16,17 @@ from analysis.report import batch
 from analysis.report.batch import PARAMETER_NAMES, Target
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_there_are_notebooks_and_the_batch_finds_them_all():
     assert len(PATHS) >= 2
     assert batch.discover_notebooks(NOTEBOOKS) == PATHS
+
+
+def test_the_exploration_notebook_is_not_part_of_the_report():
+    explore = NOTEBOOKS / "探索.ipynb"
+    assert explore.exists() and explore not in batch.discover_notebooks(NOTEBOOKS)
 
 
 def assignments(source: str) -> dict[str, object]:

@@ -23,7 +23,7 @@ PARAMETERS = {
     "region": "通许县",
     "year": 2019,
     "processed_dir": "../data/processed",
-    "output_dir": "../reports/通许县/2019",
+    "output_dir": "",
 }
 CALLABLE_MODULES = {"nb", "selection", "tables", "charts", "quality", "sentences"}
 
@@ -34,7 +34,7 @@ def expected_stems() -> list[str]:
 
 
 def notebook_paths() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("*.ipynb"))
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
 def read(path: Path):
@@ -66,6 +66,65 @@ def test_notebook_contract(path):
             assert cell.outputs == [] and cell.execution_count is None
 
 
+PLAIN_VALUES = (ast.Constant, ast.Name, ast.List, ast.Tuple, ast.Attribute, ast.keyword)
+
+
+def logic_in(stmt: ast.stmt) -> list[str]:
+    """What in a statement is more than importing the package, assigning a name, calling a package
+    function with literals, names and attributes: loops, conditions, operators, comprehensions,
+    lambdas, subscripts, calls of anything but the package's modules (however the lines are laid out)."""
+    if isinstance(stmt, ast.ImportFrom):
+        return [] if stmt.module == "analysis.explore" else [ast.unparse(stmt)]
+    if isinstance(stmt, ast.Assign):
+        if not all(isinstance(t, ast.Name) for t in stmt.targets):
+            return [ast.unparse(stmt)]
+        value = stmt.value
+    elif isinstance(stmt, ast.Expr):
+        value = stmt.value
+    else:
+        return [ast.unparse(stmt)]
+    if not isinstance(value, ast.Call):
+        return [ast.unparse(stmt)]
+    wrong = []
+    for node in ast.walk(value):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in CALLABLE_MODULES
+            ):
+                wrong.append(ast.unparse(node))
+        elif not isinstance(node, PLAIN_VALUES + (ast.expr_context, ast.Call)):
+            wrong.append(ast.unparse(node))
+    return wrong
+
+
+@pytest.mark.parametrize(
+    "source, logic",
+    [
+        ('x = nb.show_chart(\n    ctx,\n    charts.bar(ctx.view, ["a", "b"], "t"),\n    "n",\n)', False),
+        ("nb.show_table(quality.issue_list(ctx.issues))", False),
+        ("for x in ids:\n    nb.show_note(x)", True),
+        ("nb.show_note(a if b else c)", True),
+        ("nb.show_table(ctx.table[ctx.table.value > 1])", True),
+        ("nb.show_lines([x for x in ids], empty='')", True),
+        ("open('f').write('x')", True),
+        ("import os", True),
+    ],
+)
+def test_the_cell_rule_checks_logic_not_layout(source, logic):
+    assert bool([w for s in ast.parse(source).body for w in logic_in(s)]) is logic
+
+
+def show_chart_calls(source: str) -> list[ast.Call]:
+    return [
+        n
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "show_chart"
+    ]
+
+
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
 def test_cells_only_call_the_package_and_explain_each_figure(path):
     book = read(path)
@@ -74,39 +133,37 @@ def test_cells_only_call_the_package_and_explain_each_figure(path):
     assert len(setups) == 1 and f'notebook="{path.stem}"' in setups[0].source
     for cell in code:
         for stmt in ast.parse(cell.source).body:
-            if isinstance(stmt, ast.ImportFrom):
-                assert stmt.module == "analysis.explore"
-                continue
-            value = stmt.value if isinstance(stmt, ast.Assign | ast.Expr) else None
-            assert isinstance(value, ast.Call), (
-                f"{path.name}: only calls of package functions, got {ast.unparse(stmt)}"
-            )
-            assert isinstance(value.func, ast.Attribute) and isinstance(value.func.value, ast.Name)
-            assert value.func.value.id in CALLABLE_MODULES, ast.unparse(stmt)
+            assert not logic_in(stmt), f"{path.name}: only calls of package functions, got {logic_in(stmt)}"
     names = []
     for k, cell in enumerate(book.cells):
-        if cell.cell_type == "code" and "nb.show_chart(" in cell.source:
+        if cell.cell_type == "code" and show_chart_calls(cell.source):
             above = book.cells[k - 1]
             if above.cell_type == "code":  # a table or a second chart of the same section
                 above = next(c for c in reversed(book.cells[:k]) if c.cell_type == "markdown")
             assert re.search(r"[\u4e00-\u9fff]", above.source), (
                 f"{path.name}: figure without a Chinese explanation"
             )
-            names += re.findall(r'"(\w+)"\)\s*$', cell.source)
+            names += [call.args[2].value for call in show_chart_calls(cell.source)]
     assert names and len(names) == len(set(names)), f"{path.name}: figure names must be unique"
 
 
-def run_in_process(path: Path, indicators, issues, region: str, out: Path, monkeypatch) -> list:
+def run_in_process(
+    path: Path, indicators, issues, region: str, out: Path, monkeypatch, staged: bool = True
+) -> list:
+    """Run the notebook's cells here; ``staged``: ``out`` is a `run` staging folder (else a run by hand)."""
     shown: list = []
     monkeypatch.setattr(nbmod, "_display", shown.append)
     monkeypatch.setattr(nbmod, "_show_plotly", shown.append)
     real_setup = nbmod.setup
 
     def setup(*args, **kwargs):
-        return real_setup(*args, indicators=indicators, issues=issues, **kwargs)
+        return real_setup(*args, indicators=indicators, issues=issues, catalog=load_catalog(), **kwargs)
 
     monkeypatch.setattr(nbmod, "setup", setup)
     book = read(path)
+    if staged:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / nbmod.RUN_STAGE_MARKER).touch()  # as `run` marks its staging folder
     params = {**PARAMETERS, "region": region, "output_dir": str(out)}
     namespace: dict = {}
     with warnings.catch_warnings():
@@ -206,3 +263,60 @@ def test_markdown_states_no_finding_of_one_year_and_names_the_right_units(path):
             chart = next(c for c in book.cells[k + 1 :] if "nb.show_chart(" in c.source)
             ids = re.findall(r'"(\w+\.\w+)"', chart.source)
             assert set(listed.split("、")) == {catalog.indicators[i].unit for i in ids}, path.name
+
+
+def folder_state(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("output_dir", ["published", ""], ids=["output_dir=report", "output_dir empty"])
+def test_a_run_by_hand_never_writes_a_published_report(output_dir, tmp_path, monkeypatch):
+    # 07_legal_services run by hand in JupyterLab for 杞县 while its output_dir names 通许县's report
+    published = tmp_path / "reports" / "通许县" / "2019"
+    (published / "figures").mkdir(parents=True)
+    (published / "index.html").write_text("<p>已发布</p>", encoding="utf-8")
+    (published / "figures" / "07_legal_services_mediation.png").write_bytes(b"published figure")
+    before = folder_state(published)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    monkeypatch.chdir(notebooks)
+    out = published if output_dir else ""
+    frame = fp.spec_frame().assign(region="杞县")
+    shown = run_in_process(
+        NOTEBOOKS / "07_legal_services.ipynb",
+        frame,
+        fp.empty_issues(),
+        "杞县",
+        out,
+        monkeypatch,
+        staged=False,
+    )
+    assert folder_state(published) == before
+    scratch = notebooks / "output" / "scratch" / "杞县_2019" / "figures"
+    assert (scratch / "07_legal_services_mediation.png").read_bytes().startswith(b"\x89PNG")
+    assert "草稿文件夹" in html_of(shown)
+
+
+def test_show_functions_return_what_they_showed(tmp_path, monkeypatch):
+    shown: list = []
+    monkeypatch.setattr(nbmod, "_display", shown.append)
+    monkeypatch.setattr(nbmod, "_show_plotly", shown.append)
+    ctx = nbmod.setup(
+        fp.REGION, fp.YEAR, tmp_path, tmp_path, "07_legal_services",
+        indicators=fp.history_frame(), issues=fp.issues(), catalog=load_catalog(),
+    )  # fmt: skip
+    table = nbmod.show_indicators(ctx, "legal_services")
+    assert list(table["指标"])[:1] == [load_catalog().indicators["disputes.legal_service_centers"].name_zh]
+    from analysis.explore import charts
+    from analysis.explore.chartspec import Chart
+
+    fig = nbmod.show_chart(ctx, charts.bar(ctx.view, ["disputes.mediators"], "调解员"), "m")
+    assert fig is shown[-2] and type(fig).__name__ == "Figure"  # the plotly figure shown, then the file note
+    note = nbmod.show_chart(ctx, Chart("bar", "调解员", missing=("调解员",)), "x")
+    assert isinstance(note, str) and "本图略" in note
+    # the tidy table behind the notebook: one row per catalog indicator, earlier years beside
+    tidy = ctx.table
+    assert list(tidy["indicator_id"]) == list(load_catalog().indicators)
+    row = tidy.set_index("indicator_id").loc["disputes.mediation_cases"]
+    assert row["value"] == 6736 and row["unit"] == "件" and row["department"] == "县司法局"
+    assert row["cell"] and row["source_file"] and row["value_2018"] == 6062

@@ -59,6 +59,7 @@ class Catalog:
 
     def __init__(self, data: dict, source: str = "catalog.yaml"):
         self.source = source
+        self.text = ""  # the YAML it was read from (set by parse_catalog)
         self.version = data.get("version", 1)
         self.units: dict[str, Unit] = {
             name: Unit(
@@ -258,13 +259,21 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     if path is None:
         return _default_catalog()
     path = Path(path)
-    return Catalog(_read_yaml(path.read_text(encoding="utf-8"), str(path)), source=str(path))
+    return parse_catalog(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_catalog(text: str, source: str) -> Catalog:
+    """The catalog written in ``text``; ``catalog.text`` keeps it, so that ingest can publish the exact
+    catalog it used beside the data (:func:`analysis.core.store.read_catalog` reads it back)."""
+    catalog = Catalog(_read_yaml(text, source), source=source)
+    catalog.text = text
+    return catalog
 
 
 @functools.cache
 def _default_catalog() -> Catalog:
     text = resources.files("analysis.core").joinpath("catalog.yaml").read_text(encoding="utf-8")
-    return Catalog(_read_yaml(text, "catalog.yaml"), source="catalog.yaml")
+    return parse_catalog(text, "catalog.yaml")
 
 
 def _precision(value: object) -> float | None:

@@ -4,8 +4,10 @@ Files in the processed folder:
 - ``indicators.parquet`` — the tidy table (exact text as submitted);
 - ``indicators.csv`` — the same for Excel (UTF-8 with BOM; submitted text neutralised against formula injection);
 - ``issues.parquet`` / ``issues.csv`` — every problem found;
-- ``manifest.json`` — run time, row counts and the files' SHA-256; readers check the table they read
-  against it. The set is published with a journal (see :func:`write_tables`), so a crash at any moment
+- ``catalog.yaml`` — a copy of the indicator catalog ingest used (``ingest --catalog`` or the built-in one):
+  notebooks, the summary workbook and the report index read the data with it (:func:`read_catalog`);
+- ``manifest.json`` — run time, row counts, the catalog's path and SHA-256 and the files' SHA-256; readers
+  check what they read against it. The set is published with a journal (see :func:`write_tables`), so a crash at any moment
   leaves one run's complete set.
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.core.catalog import Catalog, load_catalog, parse_catalog
 from analysis.core.fileio import BusyError, atomic_write_bytes, output_lock
 from analysis.core.problems import ISSUE_COLUMNS
 from analysis.core.sanitize import neutralize
@@ -31,6 +34,7 @@ INDICATORS_CSV = "indicators.csv"
 ISSUES_PARQUET = "issues.parquet"
 ISSUES_CSV = "issues.csv"
 MANIFEST = "manifest.json"
+CATALOG = "catalog.yaml"
 JOURNAL = ".publish.json"  # present only between the commit point and the end of a publication
 STAGE_PREFIX = ".staged-"
 
@@ -53,10 +57,14 @@ def _csv_bytes(frame: pd.DataFrame, text_columns: list[str]) -> bytes:
 
 
 def write_tables(
-    folder: Path, indicators: pd.DataFrame, issues: pd.DataFrame, summary: dict | None = None
+    folder: Path,
+    indicators: pd.DataFrame,
+    issues: pd.DataFrame,
+    summary: dict | None = None,
+    catalog: Catalog | None = None,
 ) -> dict:
-    """Validate and publish both tables and the manifest as one set; the caller holds the folder's lock
-    (:func:`analysis.fileio.output_lock`).
+    """Validate and publish both tables, a copy of ``catalog`` (default: the built-in one) and the manifest
+    as one set; the caller holds the folder's lock (:func:`analysis.fileio.output_lock`).
 
     Publishing is a small commit protocol, so that a crash at any moment leaves one run's complete set:
     1. every file is written in full under a staging name (a crash here leaves the previous set untouched);
@@ -75,6 +83,7 @@ def write_tables(
         INDICATORS_CSV: _csv_bytes(indicators, text_ind),
         ISSUES_PARQUET: _parquet_bytes(issues),
         ISSUES_CSV: _csv_bytes(issues, text_iss),
+        CATALOG: _catalog_bytes(catalog or load_catalog()),
     }
     manifest = {
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -85,6 +94,11 @@ def write_tables(
         ),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in payloads.items()},
         **(summary or {}),
+    }
+    manifest["catalog"] = {
+        "path": CATALOG,
+        "sha256": manifest["files"][CATALOG],
+        "source": (catalog or load_catalog()).source,
     }
     token = uuid.uuid4().hex[:12]
     staged = {name: f"{STAGE_PREFIX}{token}.{name}" for name in payloads}
@@ -114,6 +128,24 @@ def _roll_forward(folder: Path, journal: dict) -> None:
     (folder / JOURNAL).unlink(missing_ok=True)
 
 
+def _catalog_bytes(catalog: Catalog) -> bytes:
+    if not catalog.text:
+        raise ValueError("the catalog has no YAML text: load it with load_catalog or parse_catalog")
+    return catalog.text.encode("utf-8")
+
+
+def read_catalog(folder: str | Path) -> Catalog:
+    """The catalog ingest used for the processed folder (its checked copy); the built-in one for a folder
+    written before catalogs travelled with the data, or for a folder that does not exist."""
+    folder = Path(folder)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.exists():
+        return load_catalog()
+    if not json.loads(manifest_path.read_text(encoding="utf-8")).get("catalog"):
+        return load_catalog()
+    return parse_catalog(_verified_bytes(folder, CATALOG).decode("utf-8"), str(folder / CATALOG))
+
+
 def read_indicators(folder: str | Path) -> pd.DataFrame:
     """The tidy table of a processed folder (exact submitted text; ``value`` float, ``year`` int)."""
     return _read_table(Path(folder), INDICATORS_PARQUET)[INDICATOR_COLUMNS]
@@ -126,6 +158,16 @@ def read_issues(folder: str | Path) -> pd.DataFrame:
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame:
     path = folder / name
+    data = _verified_bytes(folder, name)
+    try:
+        return pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise StoreError(f"{path} 已损坏或不是 parquet 文件（{exc}）；请重新运行 ingest。") from exc
+
+
+def _verified_bytes(folder: Path, name: str) -> bytes:
+    """The bytes of ``name`` as the manifest records them (after finishing a publication in progress)."""
+    path = folder / name
     if (folder / JOURNAL).exists():  # a writer was interrupted after its commit point: finish its work
         _settle(folder)
     data = _checked_bytes(folder, name)
@@ -136,10 +178,7 @@ def _read_table(folder: Path, name: str) -> pd.DataFrame:
         raise StoreError(
             f"{path} 与 {MANIFEST} 记录的内容不一致（文件被改动，或来自另一次导入）；请重新运行 ingest。"
         )
-    try:
-        return pd.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise StoreError(f"{path} 已损坏或不是 parquet 文件（{exc}）；请重新运行 ingest。") from exc
+    return data
 
 
 def _checked_bytes(folder: Path, name: str) -> bytes | None:

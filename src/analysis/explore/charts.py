@@ -1,4 +1,4 @@
-"""Chart specifications (:class:`analysis.explore.figures.Chart`) built from a :class:`View`.
+"""Chart specifications (:class:`analysis.explore.chartspec.Chart`) built from a :class:`View`.
 
 Every function returns a chart spec, not a drawing; missing indicators are left out and named under the
 chart, never drawn as zero.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.explore.figures import Chart
+from analysis.explore.chartspec import Chart
 from analysis.explore.selection import View, format_number, format_value
 from analysis.explore.tables import coverage_table
 

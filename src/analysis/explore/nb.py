@@ -1,5 +1,16 @@
 """The few calls a notebook cell makes: set up from the four parameters, show a table, a chart, sentences.
 
+Every ``show_*`` displays and returns what it showed (a ``DataFrame``, a plotly ``Figure``, the texts), so
+an analyst can assign it (``table = nb.show_indicators(ctx, "powers")``) and go on with pandas. The tidy
+table behind a notebook is :attr:`Context.table`: one row per catalog indicator of the region and year.
+Importing this module changes no global state; :func:`setup` sets plotly's renderer (as a notebook needs).
+
+Where print figures go: only a ``run`` stage (staged and locked by the batch, marked with
+:data:`RUN_STAGE_MARKER`) receives them in ``<output_dir>/figures``. A notebook run by hand writes them to
+a scratch folder, ``<output_dir>/scratch/<region>_<year>/figures`` (``output_dir`` defaults to the
+notebook's own ``output`` folder), and never into a published report folder. Every file is written
+atomically.
+
 Every text that may come from a submission (department names, file and sheet names, notes, messages) is
 HTML-escaped here before it is displayed.
 """
@@ -7,6 +18,7 @@ HTML-escaped here before it is displayed.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +27,22 @@ import plotly.io as pio
 from IPython.display import HTML, display
 from plotly.io._base_renderers import NotebookRenderer
 
-from analysis.explore import figures, quality, selection, tables
+from analysis.core import store
+from analysis.core.catalog import Catalog
+from analysis.explore import quality, selection, tables
+from analysis.explore.chartspec import Chart
+from analysis.explore.interactive_figures import to_plotly
 from analysis.explore.selection import MISSING, View
 from analysis.explore.sentences import Draft
+from analysis.explore.static_figures import save_static, to_matplotlib
+from analysis.explore.toolbar import plotly_config
 
 PLOTLY_RENDERERS = "plotly_mimetype+notebook"
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 TABLE_CLASSES = "fazhi-table"
+RUN_STAGE_MARKER = ".fazhi-run-stage"  # written by ``run`` into its staging folder, never published
+PUBLISHED_MARKER = "index.html"  # a folder with a report index is a published report
+OWN_OUTPUT = "output"  # a notebook's own output folder (beside it) when ``output_dir`` is empty
+SCRATCH = "scratch"
 
 # Indirections the tests replace to capture what would be displayed.
 _display = display
@@ -51,15 +72,19 @@ class OfflineNotebookRenderer(NotebookRenderer):
 
 def configure_plotly() -> None:
     """JupyterLab gets the plotly mimetype; nbconvert HTML gets text/html with plotly.js embedded."""
-    renderer = OfflineNotebookRenderer(config=PLOTLY_CONFIG)
+    renderer = OfflineNotebookRenderer(config=plotly_config())
     pio.renderers["notebook"] = renderer
-    pio.renderers["plotly_mimetype"].config = dict(PLOTLY_CONFIG)
+    pio.renderers["plotly_mimetype"].config = plotly_config()
     pio.renderers.default = PLOTLY_RENDERERS
 
 
 @dataclass
 class Context:
-    """What the cells of one notebook share."""
+    """What the cells of one notebook share.
+
+    ``table`` is the tidy table behind the notebook (see :func:`analysis.explore.tables.tidy_table`): one
+    row per catalog indicator with value, unit, qualifier, department, source cell and earlier years.
+    """
 
     region: str
     year: int
@@ -67,10 +92,20 @@ class Context:
     output_dir: Path
     view: View
     issues: pd.DataFrame  # this region and year, plus issues that belong to no region
+    table: pd.DataFrame
+    figures_dir: Path  # where print figures go: a run stage's figures/, else a scratch folder
+    scratch: bool  # True for a run by hand (figures in the scratch folder)
 
-    @property
-    def figures_dir(self) -> Path:
-        return self.output_dir / "figures"
+
+def figures_folder(output_dir: str | Path, region: str, year: int) -> tuple[Path, bool]:
+    """Where a notebook's print figures go, and whether that is a scratch folder (see the module text)."""
+    out = Path(output_dir) if str(output_dir).strip() else Path(OWN_OUTPUT)
+    if (out / RUN_STAGE_MARKER).is_file():
+        return out / "figures", False
+    if (out / PUBLISHED_MARKER).exists() or (out / RUN_STAGE_MARKER).exists():
+        out = Path(OWN_OUTPUT)  # a published report is written only by `run`
+    safe = re.sub(r'[\\/:*?"<>|\s]|^\.+', "_", f"{region}_{year}")
+    return out / SCRATCH / safe / "figures", True
 
 
 def setup(
@@ -82,20 +117,20 @@ def setup(
     *,
     indicators: pd.DataFrame | None = None,
     issues: pd.DataFrame | None = None,
+    catalog: Catalog | None = None,
 ) -> Context:
-    """Read the processed tables (or use the given frames), set the figure style and plotly renderer, and
-    show a one-line header. The notebook goes on when the region or year has no data: all is 未填报."""
+    """Read the processed tables and the catalog ingest used (or use the given ones), set plotly's
+    renderer, and show a one-line header. The notebook goes on when the region or year has no data: all
+    is 未填报."""
     if isinstance(year, bool) or not str(year).strip().isdigit():
         raise ValueError(f"年度必须是整数，收到 {year!r}")
     year = int(year)
-    if indicators is None or issues is None:
-        from analysis.core import store
-
-        indicators = store.read_indicators(processed_dir) if indicators is None else indicators
-        issues = store.read_issues(processed_dir) if issues is None else issues
-    figures.setup_style()
+    indicators = store.read_indicators(processed_dir) if indicators is None else indicators
+    issues = store.read_issues(processed_dir) if issues is None else issues
+    catalog = store.read_catalog(processed_dir) if catalog is None else catalog
     configure_plotly()
-    view = selection.select(indicators, str(region), year)
+    view = selection.select(indicators, str(region), year, catalog)
+    figures_dir, scratch = figures_folder(output_dir, str(region), year)
     ctx = Context(
         region=str(region),
         year=year,
@@ -103,12 +138,15 @@ def setup(
         output_dir=Path(output_dir),
         view=view,
         issues=quality.issues_of(issues, str(region), year),
+        table=tables.tidy_table(view),
+        figures_dir=figures_dir,
+        scratch=scratch,
     )
     show_header(ctx)
     return ctx
 
 
-def show_header(ctx: Context) -> None:
+def show_header(ctx: Context) -> str:
     view = ctx.view
     reported = [i for i in view.catalog.reported if view.get(i.indicator_id) is not None]
     parts = [
@@ -122,6 +160,7 @@ def show_header(ctx: Context) -> None:
     if not view.current:
         text += f"<br><strong>数据表中没有{html.escape(ctx.region)}{ctx.year}年的数据，以下各项均为“{MISSING}”。</strong>"
     _display(HTML(f'<p class="fazhi-header">{text}</p>'))
+    return text
 
 
 def table_html(frame: pd.DataFrame) -> str:
@@ -129,33 +168,43 @@ def table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(escape=True, index=False, na_rep=MISSING, border=0, classes=TABLE_CLASSES)
 
 
-def show_table(frame: pd.DataFrame, empty: str = "（无）") -> None:
+def show_table(frame: pd.DataFrame, empty: str = "（无）") -> pd.DataFrame:
+    """Show ``frame`` (every cell escaped; an empty one as the note ``empty``) and return it."""
     if frame is None or frame.empty:
         show_note(empty)
-        return
+        return pd.DataFrame() if frame is None else frame
     _display(HTML(table_html(frame)))
+    return frame
 
 
-def show_indicators(ctx: Context, topic: str) -> None:
+def show_indicators(ctx: Context, topic: str) -> pd.DataFrame:
     """The table of every indicator of ``topic`` (values as written, 未填报, sources, 上年 and 同比)."""
-    show_table(tables.indicator_table(ctx.view, selection.topic_ids(ctx.view, topic)))
+    return show_table(tables.indicator_table(ctx.view, selection.topic_ids(ctx.view, topic)))
 
 
-def show_note(text: str) -> None:
+def show_note(text: str) -> str:
     _display(HTML(f'<p class="fazhi-note">{html.escape(text)}</p>'))
+    return text
 
 
-def show_chart(ctx: Context, chart: figures.Chart, name: str) -> None:
-    """Show ``chart`` interactively and save it as ``<output_dir>/figures/<notebook>_<name>.png`` (300 dpi)
-    and ``.svg``. An empty chart (nothing reported) is replaced by a note and saves nothing."""
+def show_chart(ctx: Context, chart: Chart, name: str):
+    """Show ``chart`` interactively, save it as ``<notebook>_<name>.png`` (300 dpi) and ``.svg`` in
+    :attr:`Context.figures_dir`, and return the plotly ``Figure``. An empty chart (nothing reported) is
+    replaced by a note (returned) and saves nothing."""
     if chart.empty:
         reason = chart.note or (f"{MISSING}：{'、'.join(chart.missing)}" if chart.missing else f"{MISSING}。")
-        show_note(f"{chart.title}：{reason}（本图略）")
-        return
-    _show_plotly(figures.to_plotly(chart))
-    paths = figures.save_static(figures.to_matplotlib(chart), ctx.figures_dir, f"{ctx.notebook}_{name}")
-    shown = " / ".join(f"figures/{p.name}" for p in paths)
-    _display(HTML(f'<p class="fazhi-figure-files">印刷用静态图：{html.escape(shown)}</p>'))
+        return show_note(f"{chart.title}：{reason}（本图略）")
+    fig = to_plotly(chart)
+    _show_plotly(fig)
+    paths = save_static(to_matplotlib(chart), ctx.figures_dir, f"{ctx.notebook}_{name}")
+    if ctx.scratch:
+        shown = " / ".join(p.as_posix() for p in paths)
+        label = "印刷用静态图（草稿文件夹，不写入报告）"
+    else:
+        shown = " / ".join(f"figures/{p.name}" for p in paths)
+        label = "印刷用静态图"
+    _display(HTML(f'<p class="fazhi-figure-files">{label}：{html.escape(shown)}</p>'))
+    return fig
 
 
 def sentences_html(drafts: list[Draft], view: View | None = None) -> str:
@@ -179,15 +228,18 @@ def sentences_html(drafts: list[Draft], view: View | None = None) -> str:
     return "".join(out)
 
 
-def show_sentences(drafts: list[Draft], view: View | None = None) -> None:
+def show_sentences(drafts: list[Draft], view: View | None = None) -> list[str]:
+    """Show the drafted sentences; return the texts of those drafted (ready to paste)."""
     if not drafts:
         show_note("本专题没有语句模板。")
-        return
+        return []
     _display(HTML(sentences_html(drafts, view)))
+    return [d.text for d in drafts if d.ok]
 
 
-def show_lines(lines: list[str], empty: str) -> None:
+def show_lines(lines: list[str], empty: str) -> list[str]:
     if not lines:
         show_note(empty)
-        return
+        return []
     _display(HTML("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + "</ul>"))
+    return list(lines)

@@ -6,7 +6,7 @@ import pandas as pd
 
 from analysis.core.problems import CODES, SEVERITIES, SEVERITY_ZH, severity_rank
 from analysis.explore.charts import REPORTED_TONES, chart_title
-from analysis.explore.figures import Chart
+from analysis.explore.chartspec import Chart
 from analysis.explore.selection import View, format_number
 
 SEVERITY_TONE = {"错误": "gap", "警告": "down", "提示": "muted"}  # the same colour whichever are present

@@ -75,3 +75,42 @@ def region_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
             for i in indicator_ids
         ]
     )
+
+
+TIDY_COLUMNS = [
+    "indicator_id", "name_zh", "topic", "value", "unit", "qualifier", "text", "department",
+    "source_file", "sheet", "cell", "note", "derived",
+]  # fmt: skip
+
+
+def tidy_table(view: View) -> pd.DataFrame:
+    """The tidy table behind a notebook: one row per catalog indicator of the region and year, in catalog
+    order, with ``value`` (NaN when not reported), ``unit``, ``qualifier``, ``text`` (as the report writes
+    it), ``department``, the source cell (``source_file``, ``sheet``, ``cell``), ``note``, ``derived``, and
+    one ``value_<year>`` column per earlier year of the region, nearest first."""
+    earlier = [y for y in reversed(view.years) if y < view.year]
+    rows = []
+    for iid, ind in view.catalog.indicators.items():
+        row = view.current.get(iid) or {}
+        value = view.get(iid)
+        record = {
+            "indicator_id": iid,
+            "name_zh": ind.name_zh,
+            "topic": ind.topic,
+            "value": float("nan") if value is None else value,
+            "unit": ind.unit,
+            "qualifier": view.qualifier(iid),
+            "text": view.text(iid),
+            "department": str(row.get("department") or ind.department or ""),
+            "source_file": str(row.get("source_file") or ""),
+            "sheet": str(row.get("sheet") or ""),
+            "cell": str(row.get("cell") or ""),
+            "note": str(row.get("note") or ""),
+            "derived": bool(ind.derived),
+        }
+        for year in earlier:
+            before = view.get(iid, year)
+            record[f"value_{year}"] = float("nan") if before is None else before
+        rows.append(record)
+    columns = TIDY_COLUMNS + [f"value_{y}" for y in earlier]
+    return pd.DataFrame(rows, columns=columns)

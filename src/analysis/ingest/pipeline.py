@@ -391,7 +391,11 @@ def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet
     try:
         with output_lock(out):
             write_tables(
-                out, result.indicators, result.issues, {"raw": str(raw), "seconds": round(result.seconds, 3)}
+                out,
+                result.indicators,
+                result.issues,
+                {"raw": str(raw), "seconds": round(result.seconds, 3)},
+                catalog=catalog,
             )
     except (BusyError, OSError) as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -77,11 +78,12 @@ def default_notebooks_dir() -> Path:
 
 
 def discover_notebooks(folder: Path) -> list[Path]:
-    """The analysis notebooks of ``folder``, in file-name order (``00_overview`` first)."""
+    """The report notebooks of ``folder``, in file-name order (``00_overview`` first): those named
+    ``NN_<name>.ipynb``; others (``探索.ipynb``, an analyst's own) are not part of the report."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BatchError(f"找不到笔记本文件夹 {folder}。")
-    found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    found = sorted(p for p in folder.glob("*.ipynb") if re.match(r"\d\d_", p.name))
     if not found:
         raise BatchError(f"笔记本文件夹 {folder} 中没有 .ipynb 文件。")
     return found
@@ -447,7 +449,8 @@ def build_report(
     issues: pd.DataFrame | None = None,
 ) -> ReportResult:
     """Run every notebook for ``target`` and write its report folder."""
-    from analysis.core.store import read_indicators, read_issues
+    from analysis.core.store import read_catalog, read_indicators, read_issues
+    from analysis.explore.nb import RUN_STAGE_MARKER
     from analysis.report import htmlreport, summary
 
     started = time.monotonic()
@@ -457,6 +460,7 @@ def build_report(
         stage = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         (stage / EXECUTED_DIR).mkdir(parents=True)
         (stage / FIGURES_DIR).mkdir()
+        (stage / RUN_STAGE_MARKER).touch()  # the notebooks write their figures here only because of this
         jobs_dir = stage / ".jobs"
         jobs_dir.mkdir()
         try:
@@ -479,17 +483,18 @@ def build_report(
                 pages.append(_write_page(stage, folder, nb_path, result, target, timeout, now))
             indicators = read_indicators(processed) if indicators is None else indicators
             issues = read_issues(processed) if issues is None else issues
+            catalog = read_catalog(processed)  # the one ingest used, as the notebooks do
             mine = indicators[(indicators["region"] == target.region) & (indicators["year"] == target.year)]
             their_issues = _issues_of(issues, target)
             summary.write_workbook(
-                stage / summary.WORKBOOK_NAME, target.region, target.year, mine, their_issues
+                stage / summary.WORKBOOK_NAME, target.region, target.year, mine, their_issues, catalog
             )
             index = htmlreport.render_index(
                 region=target.region,
                 year=target.year,
                 pages=pages,
-                key_figures=_key_figures(mine, _previous_year(indicators, target)),
-                coverage=_coverage(mine, their_issues),
+                key_figures=_key_figures(mine, _previous_year(indicators, target), catalog),
+                coverage=_coverage(mine, their_issues, catalog),
                 issue_counts=_issue_counts(their_issues),
                 issue_rows=their_issues[their_issues["severity"] != "info"].to_dict("records"),
                 workbook=summary.WORKBOOK_NAME,
@@ -629,27 +634,24 @@ def _previous_year(indicators: pd.DataFrame, target: Target) -> pd.DataFrame:
     return earlier[earlier["year"] == earlier["year"].max()] if not earlier.empty else earlier
 
 
-def _coverage(rows: pd.DataFrame, issues: pd.DataFrame):
-    from analysis.core.catalog import load_catalog
+def _coverage(rows: pd.DataFrame, issues: pd.DataFrame, catalog):
     from analysis.report.htmlreport import Coverage
 
     missing = issues.loc[issues["code"] == "missing-submission", "department"]
     return Coverage(
         reported=int((~rows["derived"]).sum()),
-        expected=len(load_catalog().reported),
+        expected=len(catalog.reported),
         missing_departments=sorted(set(missing) - {""}),
     )
 
 
-def _key_figures(rows: pd.DataFrame, previous: pd.DataFrame) -> list:
+def _key_figures(rows: pd.DataFrame, previous: pd.DataFrame, catalog) -> list:
     """The 年度概览's key figures (ids listed in sentences.yaml) that this region-year reported, written as
     the report writes them (``1.1万户``), with the change against the previous year when the data has one."""
-    from analysis.core.catalog import load_catalog
     from analysis.core.formatting import format_change, number_zh
     from analysis.explore.sentences import key_figures
     from analysis.report.htmlreport import KeyFigure
 
-    catalog = load_catalog()
     by_id = {r["indicator_id"]: r for r in rows.to_dict("records")}
     before = {r["indicator_id"]: r for r in previous.to_dict("records")}
     out = []

@@ -32,6 +32,7 @@ from bleach.css_sanitizer import CSSSanitizer
 
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.problems import SEVERITY_ZH
+from analysis.explore.toolbar import plotly_config
 
 ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
@@ -193,7 +194,7 @@ def chart_markup(spec: dict, number: int) -> str:
     figure = {
         "data": spec.get("data", []),
         "layout": spec.get("layout", {}),
-        "config": spec.get("config", {}),
+        "config": plotly_config(**spec.get("config", {})),  # never a cloud button, Chinese tooltips
     }
     title = _chart_title(figure["layout"]) or f"图 {number}"
     return (
@@ -472,7 +473,7 @@ def write_font(report_dir: Path, pages: list[str]) -> Path:
     """
     from fontTools import subset
 
-    from analysis.explore.figures import bundled_font_path
+    from analysis.explore.style import bundled_font_path
 
     text = "".join(pages)
     text += "".join(chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text))  # JSON-escaped
