@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -269,19 +270,25 @@ def folder_state(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("output_dir", ["published", ""], ids=["output_dir=report", "output_dir empty"])
-def test_a_run_by_hand_never_writes_a_published_report(output_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "output_dir, cwd",
+    [("report", "notebooks"), ("", "notebooks"), ("report", "report/notebooks")],
+    ids=["output_dir=report", "output_dir empty", "opened inside the report"],
+)
+def test_a_run_by_hand_never_writes_a_published_report(output_dir, cwd, tmp_path, monkeypatch):
     # 07_legal_services run by hand in JupyterLab for 杞县 while its output_dir names 通许县's report
     published = tmp_path / "reports" / "通许县" / "2019"
     (published / "figures").mkdir(parents=True)
+    (published / "notebooks").mkdir()
     (published / "index.html").write_text("<p>已发布</p>", encoding="utf-8")
     (published / "figures" / "07_legal_services_mediation.png").write_bytes(b"published figure")
     before = folder_state(published)
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    monkeypatch.chdir(notebooks)
-    out = published if output_dir else ""
+    here = published / "notebooks" if cwd.startswith("report") else tmp_path / "notebooks"
+    here.mkdir(exist_ok=True)
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     frame = fp.spec_frame().assign(region="杞县")
+    out = published if output_dir else ""
     shown = run_in_process(
         NOTEBOOKS / "07_legal_services.ipynb",
         frame,
@@ -292,7 +299,8 @@ def test_a_run_by_hand_never_writes_a_published_report(output_dir, tmp_path, mon
         staged=False,
     )
     assert folder_state(published) == before
-    scratch = notebooks / "output" / "scratch" / "杞县_2019" / "figures"
+    base = tmp_path / "tmp" / "fazhi-analysis" if cwd.startswith("report") else here / "output"
+    scratch = base / "scratch" / "杞县_2019" / "figures"
     assert (scratch / "07_legal_services_mediation.png").read_bytes().startswith(b"\x89PNG")
     assert "草稿文件夹" in html_of(shown)
 

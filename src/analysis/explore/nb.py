@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from analysis.explore.toolbar import plotly_config
 PLOTLY_RENDERERS = "plotly_mimetype+notebook"
 TABLE_CLASSES = "fazhi-table"
 RUN_STAGE_MARKER = ".fazhi-run-stage"  # written by ``run`` into its staging folder, never published
-PUBLISHED_MARKER = "index.html"  # a folder with a report index is a published report
+PUBLISHED_MARKER = "index.html"  # a folder with a report index (or inside one) is a published report
 OWN_OUTPUT = "output"  # a notebook's own output folder (beside it) when ``output_dir`` is empty
 SCRATCH = "scratch"
 
@@ -102,10 +103,18 @@ def figures_folder(output_dir: str | Path, region: str, year: int) -> tuple[Path
     out = Path(output_dir) if str(output_dir).strip() else Path(OWN_OUTPUT)
     if (out / RUN_STAGE_MARKER).is_file():
         return out / "figures", False
-    if (out / PUBLISHED_MARKER).exists() or (out / RUN_STAGE_MARKER).exists():
-        out = Path(OWN_OUTPUT)  # a published report is written only by `run`
+    if in_published_report(out):  # a published report is written only by `run`
+        out = Path(OWN_OUTPUT)
+        if in_published_report(out):  # e.g. an executed notebook opened inside a report folder
+            out = Path(tempfile.gettempdir()) / "fazhi-analysis"
     safe = re.sub(r'[\\/:*?"<>|\s]|^\.+', "_", f"{region}_{year}")
     return out / SCRATCH / safe / "figures", True
+
+
+def in_published_report(folder: Path) -> bool:
+    """True when ``folder`` is a published report folder (it has the report's index) or lies inside one."""
+    folder = folder.resolve()
+    return any((p / PUBLISHED_MARKER).is_file() for p in (folder, *folder.parents))
 
 
 def setup(
