@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.core import store
 from analysis.core.catalog import Catalog
-from analysis.core.problems import SEVERITY_ZH
+from analysis.core.problems import SEVERITY_ZH, severity_rank
 
 
 def all_values(processed_dir: str | Path) -> pd.DataFrame:
@@ -58,9 +58,8 @@ def regions_by_indicators(
 
 def department_issues(issues: pd.DataFrame, department: str) -> pd.DataFrame:
     """The problems of one department (all regions and years), errors first."""
-    order = {s: k for k, s in enumerate(SEVERITY_ZH)}
     mine = issues[issues["department"] == department]
     return mine.sort_values(
         ["severity", "region", "year", "file", "cell"],
-        key=lambda c: c.map(order) if c.name == "severity" else c,
+        key=lambda c: c.map(severity_rank) if c.name == "severity" else c,
     ).reset_index(drop=True)
