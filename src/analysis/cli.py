@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {ingest,template,run,codes}``."""
+"""Command line: ``python -m analysis {ingest,template,run,draft,kernel,codes}``."""
 
 from __future__ import annotations
 
@@ -36,11 +36,56 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=int, default=600, help="单个单元格的执行时限（秒，默认 600）")
     run.add_argument("--notebooks", type=Path, default=None, help="笔记本文件夹（默认 notebooks/）")
 
+    draft = sub.add_parser("draft", help="从整洁数据表生成 Word 报告初稿（.docx，公文格式）")
+    draft.add_argument("--region", required=True, help="地区名称，如 通许县")
+    draft.add_argument("--year", required=True, type=int, help="统计年度，如 2019")
+    draft.add_argument(
+        "--out", type=Path, default=None, help="输出文件（默认写在当前文件夹，文件名含地区和年度）"
+    )
+    draft.add_argument("--processed", type=Path, default=Path("data/processed"), help="整洁数据文件夹")
+    draft.add_argument(
+        "--reports", type=Path, default=Path("reports"), help="报告文件夹（取其中的印刷用图表）"
+    )
+    draft.add_argument("--to", dest="addressee", default=None, help="主送机关（上级政府；默认留待填写）")
+    draft.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF 预览")
+
     kernel = sub.add_parser("kernel", help="注册本项目的 Jupyter 内核（papermill 和 JupyterLab 使用）")
     kernel.add_argument("--install", action="store_true", help="在当前虚拟环境中注册内核")
 
     sub.add_parser("codes", help="列出 issues.csv 中全部问题代码")
     return parser
+
+
+def run_draft(args: argparse.Namespace) -> int:
+    """``draft``: 0 when the draft was written, 2 for a bad request or unreadable tables."""
+    import time
+
+    from analysis.core.store import StoreError
+    from analysis.report.draft import draft_from_processed
+
+    started = time.monotonic()
+    try:
+        result = draft_from_processed(
+            args.region,
+            args.year,
+            args.processed,
+            args.reports,
+            args.out,
+            addressee=args.addressee,
+            pdf=args.pdf,
+        )
+    except (StoreError, ValueError, OSError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    seconds = time.monotonic() - started
+    print(
+        f"已写出 Word 初稿：{result.path}（图 {result.figures} 幅，未填报指标 {result.missing} 项，用时 {seconds:.1f} 秒）"
+    )
+    if result.pdf is not None:
+        print(f"PDF 预览：{result.pdf}")
+    for note in result.notes:
+        print(note)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout,
             notebooks=args.notebooks,
         )
+    if args.command == "draft":
+        return run_draft(args)
     if args.command == "kernel":
         from analysis.report.kernel import run_kernel_cli
 

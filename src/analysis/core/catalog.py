@@ -43,6 +43,21 @@ class Indicator:
     formula: Expression | None = None
     digits: int | None = None
     allow_negative: bool = False
+    check: bool = False  # a figure that checks others (a reconciliation gap), never an achievement
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One of the eight sections of part 一 of the report (the seed's order and wording)."""
+
+    key: str  # 一(一)
+    short: str  # 健全领导机制: key + short is the ``section`` of its indicators
+    heading: str  # 健全领导机制，完善法治政府建设体系
+    topics: tuple[str, ...] = ()  # topics whose print figures are placed here
+
+    @property
+    def label(self) -> str:
+        return self.key + self.short
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,7 @@ class Catalog:
                 formula=Expression(d["formula"]),
                 digits=d.get("digits"),
                 allow_negative=bool(d.get("allow_negative", False)),
+                check=bool(d.get("check", False)),
             )
             for d in data.get("derived", [])
         ]
@@ -124,6 +140,12 @@ class Catalog:
                 title_zh=d.get("title_zh", d["id"]),
             )
             for d in data.get("identities", [])
+        ]
+        self.report_sections: list[ReportSection] = [
+            ReportSection(
+                key=str(d["key"]), short=str(d["short"]), heading=str(d["heading"]), topics=tuple(d["topics"])
+            )
+            for d in data.get("report_sections", [])
         ]
         self._by_code = {match_key(i.indicator_id): i for i in reported}
         self._by_name: dict[str, Indicator] = {}
@@ -168,6 +190,24 @@ class Catalog:
         for x in self.identities:
             if x.kind not in ("equal", "le"):
                 raise CatalogError(f"恒等式 {x.id} 的 kind 只能是 equal 或 le")
+        self._validate_report_sections()
+
+    def _validate_report_sections(self) -> None:
+        if not self.report_sections:
+            return
+        labels = [s.label for s in self.report_sections]
+        if len(set(labels)) != len(labels) or len({s.key for s in self.report_sections}) != len(labels):
+            raise CatalogError("report_sections 中的章节重复")
+        placed = [t for s in self.report_sections for t in s.topics]
+        for topic in placed:
+            if topic not in self.topics:
+                raise CatalogError(f"report_sections 引用了未定义的专题“{topic}”")
+        for topic in self.topics:
+            if placed.count(topic) != 1:
+                raise CatalogError(f"专题“{topic}”必须在 report_sections 的一个章节中出现且只出现一次")
+        for ind in self.reported:
+            if ind.section not in labels:
+                raise CatalogError(f"{ind.indicator_id} 的章节“{ind.section}”不在 report_sections 中")
 
     # --- lookups -------------------------------------------------------------------------------
     @property
@@ -212,6 +252,14 @@ class Catalog:
 
     def for_department(self, department: str) -> list[Indicator]:
         return [i for i in self.reported if i.department == department]
+
+    def report_section(self, indicator_id: str) -> ReportSection | None:
+        """The report section an indicator is written in (a derived one: its topic's section)."""
+        ind = self.indicators[indicator_id]
+        for s in self.report_sections:
+            if ind.section == s.label:
+                return s
+        return next((s for s in self.report_sections if ind.topic in s.topics), None)
 
     def for_topic(self, topic: str) -> list[Indicator]:
         return [i for i in self.indicators.values() if i.topic == topic]

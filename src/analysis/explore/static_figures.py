@@ -60,7 +60,8 @@ def to_matplotlib(chart: Chart) -> Figure:
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """``fig`` as PNG (300 dpi) or SVG bytes, in the project's style, with no date or software stamp."""
     buf = io.BytesIO()
-    metadata = {"Software": None} if fmt == "png" else {"Date": None}
+    # a PNG carries the chart title (tEXt Title): the Word draft of the report captions the figure with it
+    metadata = {"Software": None, "Title": fig.get_suptitle() or None} if fmt == "png" else {"Date": None}
     with matplotlib.rc_context(rc()):
         fig.savefig(buf, format=fmt, dpi=DPI, facecolor="white", metadata=metadata)
     return buf.getvalue()

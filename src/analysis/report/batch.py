@@ -451,7 +451,7 @@ def build_report(
     """Run every notebook for ``target`` and write its report folder."""
     from analysis.core.store import read_catalog, read_indicators, read_issues
     from analysis.explore.nb import RUN_STAGE_MARKER
-    from analysis.report import htmlreport, summary
+    from analysis.report import draft, htmlreport, summary
 
     started = time.monotonic()
     folder = report_folder(reports, target)
@@ -503,6 +503,7 @@ def build_report(
             atomic_write_bytes(stage / INDEX, index.encode("utf-8"))
             htmlreport.write_font(folder, [p.read_text(encoding="utf-8") for p in stage.glob("*.html")])
             _publish(stage, folder, keep_figures=any(not r.ok for r in results))
+            draft.add_to_report(folder, target.region, target.year, indicators, issues, say, catalog)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     return ReportResult(target, folder, results, round(time.monotonic() - started, 1), pages)
