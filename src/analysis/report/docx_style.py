@@ -38,24 +38,14 @@ CAPTION, PICTURE, CELL, FOOTER = "图表标题", "图片", "表格文字", "页�
 CELL_ID = CELL  # python-docx gives an added style its name as id (set by id in table cells: faster)
 
 
-def set_fonts(element, font: str, size: Pt | None = None) -> None:
-    """Set ``font`` for East-Asian and Latin text on a style's or run's ``w:rPr`` (theme fonts removed)."""
-    rpr = element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
+def set_fonts(style, font: str, size: Pt) -> None:
+    """Set ``font`` for East-Asian and Latin text and ``size`` on a style (its theme fonts removed)."""
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()  # python-docx keeps the schema order
     for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
         fonts.attrib.pop(qn(f"w:{attr}"), None)
     for attr in ("ascii", "hAnsi", "eastAsia", "cs"):
         fonts.set(qn(f"w:{attr}"), font)
-    if size is not None:
-        for tag in ("w:sz", "w:szCs"):
-            node = rpr.find(qn(tag))
-            if node is None:
-                node = OxmlElement(tag)
-                rpr.append(node)
-            node.set(qn("w:val"), str(int(size.pt * 2)))
+    style.font.size = size
 
 
 def _paragraph_style(doc: Document, name: str, font: str, size: Pt, base: str | None = BODY):
@@ -66,7 +56,7 @@ def _paragraph_style(doc: Document, name: str, font: str, size: Pt, base: str | 
         style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
     if base and name != base:
         style.base_style = styles[base]
-    set_fonts(style.element, font, size)
+    set_fonts(style, font, size)
     style.font.bold = False
     style.font.italic = False
     style.font.color.rgb = RGBColor(0, 0, 0)
