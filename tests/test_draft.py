@@ -24,6 +24,7 @@ from docx.shared import Mm, Pt
 
 from analysis import cli
 from analysis.core.catalog import Catalog, CatalogError, _read_yaml, load_catalog
+from analysis.core.formatting import number_zh
 from analysis.core.store import read_indicators
 from analysis.explore import charts, sentences
 from analysis.explore.static_figures import save_static, to_matplotlib
@@ -181,7 +182,7 @@ def test_body_numbers_equal_the_seed_reports_numbers(shipped):
     with SPEC.open(encoding="utf-8") as fh:
         spec = list(csv.DictReader(fh))
     for row in spec:
-        written = f"{sentences.number_zh(float(row['value']))}{row['qualifier']}{row['unit']}"
+        written = f"{number_zh(float(row['value']))}{row['qualifier']}{row['unit']}"
         assert written in body, (row["indicator_id"], written)
     for words in (
         "2705项",
