@@ -27,8 +27,8 @@ from analysis.core.catalog import Catalog, CatalogError, _read_yaml, load_catalo
 from analysis.core.formatting import number_zh
 from analysis.core.store import read_indicators
 from analysis.explore import charts, sentences
-from analysis.explore.static_figures import save_static, to_matplotlib
 from analysis.explore.selection import select
+from analysis.explore.static_figures import save_static, to_matplotlib
 from analysis.report import docx_style, draft, draft_plan, pdf_preview
 from tests import fixtures_processed as fp
 
