@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,6 +13,7 @@ import yaml
 from analysis.core.expression import CatalogError, Expression
 from analysis.core.formatting import format_number
 from analysis.core.identities import Identity, Verdict, halfwidth, shown_digits
+from analysis.core.numbers import known_precision, written_unit
 from analysis.core.text import fold, match_key
 
 __all__ = ["Catalog", "CatalogError", "Computed", "Expression", "Identity", "Indicator", "Unit", "Verdict"]
@@ -65,7 +65,7 @@ class Computed:
     """A derived indicator's value as shown: rounded no finer than its inputs allow."""
 
     value: float
-    precision: float  # unit of the last digit kept (0.01 for two decimals); 0 when kept as computed
+    precision: float  # unit of the last digit kept: 0.01 for two decimals, 1 for a sum of counts
     approximate: bool  # some input was rounded coarser than the value can show (a ratio of 1.1万户)
 
 
@@ -273,7 +273,7 @@ class Catalog:
             if row is None:
                 continue
             values[n] = float(row["value"])
-            precision = _precision(row.get("precision"))
+            precision = known_precision(row.get("precision"), values[n])
             count = self.units[self.indicators[n].unit].kind == "count"
             half[n] = halfwidth(precision, count)
             if half[n] > 0:
@@ -297,7 +297,8 @@ class Catalog:
         spread = max(exact - low, high - exact)
         digits = shown_digits(spread, indicator.digits)
         if digits is None:
-            return Computed(float(f"{exact:.12g}"), 0.0, False)
+            value = float(f"{exact:.12g}")
+            return Computed(value, written_unit(format_number(value)), False)
         unit = 10.0**-digits
         return Computed(round(exact, digits), unit, spread > unit / 2 * (1 + 1e-9))
 
@@ -322,14 +323,6 @@ def parse_catalog(text: str, source: str) -> Catalog:
 def _default_catalog() -> Catalog:
     text = resources.files("analysis.core").joinpath("catalog.yaml").read_text(encoding="utf-8")
     return parse_catalog(text, "catalog.yaml")
-
-
-def _precision(value: object) -> float | None:
-    try:
-        precision = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return precision if math.isfinite(precision) and precision > 0 else None
 
 
 def _read_yaml(text: str, source: str) -> dict:

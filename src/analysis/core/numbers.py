@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
 from analysis.core.text import clip, drop_invisible
 
@@ -53,6 +54,7 @@ class Parsed:
     value: float | None = None
     qualifier: str = ""
     unit: str = ""  # unit written in the cell ("件", "%"), after any multiplier; "" if none
+    precision: float = 0.0  # unit of the last digit as written or displayed: 95.9 → 0.1, 1.1万 → 1000
     error: str | None = None  # issue code: bad-number, excel-error
     reason: str = ""  # Chinese explanation for an error
 
@@ -75,6 +77,37 @@ def is_percent_format(number_format: str | None) -> bool:
     # Drop quoted literals and escaped characters: "%" inside quotes is text, not the percent operator.
     stripped = re.sub(r'"[^"]*"|\\.', "", number_format)
     return "%" in stripped
+
+
+def format_decimals(number_format: str | None) -> int | None:
+    """Decimals an Excel number format displays (``0%`` → 0, ``0.0%`` → 1, ``#,##0.00`` → 2); None for
+    ``General``/text or no format, where the cell shows the number as stored."""
+    if not number_format:
+        return None
+    section = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", number_format.split(";", 1)[0])
+    match = re.search(r"[0#?]+(?:,[0#?]+)*(?:\.([0#?]*))?", section)
+    if match is None:
+        return None
+    return len(match.group(1) or "")
+
+
+def written_unit(text: str) -> float:
+    """The unit of the last digit of a number as written: ``6736`` → 1, ``95.88`` → 0.01, ``1.5e-07`` →
+    1e-08 (an integer is exact to the unit, however many zeros it ends with)."""
+    exponent = Decimal(text.replace(",", "")).as_tuple().exponent
+    return 10.0 ** min(0, int(exponent))
+
+
+def known_precision(precision: object, value: float) -> float:
+    """``precision`` when it is a positive number; otherwise (a row built by hand, a table written before
+    the column existed) the unit of the last digit of ``value`` as plainly written (6736 → 1, 98.1 → 0.1)."""
+    try:
+        known = float(precision)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        known = math.nan
+    if math.isfinite(known) and known > 0:
+        return known
+    return written_unit(f"{tidy_float(value):.15g}") if math.isfinite(value) else 1.0
 
 
 def tidy_float(x: float) -> float:
@@ -101,9 +134,11 @@ def parse_value(raw: object, number_format: str | None = None) -> Parsed:
         value = float(raw)
         if not math.isfinite(value):
             return Parsed(error="bad-number", reason="单元格数值不是有限数")
+        shown = format_decimals(number_format)
         if is_percent_format(number_format):
-            return Parsed(value=tidy_float(value * 100), unit="%")
-        return Parsed(value=tidy_float(value))
+            return Parsed(value=tidy_float(value * 100), unit="%", precision=10.0 ** -(shown or 0))
+        unit = written_unit(f"{tidy_float(value):.15g}") if shown is None else 10.0**-shown
+        return Parsed(value=tidy_float(value), precision=unit)
     if isinstance(raw, str):
         return parse_text(raw)
     return Parsed(error="bad-number", reason=f"无法识别的单元格内容类型 {type(raw).__name__}")
@@ -126,9 +161,11 @@ def parse_text(text: str) -> Parsed:
     number = float(match["num"].replace(",", ""))
     if not math.isfinite(number):
         return Parsed(error="bad-number", reason=f"“{clip(text)}”不是有限数")
+    precision = written_unit(match["num"])
     multiplier = match["mult"] or match["mult2"]
     if multiplier:
         number *= MULTIPLIERS[multiplier]
+        precision *= MULTIPLIERS[multiplier]
     qualifier = "".join(q for q in (match["pre"], match["post"], match["tail"]) if q)
     unit = match["unit"]
     if any(ch.isdigit() for ch in unit):
@@ -136,7 +173,7 @@ def parse_text(text: str) -> Parsed:
     bracketed = _BRACKETED_UNIT.match(unit)
     if bracketed:
         unit = bracketed.group(1)  # 6736（件）
-    return Parsed(value=tidy_float(number) + 0.0, qualifier=qualifier, unit=unit)
+    return Parsed(value=tidy_float(number) + 0.0, qualifier=qualifier, unit=unit, precision=precision)
 
 
 def split_multiplier(unit: str) -> tuple[float, str]:

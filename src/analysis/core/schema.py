@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pandera.pandas as pa
 
+from analysis.core.numbers import known_precision
 from analysis.core.problems import CODES, ISSUE_COLUMNS, SEVERITIES
 from analysis.core.years import YEAR_MAX, YEAR_MIN
 
@@ -16,6 +18,7 @@ INDICATOR_COLUMNS = [
     "value",  # float, in the catalog unit
     "unit",  # catalog unit
     "qualifier",  # 余 / 多 / 约 / 以上 … as written, "" if none
+    "precision",  # unit of the last digit as written or displayed: 96 → 1, 95.9 → 0.1, 1.1万 → 1000
     "department",  # canonical department that submitted it ("" for derived)
     "source_file",  # path relative to the raw folder
     "sheet",
@@ -35,6 +38,7 @@ INDICATORS_SCHEMA = pa.DataFrameSchema(
         "value": pa.Column(float, pa.Check(lambda s: s.abs() < 1e15, element_wise=False)),
         "unit": pa.Column(str),
         "qualifier": pa.Column(str),
+        "precision": pa.Column(float, pa.Check.gt(0)),
         "department": pa.Column(str),
         "source_file": pa.Column(str),
         "sheet": pa.Column(str),
@@ -66,3 +70,13 @@ ISSUES_SCHEMA = pa.DataFrameSchema(
 )
 assert list(ISSUES_SCHEMA.columns) == ISSUE_COLUMNS
 assert list(INDICATORS_SCHEMA.columns) == INDICATOR_COLUMNS
+NUMERIC_COLUMNS = ("year", "value", "precision", "derived")
+
+
+def with_precision(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``precision`` for every row: rows without one (a table written before the column
+    existed, rows built by hand) get the unit of the last digit of their value as plainly written."""
+    frame = frame.copy()
+    given = frame["precision"] if "precision" in frame else [None] * len(frame)
+    frame["precision"] = [known_precision(p, float(v)) for p, v in zip(given, frame["value"], strict=True)]
+    return frame.astype({"precision": "float64"})

@@ -27,7 +27,13 @@ from analysis.core.catalog import Catalog, load_catalog, parse_catalog
 from analysis.core.fileio import BusyError, atomic_write_bytes, output_lock
 from analysis.core.problems import ISSUE_COLUMNS
 from analysis.core.sanitize import neutralize
-from analysis.core.schema import INDICATOR_COLUMNS, INDICATORS_SCHEMA, ISSUES_SCHEMA
+from analysis.core.schema import (
+    INDICATOR_COLUMNS,
+    INDICATORS_SCHEMA,
+    ISSUES_SCHEMA,
+    NUMERIC_COLUMNS,
+    with_precision,
+)
 
 INDICATORS_PARQUET = "indicators.parquet"
 INDICATORS_CSV = "indicators.csv"
@@ -76,7 +82,7 @@ def write_tables(
     recover(folder)
     indicators = INDICATORS_SCHEMA.validate(indicators[INDICATOR_COLUMNS].reset_index(drop=True))
     issues = ISSUES_SCHEMA.validate(issues[ISSUE_COLUMNS].reset_index(drop=True))
-    text_ind = [c for c in INDICATOR_COLUMNS if c not in ("value", "year", "derived")]
+    text_ind = [c for c in INDICATOR_COLUMNS if c not in NUMERIC_COLUMNS]
     text_iss = [c for c in ISSUE_COLUMNS if c != "year"]
     payloads = {
         INDICATORS_PARQUET: _parquet_bytes(indicators),
@@ -148,7 +154,7 @@ def read_catalog(folder: str | Path) -> Catalog:
 
 def read_indicators(folder: str | Path) -> pd.DataFrame:
     """The tidy table of a processed folder (exact submitted text; ``value`` float, ``year`` int)."""
-    return _read_table(Path(folder), INDICATORS_PARQUET)[INDICATOR_COLUMNS]
+    return with_precision(_read_table(Path(folder), INDICATORS_PARQUET))[INDICATOR_COLUMNS]
 
 
 def read_issues(folder: str | Path) -> pd.DataFrame:

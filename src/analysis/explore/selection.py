@@ -75,10 +75,16 @@ class View:
         return str(row["qualifier"]) if row is not None and row["qualifier"] else ""
 
     def text(self, indicator_id: str, year: int | None = None) -> str:
-        """The value as written in the report (``2705项``, ``500余本``) or ``未填报``."""
+        """The value as written in the report (``2705项``, ``500余本``, ``约11件`` for a figure derived from
+        rounded inputs) or ``未填报``; a derived figure never shows more decimals than it was kept with."""
         ind = self.indicator(indicator_id)
+        rows = self.current if year is None or year == self.year else self.history.get(year, {})
+        digits = ind.digits
+        row = rows.get(indicator_id)
+        if row is not None and row.get("derived") and float(row.get("precision") or 0) > 0:
+            digits = max(0, round(-math.log10(float(row["precision"]))))
         return format_value(
-            self.get(indicator_id, year), ind.unit, self.qualifier(indicator_id, year), ind.digits
+            self.get(indicator_id, year), ind.unit, self.qualifier(indicator_id, year), digits
         )
 
     def reported(self, indicator_ids: list[str]) -> list[str]:

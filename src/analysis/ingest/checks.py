@@ -89,6 +89,7 @@ def _derived_row(region: str, year: int, ind: Indicator, computed: Computed, how
         "value": float(computed.value),
         "unit": ind.unit,
         "qualifier": APPROXIMATE if computed.approximate else "",
+        "precision": computed.precision,
         "department": "",
         "source_file": "",
         "sheet": "",

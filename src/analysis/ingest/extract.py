@@ -67,6 +67,7 @@ class Candidate:
     raw_value: str
     note: str
     hidden_row: bool = False  # the row is hidden in Excel: the department may not see the figure
+    precision: float = 1.0  # unit of the last digit as written or displayed (see core/numbers.py)
 
     def place(self, ctx: FileContext) -> str:
         hidden = "（隐藏行）" if self.hidden_row else ""
@@ -268,6 +269,7 @@ def _extract_sheet(
                 raw_value=_raw_text(value_cell),
                 note=text(row, "note"),
                 hidden_row=row in sheet.hidden_rows,
+                precision=candidate.precision,
             )
         )
 
@@ -335,6 +337,7 @@ def _raw_text(cell: Cell) -> str:
 class _Value:
     value: float
     qualifier: str
+    precision: float
 
 
 def _read_value(
@@ -358,7 +361,7 @@ def _read_value(
     if parsed.blank:
         return ("marked-not-reported", f"单元格填写为“{clip(cell_text(cell))}”，视为未填报（不计为 0）"), None
     unit = catalog.units[indicator.unit]
-    value = parsed.value
+    value, precision = parsed.value, parsed.precision
     assert value is not None
     written = parsed.unit or unit_text
     if written and parsed.unit != "%":
@@ -370,7 +373,7 @@ def _read_value(
                 f"填写的单位“{clip(written)}”与指标“{indicator.name_zh}”的单位“{indicator.unit}”不符，且无法换算，数值未导入；"
                 f"请按“{indicator.unit}”填报",
             ), None
-        value = value * factor * resolved[1]
+        value, precision = value * factor * resolved[1], precision * factor * resolved[1]
     elif parsed.unit == "%" and indicator.unit != "%":
         return (
             "unit-mismatch",
@@ -387,7 +390,7 @@ def _read_value(
             "out-of-range",
             f"数值 {format_number(value)}{indicator.unit} 超过上限 {format_number(unit.max)}，数值未导入；请核实（百分比请填写如 98.1 或 98.1%）",
         ), None
-    result = _Value(value=value, qualifier=parsed.qualifier)
+    result = _Value(value=value, qualifier=parsed.qualifier, precision=tidy_float(precision))
     if unit.kind == "count" and not float(value).is_integer():
         return (
             "non-integer-count",

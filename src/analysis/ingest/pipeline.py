@@ -20,7 +20,7 @@ from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import format_number
 from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
 from analysis.core.sanitize import safe_name
-from analysis.core.schema import INDICATOR_COLUMNS
+from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precision
 from analysis.core.text import clip, fold
 from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
 from analysis.ingest.checks import check_completeness, check_identities, derive
@@ -271,6 +271,7 @@ def _rows(kept: list[tuple[FileContext, Candidate]]) -> list[dict]:
             "value": c.value,
             "unit": c.indicator.unit,
             "qualifier": c.qualifier,
+            "precision": c.precision,
             "department": ctx.department,
             "source_file": ctx.file,
             "sheet": c.sheet,
@@ -284,12 +285,10 @@ def _rows(kept: list[tuple[FileContext, Candidate]]) -> list[dict]:
 
 
 def indicators_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
-    if frame.empty:
-        frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
+    frame = with_precision(pd.DataFrame(rows, columns=INDICATOR_COLUMNS))
     frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
     for col in INDICATOR_COLUMNS:
-        if col not in ("year", "value", "derived"):
+        if col not in NUMERIC_COLUMNS:
             frame[col] = frame[col].astype(object).fillna("").astype(str)
     return frame.sort_values(["region", "year", "derived", "indicator_id"], kind="stable").reset_index(
         drop=True
