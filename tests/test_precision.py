@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from analysis.core.catalog import load_catalog
 from analysis.core.numbers import parse_value
-from analysis.explore import quality, selection
+from analysis.explore import quality, selection, sentences
 from analysis.ingest.checks import check_identities, derive
 from analysis.ingest.pipeline import ingest
 from tests import fixtures_processed as fp
@@ -240,3 +240,14 @@ def test_derived_values_are_no_finer_than_their_inputs():
     # a view over an older table without derived rows computes the same
     older = selection.select(fp.frame(rows).query("~derived"), fp.REGION, fp.YEAR)
     assert older.get("derived.disputes_per_mediator") == 11
+
+
+def test_a_qualifier_before_the_number_stays_before_it_in_every_place():
+    rows = rows_of(disputes__mediation_cases="1.1万", disputes__mediators="992")
+    by_id = {r["indicator_id"]: r for r in rows}
+    by_id["leadership.study_books_printed"]["qualifier"] = "约"
+    view = selection.select(fp.frame(rows), fp.REGION, fp.YEAR)
+    drafts = {d.id: d.text for d in sentences.draft(view)}
+    assert "印刷学习用书约500本" in drafts["leadership_study"]
+    assert drafts["disputes_per_mediator"] == "平均每名人民调解员调解矛盾纠纷约11件。"
+    assert view.text("leadership.study_books_printed") == "约500本"

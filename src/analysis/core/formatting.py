@@ -39,7 +39,11 @@ def format_value(value: float | None, unit: str, qualifier: str = "", digits: in
     ``None`` → ``未填报``. ``digits=None`` shows :data:`DISPLAY_DIGITS` decimals at most."""
     if value is None:
         return MISSING
-    number = format_number(value, DISPLAY_DIGITS if digits is None else digits)
+    return qualified(format_number(value, DISPLAY_DIGITS if digits is None else digits), qualifier, unit)
+
+
+def qualified(number: str, qualifier: str, unit: str = "") -> str:
+    """A written number with its qualifier where it belongs: ``约500本``, ``500余本``."""
     if qualifier.startswith(PREFIX_QUALIFIERS):
         return f"{qualifier}{number}{unit}"
     return f"{number}{qualifier}{unit}"

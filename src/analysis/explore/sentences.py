@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from analysis.core.catalog import Expression
-from analysis.core.formatting import format_number, growth_rate, number_zh
+from analysis.core.formatting import format_number, growth_rate, number_zh, qualified
 from analysis.explore.selection import View
 
 PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|(abs|num))?\}")
@@ -109,7 +109,7 @@ def _value_text(view: View, expr: Expression, fmt: str | None) -> str | None:
     ind = view.indicator(expr.names[0])
     if fmt == "abs":
         value = abs(value)
-    text = number_zh(value, ind.digits) + (view.qualifier(single) if single else "")
+    text = qualified(number_zh(value, ind.digits), view.qualifier(single) if single else "")
     return text if fmt == "num" else text + ind.unit
 
 

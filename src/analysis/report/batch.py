@@ -649,7 +649,7 @@ def _coverage(rows: pd.DataFrame, issues: pd.DataFrame, catalog):
 def _key_figures(rows: pd.DataFrame, previous: pd.DataFrame, catalog) -> list:
     """The 年度概览's key figures (ids listed in sentences.yaml) that this region-year reported, written as
     the report writes them (``1.1万户``), with the change against the previous year when the data has one."""
-    from analysis.core.formatting import format_change, number_zh
+    from analysis.core.formatting import format_change, number_zh, qualified
     from analysis.explore.sentences import key_figures
     from analysis.report.htmlreport import KeyFigure
 
@@ -668,7 +668,7 @@ def _key_figures(rows: pd.DataFrame, previous: pd.DataFrame, catalog) -> list:
             KeyFigure(
                 topic=catalog.topics.get(ind.topic, {}).get("title_zh", ind.topic),
                 name=ind.name_zh,
-                text=f"{number_zh(row['value'], ind.digits)}{row['qualifier']}{row['unit']}",
+                text=qualified(number_zh(row["value"], ind.digits), row["qualifier"], row["unit"]),
                 department=row["department"],
                 change=change,
             )
