@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from analysis.core.catalog import load_catalog
 from analysis.core.numbers import parse_value
-from analysis.explore import quality, selection, sentences
+from analysis.explore import quality, selection, sentences, tables
 from analysis.ingest.checks import check_identities, derive
 from analysis.ingest.pipeline import ingest
 from tests import fixtures_processed as fp
@@ -251,3 +251,14 @@ def test_a_qualifier_before_the_number_stays_before_it_in_every_place():
     assert "印刷学习用书约500本" in drafts["leadership_study"]
     assert drafts["disputes_per_mediator"] == "平均每名人民调解员调解矛盾纠纷约11件。"
     assert view.text("leadership.study_books_printed") == "约500本"
+
+
+def test_the_notebook_table_carries_the_precision():
+    rows = rows_of(disputes__mediation_success_rate="96%", functions__clean_heating_households="1.1万")
+    view = selection.select(fp.frame(rows), fp.REGION, fp.YEAR)
+    tidy = tables.tidy_table(view).set_index("indicator_id")
+    assert (
+        tidy.loc[RATE, "precision"] == 1
+        and tidy.loc["functions.clean_heating_households", "precision"] == 1000
+    )
+    assert tidy.loc["derived.disputes_per_mediator", "precision"] == 0.01

@@ -78,14 +78,15 @@ def region_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
 
 
 TIDY_COLUMNS = [
-    "indicator_id", "name_zh", "topic", "value", "unit", "qualifier", "text", "department",
+    "indicator_id", "name_zh", "topic", "value", "unit", "qualifier", "precision", "text", "department",
     "source_file", "sheet", "cell", "note", "derived",
 ]  # fmt: skip
 
 
 def tidy_table(view: View) -> pd.DataFrame:
     """The tidy table behind a notebook: one row per catalog indicator of the region and year, in catalog
-    order, with ``value`` (NaN when not reported), ``unit``, ``qualifier``, ``text`` (as the report writes
+    order, with ``value`` (NaN when not reported), ``unit``, ``qualifier``, ``precision`` (unit of the last
+    written digit), ``text`` (as the report writes
     it), ``department``, the source cell (``source_file``, ``sheet``, ``cell``), ``note``, ``derived``, and
     one ``value_<year>`` column per earlier year of the region, nearest first."""
     earlier = [y for y in reversed(view.years) if y < view.year]
@@ -100,6 +101,7 @@ def tidy_table(view: View) -> pd.DataFrame:
             "value": float("nan") if value is None else value,
             "unit": ind.unit,
             "qualifier": view.qualifier(iid),
+            "precision": float(row.get("precision") or "nan"),
             "text": view.text(iid),
             "department": str(row.get("department") or ind.department or ""),
             "source_file": str(row.get("source_file") or ""),
