@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import re
 import shutil
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -11,6 +15,30 @@ from pathlib import Path
 import openpyxl
 
 HEADER = ["序号", "指标名称", "单位", "数值", "备注"]
+REPO = Path(__file__).resolve().parents[1]
+SPEC_COPY = Path(__file__).parent / "data" / "tongxu_2019_indicators.csv"  # byte-identical to the spec
+
+
+def load_generator():
+    """``scripts/make_sample_data.py`` as a module (it writes the shipped 2019 workbooks)."""
+    if "make_sample_data" in sys.modules:
+        return sys.modules["make_sample_data"]
+    spec = importlib.util.spec_from_file_location(
+        "make_sample_data", REPO / "scripts" / "make_sample_data.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script is executed
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_sample_data(raw: Path) -> Path:
+    """The shipped sample data (通许县/2019, from the spec copy) written under ``raw``; returns ``raw``.
+
+    Tests use this copy, never the live ``data/raw``, which the analyst may have filled with other years."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert load_generator().main(["--spec", str(SPEC_COPY), "--out", str(raw)]) == 0
+    return raw
 
 
 def write_xlsx(

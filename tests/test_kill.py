@@ -23,8 +23,6 @@ from filelock import FileLock
 from analysis.core.store import INDICATORS_CSV, INDICATORS_PARQUET, ISSUES_CSV, ISSUES_PARQUET, MANIFEST
 from tests import hostile_corpus as hc
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_RAW = ROOT / "data" / "raw"
 TABLES = (INDICATORS_PARQUET, INDICATORS_CSV, ISSUES_PARQUET, ISSUES_CSV)
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 LOCK = ".lock"  # the lock file every writer of an output folder holds (<out>/.lock)
@@ -55,13 +53,13 @@ def snapshot(out: Path) -> tuple[str, pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def raws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def raws(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> dict[str, Path]:
     """Two raw folders with different outcomes, so a mix of their outputs would show."""
     root = tmp_path_factory.mktemp("raws")
     clean = root / "clean"
-    shutil.copytree(SAMPLE_RAW, clean)
+    shutil.copytree(sample_raw, clean)
     hostile = root / "hostile"
-    shutil.copytree(SAMPLE_RAW, hostile)
+    shutil.copytree(sample_raw, hostile)
     # A second 县水利局 file with another figure: a duplicate conflict, so even the tidy table differs.
     names = ("good-xls", "zip-bomb", "encrypted-xlsx", "truncated", "billion-laughs-strings")
     extra = [hc.CASES_BY_NAME[n] for n in names]

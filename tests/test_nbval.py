@@ -1,10 +1,10 @@
 """``pytest --nbval-lax`` over every notebook, on the shipped 2019 data, with the notebooks' own defaults.
 
 The notebooks' parameters point at ``../data/processed`` and leave ``output_dir`` empty: the test copies
-``notebooks/`` into a temporary folder, ingests ``data/raw`` into ``<tmp>/data/processed`` beside it, and
-runs nbval there, so nothing in the working tree is written. This is how nbval is part of ``make test``.
-A run like this one (by hand, not by ``run``) writes its print figures to the notebooks' own scratch folder,
-never to ``reports/``.
+``notebooks/`` into a temporary folder, ingests the shipped sample data (regenerated, never the live
+``data/raw``) into ``<tmp>/data/processed`` beside it, and runs nbval there, so nothing in the working tree
+is written. This is how nbval is part of ``make test``. A run like this one (by hand, not by ``run``)
+writes its print figures to the notebooks' own scratch folder, never to ``reports/``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from analysis.report.kernel import KERNEL_NAME, ensure_kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-RAW = ROOT / "data" / "raw"
 
 
-def test_every_notebook_runs_under_nbval_on_the_2019_data(tmp_path):
+def test_every_notebook_runs_under_nbval_on_the_2019_data(tmp_path, sample_raw):
     ensure_kernel()
     work = tmp_path / "repo"
     shutil.copytree(NOTEBOOKS, work / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -35,7 +34,7 @@ def test_every_notebook_runs_under_nbval_on_the_2019_data(tmp_path):
             "analysis",
             "ingest",
             "--raw",
-            str(RAW),
+            str(sample_raw),
             "--out",
             str(work / "data" / "processed"),
         ],

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
-import sys
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -14,26 +14,13 @@ import pytest
 
 from analysis.core.catalog import load_catalog
 from analysis.ingest.pipeline import ingest
+from tests.builders import REPO, SPEC_COPY, load_generator
 
-REPO = Path(__file__).resolve().parent.parent
-RAW = REPO / "data" / "raw"
-SHIPPED = RAW / "通许县" / "2019"
+SAMPLE = Path("通许县") / "2019"  # where the generator puts the shipped workbooks under a raw folder
 SHARED_SPEC = REPO.parent / "shared" / "spec" / "tongxu_2019_indicators.csv"
-SPEC_COPY = Path(__file__).parent / "data" / "tongxu_2019_indicators.csv"
 SPEC = SHARED_SPEC if SHARED_SPEC.is_file() else SPEC_COPY
 
-
-def _load_generator():
-    spec = importlib.util.spec_from_file_location(
-        "make_sample_data", REPO / "scripts" / "make_sample_data.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script is executed
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
+gen = load_generator()
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +30,34 @@ def spec_rows() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def result():
-    return ingest(RAW, load_catalog())
+def shipped(sample_raw: Path) -> Path:
+    """The shipped workbooks, as the generator writes them (never the live data/raw, which may hold more)."""
+    return sample_raw / SAMPLE
+
+
+@pytest.fixture(scope="module")
+def result(sample_raw: Path):
+    return ingest(sample_raw, load_catalog())
+
+
+def committed_sample(into: Path) -> Path:
+    """The sample workbooks as committed to git (the index), copied into ``into``: what a clone ships.
+
+    Read from git's object store, not from the working tree, whose data/raw belongs to the analyst."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: the committed sample files cannot be read")
+    listing = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--", f":(top){(Path('data/raw') / SAMPLE).as_posix()}"],
+        capture_output=True,
+        check=True,
+    )
+    names = [n for n in listing.stdout.decode("utf-8").split("\0") if n]
+    assert names, "no sample workbooks are committed"
+    into.mkdir(parents=True)
+    for name in names:
+        blob = subprocess.run(["git", "-C", str(REPO), "show", f":{name}"], capture_output=True, check=True)
+        (into / Path(name).name).write_bytes(blob.stdout)
+    return into
 
 
 def _sheet_contents(path: Path) -> dict:
@@ -71,13 +84,14 @@ def test_spec_copy_matches_shared_spec():
 
 
 def test_generator_reproduces_committed_files(tmp_path):
-    assert gen.main(["--spec", str(SPEC), "--out", str(tmp_path)]) == 0
-    made = tmp_path / "通许县" / "2019"
-    assert sorted(p.name for p in made.iterdir()) == sorted(p.name for p in SHIPPED.iterdir())
+    committed = committed_sample(tmp_path / "committed")
+    assert gen.main(["--spec", str(SPEC), "--out", str(tmp_path / "made")]) == 0
+    made = tmp_path / "made" / SAMPLE
+    assert sorted(p.name for p in made.iterdir()) == sorted(p.name for p in committed.iterdir())
     for path in sorted(made.iterdir()):
-        assert _sheet_contents(path) == _sheet_contents(SHIPPED / path.name), path.name
+        assert _sheet_contents(path) == _sheet_contents(committed / path.name), path.name
         # cached formula results are part of the file, not of openpyxl's view: compare the sheet XML too
-        with zipfile.ZipFile(path) as a, zipfile.ZipFile(SHIPPED / path.name) as b:
+        with zipfile.ZipFile(path) as a, zipfile.ZipFile(committed / path.name) as b:
             assert sorted(a.namelist()) == sorted(b.namelist())
             for name in a.namelist():
                 if name.startswith("xl/worksheets/"):
@@ -133,11 +147,11 @@ def test_generator_missing_spec(tmp_path, capsys):
 # --- the files look like real submissions ----------------------------------------------------------------
 
 
-def test_one_file_per_spec_department(spec_rows):
-    assert sorted(p.name for p in SHIPPED.iterdir()) == sorted({f"{r['department']}.xlsx" for r in spec_rows})
+def test_one_file_per_spec_department(shipped, spec_rows):
+    assert sorted(p.name for p in shipped.iterdir()) == sorted({f"{r['department']}.xlsx" for r in spec_rows})
 
 
-def test_files_carry_the_value_forms_departments_use(result):
+def test_files_carry_the_value_forms_departments_use(result, shipped):
     raw = dict(zip(result.indicators["indicator_id"], result.indicators["raw_value"], strict=True))
     assert raw["leadership.study_books_printed"] == "500余"
     assert raw["functions.clean_heating_households"] == "1.1万"
@@ -148,7 +162,7 @@ def test_files_carry_the_value_forms_departments_use(result):
     assert raw["disputes.mediation_success"] == "6609件"
     assert raw["functions.high_freq_window_share"].startswith("0.8")  # 0.8 formatted as 0 %
     headers, with_info, without_info = set(), 0, 0
-    for path in SHIPPED.iterdir():
+    for path in shipped.iterdir():
         wb = openpyxl.load_workbook(path)
         with_info += "基本信息" in wb.sheetnames
         without_info += "基本信息" not in wb.sheetnames
@@ -163,8 +177,8 @@ def test_files_carry_the_value_forms_departments_use(result):
     assert any(re.match(r"^[一二三四五六七八九]、", h) for h in headers)
 
 
-def test_formula_with_cached_result_is_a_spec_figure(result, spec_rows):
-    path = SHIPPED / "县司法局.xlsx"
+def test_formula_with_cached_result_is_a_spec_figure(result, shipped, spec_rows):
+    path = shipped / "县司法局.xlsx"
     with zipfile.ZipFile(path) as z:
         xml = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
     formulas = re.findall(r'<c r="([A-Z]+\d+)"[^>]*><f>([^<]+)</f><v>([^<]+)</v></c>', xml)

@@ -1,0 +1,89 @@
+"""Suite-wide guard: no test reads or writes the live ``data/raw``, ``data/processed`` or ``reports/``.
+
+Those folders belong to the analyst: a 2020 folder or a second county added there must not change what a test
+sees, and no test may overwrite a published report. A process-wide audit hook (:func:`sys.addaudithook`)
+refuses every open, listing, copy, move or removal under them, and every subprocess whose arguments name
+them; each refusal is also recorded, so a test whose code swallows the error still fails. Tests use their
+own copy of the shipped data: the ``sample_raw`` fixture writes it with ``scripts/make_sample_data.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.builders import write_sample_data
+
+REPO = Path(__file__).resolve().parents[1]
+LIVE_FOLDERS = tuple(str(REPO / part) for part in ("data/raw", "data/processed", "reports"))
+
+# Audit events that read or change a path (first argument, and for copies and moves the second one too).
+_PATH_EVENTS = {
+    "open": 1,
+    "os.listdir": 1,
+    "os.scandir": 1,
+    "os.mkdir": 1,
+    "os.remove": 1,
+    "os.rmdir": 1,
+    "os.rename": 2,
+    "os.truncate": 1,
+    "os.utime": 1,
+    "os.chmod": 1,
+    "shutil.copyfile": 2,
+    "shutil.copytree": 2,
+    "shutil.move": 2,
+    "shutil.rmtree": 1,
+    "glob.glob": 1,
+}
+touched: list[str] = []  # every refused access, in order
+
+
+def is_live(path: object, cwd: str | None = None) -> bool:
+    """True when ``path`` (absolute, or relative to ``cwd``) lies in one of the live folders."""
+    if isinstance(path, int) or path is None:
+        return False
+    try:
+        text = os.fsdecode(path)
+    except TypeError:
+        return False
+    full = os.path.normpath(os.path.join(cwd or os.getcwd(), text))
+    return any(full == live or full.startswith(live + os.sep) for live in LIVE_FOLDERS)
+
+
+def _audit(event: str, args: tuple) -> None:
+    count = _PATH_EVENTS.get(event)
+    if count is not None:
+        hits = [a for a in args[:count] if is_live(a)]
+    elif event == "subprocess.Popen":
+        _, argv, cwd, _ = args
+        words = [argv] if isinstance(argv, str | bytes | os.PathLike) else list(argv or ())
+        hits = [w for w in words if is_live(w, os.fsdecode(cwd) if cwd else None)]
+    else:
+        return
+    if hits:
+        touched.append(f"{event}: {os.fsdecode(hits[0])}")
+        raise PermissionError(f"tests must not touch the live data folders ({event} {os.fsdecode(hits[0])})")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _no_live_data():
+    """Fail any test that touched a live folder, even if its code caught the refusal."""
+    before = len(touched)
+    yield
+    if len(touched) > before:
+        pytest.fail("test touched the live data folders: " + "; ".join(touched[before:]), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def sample_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A raw folder holding only the shipped sample data (``通许县/2019``), regenerated for the test session.
+
+    Session-wide and shared: copy it before changing anything in it.
+    """
+    return write_sample_data(tmp_path_factory.mktemp("sample") / "raw")
