@@ -29,7 +29,7 @@ CODES: dict[str, tuple[str, str]] = {
     "password-protected": (ERROR, "工作簿设有打开密码"),
     "unsafe-file": (ERROR, "文件含有不安全内容（压缩炸弹、DTD 或实体声明）"),
     "no-data": (ERROR, "工作簿中没有可识别的数据表"),
-    "metadata-mismatch": (ERROR, "“基本信息”与文件夹或文件名不一致"),
+    "metadata-mismatch": (ERROR, "“基本信息”、标题、表头或文件名中的地区、年度或单位与文件夹或文件名不一致"),
     "bad-path": (ERROR, "文件夹或文件名不符合 <地区>/<年度>/<单位>.xlsx 的约定"),
     # one cell
     "bad-number": (ERROR, "数值无法识别"),
@@ -48,6 +48,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unexpected-department": (WARNING, "指标不是由目录规定的单位填报"),
     "hidden-sheet": (WARNING, "数据来自隐藏的工作表"),
     "misplaced-file": (WARNING, "文件不在约定位置，未读取"),
+    "multiple-files": (WARNING, "同一单位报送了多个文件"),
     # information
     "duplicate-value": (INFO, "同一指标重复填报，数值相同，只计一次"),
     "marked-not-reported": (INFO, "单元格标为未填报（—、无、/）"),
@@ -55,6 +56,7 @@ CODES: dict[str, tuple[str, str]] = {
     "missing-submission": (INFO, "未收到该单位的报表"),
     "check-skipped": (INFO, "缺少数据，勾稽或派生计算未进行"),
     "skipped-file": (INFO, "非工作簿文件，已跳过"),
+    "file-name-variant": (INFO, "文件名是副本或带有日期等字样，已按目录中的单位读取"),
 }
 
 # Codes that reject a whole file: such a row stands for every cell of that file.

@@ -110,7 +110,7 @@ def read_metadata(workbook: Workbook, catalog: Catalog) -> Metadata | None:
 # --- header detection ---------------------------------------------------------------------------
 
 
-def _header_key(text: str) -> str:
+def header_key(text: str) -> str:
     return _BRACKETED.sub("", fold(text)).rstrip(":：")
 
 
@@ -128,7 +128,7 @@ def _roles(sheet: Sheet, row: int, synonyms: Synonyms, width: int | None = None)
         cell = sheet.get(row, col)
         if cell is None or not isinstance(cell.value, str):
             continue
-        key = _header_key(cell.value)
+        key = header_key(cell.value)
         if not key:
             continue
         for role, names in synonyms.items():

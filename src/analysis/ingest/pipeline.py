@@ -21,10 +21,11 @@ from analysis.core.formatting import format_number
 from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
 from analysis.core.sanitize import safe_name
 from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precision
-from analysis.core.text import clip, fold
+from analysis.core.text import clip
 from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
 from analysis.ingest.checks import check_completeness, check_identities, derive
-from analysis.ingest.extract import Candidate, FileContext, extract, read_metadata
+from analysis.ingest.extract import Candidate, FileContext, extract
+from analysis.ingest.provenance import check_provenance, resolve_department, same_department_files
 from analysis.ingest.safety import Limits
 from analysis.ingest.workbook import WorkbookError, read_workbook
 
@@ -122,68 +123,20 @@ def discover(raw_dir: Path) -> tuple[list[tuple[Path, FileContext]], list[Proble
 # --- one file -------------------------------------------------------------------------------------
 
 
-def _resolve_department(ctx: FileContext, catalog: Catalog) -> tuple[FileContext, list[Problem]]:
-    canonical = catalog.department(ctx.department, ctx.region)
-    if canonical is not None:
-        return FileContext(ctx.region, ctx.year, canonical, ctx.file), []
-    known = "、".join(catalog.departments)
-    return ctx, [
-        ctx.problem(
-            "unknown-department",
-            f"文件名“{clip(ctx.department)}”不是指标目录中的填报单位（{known}），数值照常导入并记在该名称下；"
-            "请把文件改名为本单位的规范名称",
-        )
-    ]
-
-
-def _same_region(written: str, region: str) -> bool:
-    """河南省开封市通许县 names the folder 通许县 as well as 通许县 does; 尉氏县 does not."""
-    return fold(written).endswith(fold(region))
-
-
-def _check_metadata(workbook, ctx: FileContext, catalog: Catalog) -> tuple[FileContext, list[Problem]]:
-    """Compare the 基本信息 sheet with the folders; return the context to use and any mismatch problems."""
-    meta = read_metadata(workbook, catalog)
-    if meta is None:
-        return ctx, []
-    problems = []
-    department = ctx.department
-
-    def mismatch(key: str, against: str, fix: str) -> None:
-        text, cell = meta.values[key]
-        message = f"“基本信息”中的{key}“{clip(text)}”与{against}不一致，本文件全部数值未导入；{fix}"
-        problems.append(ctx.problem("metadata-mismatch", message, meta.sheet, cell))
-
-    if "所属地区" in meta.values and not _same_region(meta.values["所属地区"][0], ctx.region):
-        mismatch("所属地区", f"文件夹“{ctx.region}”", "请改正后重新报送，或把文件放到正确地区的文件夹")
-    if "统计年度" in meta.values and year_or_none(meta.values["统计年度"][0]) != ctx.year:
-        mismatch("统计年度", f"文件夹年度 {ctx.year}", "请改正统计年度，或把文件放到正确年度的文件夹")
-    if "填报单位" in meta.values:
-        declared = catalog.department(meta.values["填报单位"][0], ctx.region)
-        by_name = catalog.department(ctx.department, ctx.region)
-        if by_name is None:
-            department = declared or department  # a loosely named file whose 基本信息 names a department
-        elif declared != by_name:
-            mismatch(
-                "填报单位", f"文件名“{ctx.department}”", "请确认是哪个单位的报表，并统一文件名与填报单位"
-            )
-    return FileContext(ctx.region, ctx.year, department, ctx.file), problems
-
-
 def ingest_file(
     path: Path, ctx: FileContext, catalog: Catalog, limits: Limits | None = None
 ) -> tuple[_Loaded, list[Problem]]:
     try:
         workbook = read_workbook(path, limits)
     except WorkbookError as exc:
-        ctx, _ = _resolve_department(ctx, catalog)
+        ctx, _ = resolve_department(ctx, catalog)
         return _Loaded(ctx, [], rejected=True), [
             ctx.problem(exc.code, f"{exc.message}；本文件的数值全部未导入")
         ]
-    ctx, problems = _check_metadata(workbook, ctx, catalog)
+    ctx, problems = check_provenance(workbook, ctx, catalog)
     if problems:
         return _Loaded(ctx, [], rejected=True), problems
-    ctx, problems = _resolve_department(ctx, catalog)
+    ctx, problems = resolve_department(ctx, catalog)
     extraction = extract(workbook, ctx, catalog)
     problems.extend(extraction.problems)
     if not extraction.data_sheets:
@@ -343,6 +296,7 @@ def ingest(
         summaries.append(summary)
         if report is not None:
             report(summary)
+    problems.extend(same_department_files([item.ctx for item in loaded if not item.rejected]))
     kept, dup_problems = resolve_duplicates(loaded)
     problems.extend(dup_problems)
     rows = _rows(kept)
