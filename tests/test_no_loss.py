@@ -1,5 +1,6 @@
 """Property: no value is lost in ingest. Every non-empty value cell of a data row ends in the tidy table or
-in the problems table (a whole-file rejection, whose cell is empty, covers every cell of that file)."""
+in the problems table (a whole-file rejection, whose cell is empty, covers every cell of that file); and a
+department's 备注 beside a value it left blank ends in the problems table's ``note`` column."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ values = st.one_of(
     cell_text,
 )
 units = st.one_of(st.none(), st.sampled_from(["件", "项", "个", "%", "公里", "米", "吨"]))
-rows = st.lists(st.tuples(names, units, values), min_size=0, max_size=25)
+notes = st.one_of(st.none(), st.sampled_from(["本年度未统计", "无此项工作"]), cell_text)
+rows = st.lists(st.tuples(names, units, values, notes), min_size=0, max_size=25)
 files = st.lists(
     st.tuples(st.sampled_from(DEPARTMENTS), rows), min_size=1, max_size=3, unique_by=lambda f: f[0]
 )
@@ -53,12 +55,17 @@ def test_every_value_cell_is_accounted_for(submissions):
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw"
         expected: dict[tuple[str, str], object] = {}
+        matched: dict[str, list[tuple[object, str]]] = {}  # indicator → (value, note) of each row naming it
         for department, content in submissions:
             rel = f"测试县/2020/{department}.xlsx"
-            write_xlsx(raw / rel, [[i, n, u, v] for i, (n, u, v) in enumerate(content, start=1)])
-            for row, (_, _, value) in enumerate(content, start=2):
-                if _nonempty(value) and not (isinstance(value, str) and value.startswith("=")):
+            write_xlsx(raw / rel, [[i, n, u, v, c] for i, (n, u, v, c) in enumerate(content, start=1)])
+            for row, (name, _, value, note) in enumerate(content, start=2):
+                if _nonempty(value) and not _formula(value):
                     expected[(rel, f"D{row}")] = value
+                indicator = CATALOG.by_name(name)
+                if indicator is not None:
+                    text = "" if note is None or _formula(note) else note.strip()
+                    matched.setdefault(indicator.indicator_id, []).append((value, text))
         result = ingest(raw)
         loaded = {
             (f, c): v
@@ -84,3 +91,12 @@ def test_every_value_cell_is_accounted_for(submissions):
                 ), (place, raw_value)
         # nothing is invented: every loaded cell was a non-empty value cell
         assert set(loaded) <= set(expected)
+        # a note explaining a blank travels: an indicator named by one row only, left blank with a 备注
+        noted = dict(zip(result.issues["indicator_id"], result.issues["note"], strict=True))
+        for indicator_id, [(value, note)] in ((k, v) for k, v in matched.items() if len(v) == 1):
+            if note and not _formula(value) and parse_value(value).blank:
+                assert noted.get(indicator_id) == note, (indicator_id, value, note)
+
+
+def _formula(value) -> bool:
+    return isinstance(value, str) and value.startswith("=")

@@ -134,11 +134,11 @@ def test_charts_leave_out_and_name_missing_indicators(tiny):
 def test_indicator_table_without_and_with_an_earlier_year(view, history, tiny):
     ids = selection.topic_ids(view, "legal_services")
     table = tables.indicator_table(view, ids)
-    assert list(table.columns) == ["指标", "数值", "填报单位", "来源"]
+    assert list(table.columns) == ["指标", "数值", "备注", "填报单位", "来源"]
     assert table.set_index("指标").loc["调解矛盾纠纷", "数值"] == "6736件"
     assert "派生指标" in table.set_index("指标").loc["人均调解矛盾纠纷", "来源"]
     yoy = tables.indicator_table(history, ids).set_index("指标")
-    assert list(yoy.columns) == ["数值", "填报单位", "来源", "2018年", "同比变化"]
+    assert list(yoy.columns) == ["数值", "备注", "填报单位", "来源", "2018年", "同比变化"]
     assert yoy.loc["调解矛盾纠纷", "2018年"] == "6062件"
     assert yoy.loc["调解矛盾纠纷", "同比变化"] == "+674件（+11.1%）"
     assert yoy.loc["人民调解成功率", "同比变化"] == "—"  # not reported in 2018

@@ -78,6 +78,7 @@ class Problem:
     sheet: str = ""
     cell: str = ""
     indicator_id: str = ""
+    note: str = ""  # the department's 备注 beside a value left blank (why it is blank), as written
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -102,5 +103,6 @@ ISSUE_COLUMNS = [
     "cell",
     "indicator_id",
     "message",
+    "note",
 ]
 assert set(ISSUE_COLUMNS) == {"severity", *(f.name for f in fields(Problem))}

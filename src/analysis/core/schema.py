@@ -64,6 +64,7 @@ ISSUES_SCHEMA = pa.DataFrameSchema(
         "cell": pa.Column(str),
         "indicator_id": pa.Column(str),
         "message": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "note": pa.Column(str),
     },
     strict=True,
     ordered=True,

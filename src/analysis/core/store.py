@@ -158,8 +158,8 @@ def read_indicators(folder: str | Path) -> pd.DataFrame:
 
 
 def read_issues(folder: str | Path) -> pd.DataFrame:
-    """The problems table of a processed folder."""
-    return _read_table(Path(folder), ISSUES_PARQUET)[ISSUE_COLUMNS]
+    """The problems table of a processed folder (``note`` empty when an older ingest wrote it)."""
+    return _read_table(Path(folder), ISSUES_PARQUET).reindex(columns=ISSUE_COLUMNS, fill_value="")
 
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame:

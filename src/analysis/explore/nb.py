@@ -138,7 +138,7 @@ def setup(
     issues = store.read_issues(processed_dir) if issues is None else issues
     catalog = store.read_catalog(processed_dir) if catalog is None else catalog
     configure_plotly()
-    view = selection.select(indicators, str(region), year, catalog)
+    view = selection.select(indicators, str(region), year, catalog, issues)
     figures_dir, scratch = figures_folder(output_dir, str(region), year)
     ctx = Context(
         region=str(region),

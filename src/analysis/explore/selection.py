@@ -31,6 +31,7 @@ class View:
     frame: pd.DataFrame  # the whole tidy table
     current: dict[str, dict] = field(default_factory=dict)  # indicator_id -> row, this region and year
     history: dict[int, dict[str, dict]] = field(default_factory=dict)  # year -> id -> row, this region
+    blank_notes: dict[str, str] = field(default_factory=dict)  # id -> why the department left it blank
 
     @property
     def years(self) -> list[int]:
@@ -94,14 +95,37 @@ class View:
         return [i for i in indicator_ids if self.get(i) is None]
 
 
-def select(frame: pd.DataFrame, region: str, year: int, catalog: Catalog | None = None) -> View:
-    """The :class:`View` of ``region`` and ``year`` (an empty one when the table has no such rows)."""
+def select(
+    frame: pd.DataFrame,
+    region: str,
+    year: int,
+    catalog: Catalog | None = None,
+    issues: pd.DataFrame | None = None,
+) -> View:
+    """The :class:`View` of ``region`` and ``year`` (an empty one when the table has no such rows); with
+    ``issues``, the departments' notes on the values they left blank come along."""
     catalog = catalog or load_catalog()
     mine = frame[frame["region"] == region]
     history: dict[int, dict[str, dict]] = {}
     for row in mine.to_dict("records"):
         history.setdefault(int(row["year"]), {})[row["indicator_id"]] = row
-    return View(region, int(year), catalog, frame, history.get(int(year), {}), history)
+    notes = blank_notes(issues, region, int(year)) if issues is not None else {}
+    return View(region, int(year), catalog, frame, history.get(int(year), {}), history, notes)
+
+
+def blank_notes(issues: pd.DataFrame, region: str, year: int) -> dict[str, str]:
+    """indicator_id → the 备注 a department wrote beside a value it left blank (``本年度未统计``), from the
+    ``note`` column of the issues (missing-indicator and marked-not-reported rows)."""
+    if "note" not in issues.columns or issues.empty:
+        return {}
+    years = pd.to_numeric(issues["year"], errors="coerce")
+    noted = issues[
+        (issues["region"] == region)
+        & (years == year)
+        & (issues["note"].fillna("") != "")
+        & (issues["indicator_id"].fillna("") != "")
+    ].drop_duplicates("indicator_id")
+    return dict(zip(noted["indicator_id"], noted["note"], strict=True))
 
 
 def topic_ids(view: View, topic: str) -> list[str]:

@@ -19,9 +19,17 @@ def _source(row: dict | None, ind: Indicator) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def note(view: View, indicator_id: str) -> str:
+    """The department's 备注: beside its value, or beside the blank it left (why it is 未填报)."""
+    row = view.current.get(indicator_id)
+    if row is None:
+        return view.blank_notes.get(indicator_id, "")
+    return "" if row.get("derived") else str(row.get("note") or "")
+
+
 def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
-    """One row per indicator: value as written (or 未填报), department and source; with 上年 and 同比变化
-    columns when the region has an earlier year in the table."""
+    """One row per indicator: value as written (or 未填报), the department's 备注 (for a blank: why), department
+    and source; with 上年 and 同比变化 columns when the region has an earlier year in the table."""
     prev = view.previous_year
     rows = []
     for iid in indicator_ids:
@@ -30,6 +38,7 @@ def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
         record = {
             "指标": ind.name_zh,
             "数值": view.text(iid),
+            "备注": note(view, iid),
             "填报单位": (str(row["department"]) if row is not None else ind.department)
             or ("（计算）" if ind.derived else ""),
             "来源": _source(row, ind),

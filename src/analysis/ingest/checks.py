@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from analysis.core.catalog import Catalog, Computed, Indicator
 from analysis.core.formatting import APPROXIMATE, format_number
 from analysis.core.problems import Problem
-from analysis.ingest.extract import FileContext
+from analysis.core.text import clip
+from analysis.ingest.extract import Blank, FileContext
 
 RegionYear = tuple[str, int]
 
@@ -146,15 +147,24 @@ def check_identities(rows: list[dict], catalog: Catalog) -> list[Problem]:
 
 
 def check_completeness(
-    rows: list[dict], submitted: list[FileContext], catalog: Catalog, flagged: Iterable[Problem] = ()
+    rows: list[dict],
+    submitted: list[FileContext],
+    catalog: Catalog,
+    flagged: Iterable[Problem] = (),
+    blanks: Iterable[tuple[FileContext, Blank]] = (),
 ) -> list[Problem]:
     """Information on departments with no readable submission and catalog indicators left blank.
 
     An indicator that already has a problem (a rejected value, a conflict) is not reported again as blank.
+    A blank row whose 备注 says why (``blanks``) puts its note, sheet and cell on the missing-indicator row (also
+    when the indicator is another unit's, or its own unit sent no report).
     """
     problems: list[Problem] = []
     reported = {(r["region"], r["year"], r["indicator_id"]) for r in rows}
     reported |= {(p.region, p.year, p.indicator_id) for p in flagged if p.indicator_id}
+    explained: dict[tuple[str, int, str], tuple[FileContext, Blank]] = {}
+    for ctx, blank in blanks:
+        explained.setdefault((ctx.region, ctx.year, blank.indicator.indicator_id), (ctx, blank))
     files: dict[RegionYear, dict[str, FileContext]] = defaultdict(dict)
     for ctx in submitted:
         files[(ctx.region, ctx.year)].setdefault(ctx.department, ctx)
@@ -176,7 +186,8 @@ def check_completeness(
                 )
                 continue
             for ind in expected:
-                if (region, year, ind.indicator_id) not in reported:
+                key = (region, year, ind.indicator_id)
+                if key not in reported and key not in explained:
                     problems.append(
                         ctx.problem(
                             "missing-indicator",
@@ -184,4 +195,13 @@ def check_completeness(
                             indicator_id=ind.indicator_id,
                         )
                     )
+    for key, (where, blank) in explained.items():  # wherever the blank was, even in another unit's file
+        if key not in reported:
+            ind = blank.indicator
+            message = f"未填报“{ind.name_zh}”（{ind.unit}），填报单位在备注中说明：“{clip(blank.note)}”"
+            problems.append(
+                where.problem(
+                    "missing-indicator", message, blank.sheet, blank.cell, ind.indicator_id, blank.note
+                )
+            )
     return problems

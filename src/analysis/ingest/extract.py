@@ -40,7 +40,7 @@ class FileContext:
     file: str  # path relative to the raw folder, with forward slashes
 
     def problem(
-        self, code: str, message: str, sheet: str = "", cell: str = "", indicator_id: str = ""
+        self, code: str, message: str, sheet: str = "", cell: str = "", indicator_id: str = "", note: str = ""
     ) -> Problem:
         return Problem(
             code=code,
@@ -52,6 +52,7 @@ class FileContext:
             sheet=sheet,
             cell=cell,
             indicator_id=indicator_id,
+            note=note,
         )
 
 
@@ -74,11 +75,22 @@ class Candidate:
         return f"{ctx.file} 的工作表“{self.sheet}”单元格 {self.cell}{hidden}"
 
 
+@dataclass(frozen=True)
+class Blank:
+    """An indicator's row left blank with a 备注 saying why (``本年度未统计``): the note must travel."""
+
+    indicator: Indicator
+    sheet: str
+    cell: str
+    note: str
+
+
 @dataclass
 class Extraction:
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     data_sheets: list[str] = field(default_factory=list)
+    blanks: list[Blank] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -239,7 +251,11 @@ def _extract_sheet(
         has_value = value_cell is not None and not value_cell.empty
         if not has_value or _spills_from_left(value_cell, cols["value"]):
             # layout (a blank row, a title or note merged across the row), or an indicator left blank
-            # (reported later as missing-indicator)
+            # (reported later as missing-indicator, with the row's 备注 if it says why)
+            note = text(row, "note")
+            indicator = _match(code, name, catalog)[0] if note and not has_value else None
+            if indicator is not None:
+                out.blanks.append(Blank(indicator, sheet.name, a1(row, cols["value"]), note))
             continue
         where = value_cell.origin or a1(row, cols["value"])
         indicator, name_unit = _match(code, name, catalog)
@@ -255,7 +271,10 @@ def _extract_sheet(
         problem, candidate = _read_value(value_cell, indicator, text(row, "unit") or name_unit, catalog)
         if problem is not None:
             code_, message = problem
-            out.problems.append(ctx.problem(code_, message, sheet.name, where, indicator.indicator_id))
+            note = text(row, "note") if code_ == "marked-not-reported" else ""
+            if note:
+                message += f"；备注：“{clip(note)}”"
+            out.problems.append(ctx.problem(code_, message, sheet.name, where, indicator.indicator_id, note))
             if candidate is None:
                 continue
         assert candidate is not None

@@ -24,7 +24,7 @@ from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precis
 from analysis.core.text import clip
 from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
 from analysis.ingest.checks import check_completeness, check_identities, derive
-from analysis.ingest.extract import Candidate, FileContext, extract
+from analysis.ingest.extract import Blank, Candidate, FileContext, extract
 from analysis.ingest.provenance import check_provenance, resolve_department, same_department_files
 from analysis.ingest.safety import Limits
 from analysis.ingest.workbook import WorkbookError, read_workbook
@@ -60,6 +60,7 @@ class _Loaded:
     ctx: FileContext
     candidates: list[Candidate]
     rejected: bool = False
+    blanks: list[Blank] = field(default_factory=list)
 
 
 # --- discovery ------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def ingest_file(
                     cand.indicator.indicator_id,
                 )
             )
-    return _Loaded(ctx, extraction.candidates), problems
+    return _Loaded(ctx, extraction.candidates, blanks=extraction.blanks), problems
 
 
 # --- across files ---------------------------------------------------------------------------------
@@ -304,9 +305,9 @@ def ingest(
     problems.extend(derive_problems)
     all_rows = rows + derived_rows
     problems.extend(check_identities(all_rows, catalog))
-    problems.extend(
-        check_completeness(rows, [item.ctx for item in loaded if not item.rejected], catalog, problems)
-    )
+    read = [item for item in loaded if not item.rejected]
+    blanks = [(item.ctx, blank) for item in read for blank in item.blanks]
+    problems.extend(check_completeness(rows, [item.ctx for item in read], catalog, problems, blanks))
     return IngestResult(
         indicators=indicators_frame(all_rows),
         issues=issues_frame(problems),

@@ -487,7 +487,7 @@ def build_report(
             mine = indicators[(indicators["region"] == target.region) & (indicators["year"] == target.year)]
             their_issues = _issues_of(issues, target)
             summary.write_workbook(
-                stage / summary.WORKBOOK_NAME, target.region, target.year, mine, their_issues, catalog
+                stage / summary.WORKBOOK_NAME, target.region, target.year, indicators, their_issues, catalog
             )
             index = htmlreport.render_index(
                 region=target.region,

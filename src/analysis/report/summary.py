@@ -1,7 +1,9 @@
-"""``年度指标汇总.xlsx``: every value of one region and year, with unit, department and source cell.
+"""``年度指标汇总.xlsx``: every catalog indicator of one region and year, with unit, department and source.
 
-For the report writers: one row per indicator, in catalog order, with the figure as a number (never
-text), the unit, who submitted it and where (file, sheet, cell, the cell as written). A second sheet
+For the report writers: one row per catalog indicator, in catalog order, reported or not: the figure as a
+number (never text), or ``未填报`` with the department's 备注 saying why it left the value blank; the unit,
+who submitted it and where (file, sheet, cell, the cell as written); and, when the data hold an earlier
+year of the region, that year's figure and the change written as the HTML report writes it. A second sheet
 lists the issues found on import. Text that came from a submission is neutralised against formula
 injection (:func:`analysis.sanitize.neutralize`) and stripped of characters Excel cannot store.
 """
@@ -19,12 +21,16 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis.core.catalog import Catalog, load_catalog
+from analysis.core.formatting import MISSING, format_change
 from analysis.core.problems import CODES, SEVERITY_ZH, severity_rank
 from analysis.core.sanitize import neutralize
+from analysis.explore.selection import View, select
+from analysis.explore.tables import note
 
 WORKBOOK_NAME = "年度指标汇总.xlsx"
+NOT_COMPUTED = "无法计算"  # a derived indicator whose inputs were not all reported
 
-# (header, source column, width); the value column is the only number besides the year.
+# (header, source column, width); the value columns are numbers, or 未填报 / 无法计算 when there is none.
 INDICATOR_SHEET = "指标汇总"
 INDICATOR_LAYOUT = [
     ("专题", "topic_title", 18),
@@ -63,15 +69,38 @@ def safe_text(value: object) -> str:
     return neutralize(text)
 
 
-def indicator_rows(indicators: pd.DataFrame, catalog: Catalog | None = None) -> pd.DataFrame:
-    """The rows of one region-year in catalog order (unknown ids last), with the topic title added."""
-    catalog = catalog or load_catalog()
-    order = {ind_id: i for i, ind_id in enumerate(catalog.indicators)}
-    rows = indicators.copy()
-    rows["topic_title"] = rows["topic"].map(lambda t: catalog.topics.get(t, {}).get("title_zh", t))
-    rows["derived_zh"] = rows["derived"].map(lambda d: "是" if bool(d) else "否")
-    rows["_order"] = rows["indicator_id"].map(lambda i: order.get(i, len(order)))
-    return rows.sort_values(["_order", "indicator_id"], kind="stable").drop(columns="_order")
+def indicator_rows(view: View) -> pd.DataFrame:
+    """Every catalog indicator of the view's region-year in catalog order (then any other id in the data),
+    with the previous year's figure and the change when the region has an earlier year."""
+    catalog = view.catalog
+    prev = view.previous_year
+    records = []
+    for iid in [*catalog.indicators, *sorted(set(view.current) - set(catalog.indicators))]:
+        row, ind = view.current.get(iid), catalog.indicators.get(iid)
+        record = dict(row) if row is not None else {**_unreported(ind), "note": note(view, iid)}
+        topic = record["topic"]
+        record["topic_title"] = catalog.topics.get(topic, {}).get("title_zh", topic)
+        record["derived_zh"] = "是" if bool(record["derived"]) else "否"
+        if prev is not None and ind is not None:
+            now, before = view.get(iid), view.get(iid, prev)
+            record["previous"] = before if before is not None else (NOT_COMPUTED if ind.derived else MISSING)
+            both = now is not None and before is not None
+            record["change"] = format_change(now, before, ind.unit, ind.digits) if both else "—"
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def _unreported(ind) -> dict:
+    return {
+        "indicator_id": ind.indicator_id,
+        "name_zh": ind.name_zh,
+        "topic": ind.topic,
+        "value": NOT_COMPUTED if ind.derived else MISSING,
+        "unit": ind.unit,
+        "qualifier": "",
+        "department": ind.department,
+        "derived": ind.derived,
+    }
 
 
 def issue_rows(issues: pd.DataFrame) -> pd.DataFrame:
@@ -93,13 +122,13 @@ def _write_sheet(ws, layout: list[tuple[str, str, int]], frame: pd.DataFrame, nu
         for col, (_, key, _) in enumerate(layout, start=1):
             value = record.get(key)
             cell = ws.cell(row=r, column=col)
-            if key in numeric:
+            if key in numeric and not isinstance(value, str):
                 if value is not None and not (isinstance(value, float) and math.isnan(value)):
                     cell.value = float(value)
                     cell.number_format = "0.########" if float(value) % 1 else "0"
-            else:
-                cell.value = safe_text(value)
-                cell.data_type = "s"  # never a formula, whatever the text
+            else:  # never a formula, whatever the text; our own change text ("+674件") needs no quote mark
+                cell.value = safe_text(value) if key != "change" else str(value)
+                cell.data_type = "s"
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(layout))}{max(frame.shape[0] + 1, 1)}"
 
@@ -107,19 +136,30 @@ def _write_sheet(ws, layout: list[tuple[str, str, int]], frame: pd.DataFrame, nu
 def build_workbook(
     region: str, year: int, indicators: pd.DataFrame, issues: pd.DataFrame, catalog: Catalog | None = None
 ) -> bytes:
-    """The workbook for one region and year, as bytes (``indicators``/``issues`` already filtered)."""
+    """The workbook for one region and year, as bytes. ``indicators`` is the tidy table (other years of the
+    region give the previous-year columns; other regions are ignored); ``issues`` are this region-year's."""
+    view = select(indicators, region, int(year), catalog or load_catalog(), issues)
+    layout = list(INDICATOR_LAYOUT)
+    if view.previous_year is not None:
+        at = [key for _, key, _ in layout].index("unit") + 1
+        layout[at:at] = [(f"{view.previous_year}年数值", "previous", 12), ("同比变化", "change", 18)]
     wb = Workbook()
     ws = wb.active
     ws.title = INDICATOR_SHEET
-    _write_sheet(ws, INDICATOR_LAYOUT, indicator_rows(indicators, catalog), numeric={"value"})
+    _write_sheet(ws, layout, indicator_rows(view), numeric={"value", "previous"})
     _write_sheet(wb.create_sheet(ISSUE_SHEET), ISSUE_LAYOUT, issue_rows(issues), numeric=set())
     about = wb.create_sheet("说明")
+    reported = sum(1 for r in view.current.values() if not r["derived"])
     lines = [
         ("地区", safe_text(region)),
         ("年度", int(year)),
-        ("指标数", int(indicators.shape[0])),
+        ("已填报指标", f"{reported} / {len(view.catalog.reported)}"),
         ("问题数", int(issues.shape[0])),
-        ("数值", "“数值”列为数字；百分比以百分点表示（98.1 表示 98.1%）。"),
+        (
+            "数值",
+            f"“数值”列为数字；百分比以百分点表示（98.1 表示 98.1%）。目录中没有数值的指标写“{MISSING}”"
+            "（“备注或计算公式”列是填报单位对空白的说明），缺少数据的计算指标写“无法计算”。",
+        ),
         ("来源", "“来源文件”“工作表”“单元格”指向各单位报送的原始工作簿，可据此核对。"),
         ("安全", "以 = + - @ 或制表符开头的填报文字前加了单引号，防止被当作公式执行。"),
     ]
