@@ -250,12 +250,10 @@ def _extract_sheet(
         code, name = text(row, "code"), text(row, "name")
         has_value = value_cell is not None and not value_cell.empty
         if not has_value or _spills_from_left(value_cell, cols["value"]):
-            # layout (a blank row, a title or note merged across the row), or an indicator left blank
-            # (reported later as missing-indicator, with the row's 备注 if it says why)
-            note = text(row, "note")
-            indicator = _match(code, name, catalog)[0] if note and not has_value else None
+            # layout (blank row, title or note across the row), or a blank indicator (missing-indicator, + 备注)
+            indicator = _match(code, name, catalog)[0] if not has_value and text(row, "note") else None
             if indicator is not None:
-                out.blanks.append(Blank(indicator, sheet.name, a1(row, cols["value"]), note))
+                out.blanks.append(Blank(indicator, sheet.name, a1(row, cols["value"]), text(row, "note")))
             continue
         where = value_cell.origin or a1(row, cols["value"])
         indicator, name_unit = _match(code, name, catalog)
@@ -272,8 +270,7 @@ def _extract_sheet(
         if problem is not None:
             code_, message = problem
             note = text(row, "note") if code_ == "marked-not-reported" else ""
-            if note:
-                message += f"；备注：“{clip(note)}”"
+            message += f"；备注：“{clip(note)}”" if note else ""
             out.problems.append(ctx.problem(code_, message, sheet.name, where, indicator.indicator_id, note))
             if candidate is None:
                 continue
