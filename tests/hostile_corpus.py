@@ -57,6 +57,7 @@ class Case:
     cells: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (sheet, cell, acceptable codes)
     may_match: dict[str, str] = field(default_factory=dict)  # cell -> indicator it may match instead
     values: dict[str, float] = field(default_factory=dict)  # indicator_id -> value that must load
+    warnings: tuple[tuple[str, str, str], ...] = ()  # (sheet, cell, code) of a warning beside a loaded value
 
 
 # --- workbook builders ---------------------------------------------------------------------------
@@ -776,6 +777,9 @@ CASES: list[Case] = [
     ),
 ]
 
+from tests.hostile_corpus_ii import CASES_II  # noqa: E402  (uses the builders above)
+
+CASES.extend(CASES_II)
 CASES_BY_NAME = {case.name: case for case in CASES}
 
 

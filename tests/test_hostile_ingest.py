@@ -88,6 +88,10 @@ def test_each_case_has_its_outcome(case: hc.Case, run: dict) -> None:
             continue
         assert set(at["code"]) & set(accepted), (case.name, cell, at[["code", "message"]].to_dict("records"))
         assert loaded.empty, (case.name, cell)
+    for sheet, cell, code in case.warnings:
+        at = issues[(issues["sheet"] == sheet) & (issues["cell"] == cell) & (issues["code"] == code)]
+        assert len(at) == 1 and at["severity"].iloc[0] == "warning", (case.name, cell, code)
+        assert at["region"].iloc[0] == hc.REGION and at["message"].iloc[0]
     for indicator_id, value in case.values.items():
         got = values[values["indicator_id"] == indicator_id]
         assert list(got["value"]) == [pytest.approx(value)], (case.name, indicator_id)

@@ -277,7 +277,8 @@ def test_paths_outside_the_contract(tmp_path):
     (raw / REGION / "2019" / "说明.docx").write_bytes(b"x")
     (raw / REGION / "2019" / "~$县司法局.xlsx").write_bytes(b"x")
     result = ingest(raw)
-    assert codes(result) == ["bad-path", "misplaced-file", "skipped-file", "skipped-file"]
+    # 说明.docx in a year folder is not read: a warning (issue 9 case 11); the ~$ lock file is skipped
+    assert codes(result) == ["bad-path", "misplaced-file", "skipped-file", "unsupported-file"]
     assert result.indicators.empty
 
 

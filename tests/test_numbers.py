@@ -157,3 +157,41 @@ def test_parser_never_raises_and_never_invents_a_number(text):
     assert (parsed.value is None) or math.isfinite(parsed.value)
     if parsed.value is not None:
         assert any(ch.isdigit() for ch in text)
+
+
+# Issue 9 case 9: only ASCII and full-width digits are digits. NFKC folding and Unicode \d used to read
+# these as numbers (6736① → 67361, 10⁴ → 104, ①② → 12, ৪০ → 40, 1٠5 → 105).
+@pytest.mark.parametrize(
+    ("raw", "odd"),
+    [
+        ("6736①", "①"),
+        ("6736¹", "¹"),
+        ("10⁴", "⁴"),
+        ("①②", "①"),
+        ("৪০", "৪"),
+        ("1٠5", "٠"),
+        ("6736件²", "²"),
+        ("Ⅻ", "Ⅻ"),
+        ("〇", "〇"),
+        ("𝟔𝟕", "𝟔"),  # mathematical bold digits
+    ],
+)
+def test_look_alike_digits_are_bad_numbers_naming_the_character(raw, odd):
+    parsed = parse_text(raw)
+    assert parsed.error == "bad-number" and parsed.value is None
+    assert f"“{odd}”" in parsed.reason and f"U+{ord(odd):04X}" in parsed.reason
+
+
+def test_arabic_indic_digits_are_refused_by_decision():
+    """Decision (documented in core/numbers.py and docs/reliability.md): Arabic-Indic (U+0660–0669) and
+    Extended Arabic-Indic (U+06F0–06F9) digits are refused like every other script's digits."""
+    for raw in ("٦٧٣٦", "۶۷۳۶"):
+        parsed = parse_text(raw)
+        assert parsed.error == "bad-number" and "0-9" in parsed.reason
+
+
+@given(st.text(alphabet=st.characters(categories=("Nd", "Nl", "No")), min_size=1, max_size=6))
+def test_no_digit_outside_ascii_and_full_width_ever_reads_as_a_number(text):
+    parsed = parse_text(text)
+    allowed = set("0123456789０１２３４５６７８９")
+    assert parsed.value is None or set(text) <= allowed

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.core.problems import CODES
-from analysis.ingest import safety
+from analysis.ingest import compound, zipcheck
 from analysis.ingest.safety import MB, FileRejected, Limits, preflight
 from tests import hostile_corpus as hc
 
@@ -78,7 +78,7 @@ def test_zip_bomb_is_refused_from_declared_sizes_without_inflating(
     def no_inflating(*args, **kwargs):
         raise AssertionError("a member was inflated")
 
-    monkeypatch.setattr(safety, "_scan_member", no_inflating)
+    monkeypatch.setattr(zipcheck, "_scan_member", no_inflating)
     with pytest.raises(FileRejected) as info:
         preflight(corpus["zip-bomb"])
     assert info.value.code == "unsafe-file"
@@ -195,7 +195,7 @@ def test_declarations_are_refused_wherever_they_are(data: bytes, good_bytes: byt
 @pytest.mark.parametrize("offset", [-9, -5, -1, 0, 1])
 def test_declaration_split_across_chunks_is_found(offset: int, good_bytes: bytes, tmp_path: Path) -> None:
     """The scan reads 1 MB at a time; a declaration straddling two chunks must still be seen."""
-    prefix = b"<worksheet>" + b" " * (safety._CHUNK + offset - len(b"<worksheet>"))
+    prefix = b"<worksheet>" + b" " * (zipcheck.CHUNK + offset - len(b"<worksheet>"))
     data = prefix + b"<!ENTITY x 'y'></worksheet>"
     assert refused_for_declaration(_with_part(good_bytes, SHEET, data, tmp_path))
     no_ratio = Limits(max_ratio=1e9)
@@ -323,7 +323,7 @@ _fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 
 
 @_fuzz
-@given(data=st.binary(max_size=2048), prefix=st.sampled_from([b"", b"PK\x03\x04", safety._OLE_MAGIC]))
+@given(data=st.binary(max_size=2048), prefix=st.sampled_from([b"", b"PK\x03\x04", compound.OLE_MAGIC]))
 def test_random_bytes_never_crash(data: bytes, prefix: bytes, tmp_path: Path) -> None:
     path = tmp_path / "fuzz.xlsx"
     path.write_bytes(prefix + data)
@@ -359,11 +359,11 @@ def test_compound_file_reader_agrees_with_olefile(corpus: dict[str, Path]) -> No
                 by_leaf.setdefault(entry[-1], []).append(entry)
             expected = {leaf: ole.openstream(p[0]).read() for leaf, p in by_leaf.items() if len(p) == 1}
         with path.open("rb") as fh:
-            streams = safety._CompoundFile(fh, path.stat().st_size).streams()
+            streams = compound.CompoundFile(fh, path.stat().st_size).streams()
             for leaf, data in expected.items():
                 assert streams[leaf].read(len(data) + 10) == data, (case, leaf)
                 checked += 1
     assert checked >= 6
     with corpus["encrypted-xlsx"].open("rb") as fh:
-        small = safety._CompoundFile(fh, corpus["encrypted-xlsx"].stat().st_size).streams()["EncryptionInfo"]
+        small = compound.CompoundFile(fh, corpus["encrypted-xlsx"].stat().st_size).streams()["EncryptionInfo"]
         assert small.size < 4096  # read from the mini stream

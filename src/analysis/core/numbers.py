@@ -32,16 +32,16 @@ MULTIPLIERS = {"万": 10_000, "千": 1_000, "亿": 100_000_000}
 
 _NUMBER = re.compile(
     r"""^(?P<pre>大约|约|近|超过|逾)?
-        (?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)
+        (?P<num>[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|[+-]?\.[0-9]+)
         (?P<mult>[万千亿])?
         (?P<post>以上|左右|余|多)?
         (?P<mult2>(?(mult)|[万千亿]))?
-        (?P<unit>[^\d.,+\-]*?)
+        (?P<unit>[^0-9.,+\-]*?)
         (?P<tail>以上|左右)?$""",
     re.VERBOSE,
 )
 # White space between two digits: accepted only as a thousands separator ("6 736"), never glued ("1 1万").
-_DIGIT_GAP = re.compile(r"(?<=\d)\s+(?=\d)")
+_DIGIT_GAP = re.compile(r"(?<=[0-9])\s+(?=[0-9])")
 # Minus signs that NFKC leaves alone.
 _MINUS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-"})
 _BRACKETED_UNIT = re.compile(r"^[(\[【](.*)[)\]】]$")
@@ -144,8 +144,34 @@ def parse_value(raw: object, number_format: str | None = None) -> Parsed:
     return Parsed(error="bad-number", reason=f"无法识别的单元格内容类型 {type(raw).__name__}")
 
 
+# The only digits: ASCII 0-9 and their full-width forms ０-９ (an IME in full-width mode types those).
+_DIGITS = frozenset("0123456789０１２３４５６７８９")
+_NUMERIC_CATEGORIES = frozenset({"Nd", "Nl", "No"})
+
+
+def look_alike_digit(text: str) -> str | None:
+    """The first character of ``text`` that is a digit or numeral of another kind, or None.
+
+    Circled ①, superscript ¹ ⁴, Bengali ৪, Arabic-Indic ٠-٩ and Extended Arabic-Indic ۰-۹, Roman Ⅻ,
+    〇 …: NFKC folding and Unicode ``\\d`` would read ``6736①`` as 67361 and ``10⁴`` as 104. Decision (tested):
+    Arabic-Indic digits are refused like every other script's digits; Chinese county submissions never
+    use them, so one in a cell is a paste or a trick, and the department writes 0-9 instead.
+    """
+    for ch in text:
+        if ch not in _DIGITS and unicodedata.category(ch) in _NUMERIC_CATEGORIES:
+            return ch
+    return None
+
+
 def parse_text(text: str) -> Parsed:
     """Parse a number written as text, as departments write it."""
+    odd = look_alike_digit(text)
+    if odd is not None:
+        return Parsed(
+            error="bad-number",
+            reason=f"“{clip(text)}”含有不是阿拉伯数字的数字字符“{odd}”（U+{ord(odd):04X}），"
+            "无法确定填报值；请只用 0-9 填写数字",
+        )
     normalized = drop_invisible(unicodedata.normalize("NFKC", text)).translate(_MINUS).strip()
     folded = re.sub(r"\s+", "", _DIGIT_GAP.sub(",", normalized))
     if folded.lower() in NOT_REPORTED:

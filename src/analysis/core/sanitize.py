@@ -8,6 +8,9 @@ Two guards, both pure functions:
 - :func:`safe_name` — a region, department or year name taken from a folder, a file name or a sheet must
   be usable as one path component (it cannot climb out of the output folder or name a device) and as a
   papermill parameter (no quotes, backslashes or line breaks to break out of a string literal).
+- :func:`plain_name` / :func:`check_region` — a region or department name is, besides, made only of
+  characters that look like themselves: ``通许县ㅤ`` (a Hangul filler) or ``⾦水区`` (a Kangxi radical) would
+  be a second region beside the real one. ``all`` is the keyword for every region, never a region name.
 """
 
 from __future__ import annotations
@@ -68,10 +71,14 @@ def safe_name(name: str, what: str, advice: str | None = None) -> str:
     return cleaned
 
 
-def check_region(name: object) -> str:
-    """A region name typed by a user (command line, API), usable as one folder and as a notebook
-    parameter; ``ValueError`` with a Chinese message otherwise. Submitted folders use :func:`safe_name`."""
-    return safe_name(name, "地区", "请使用普通的地区名称，如 通许县。")  # type: ignore[arg-type]
+def check_region(name: object, advice: str | None = "请使用普通的地区名称，如 通许县。") -> str:
+    """A region name, typed by a user (command line, API) or a submitted folder's (``advice=None``: the
+    advice about renaming folders): :func:`safe_name`, :func:`plain_name` (no invisible or look-alike
+    characters), and not the keyword ``all``; ``ValueError`` with a Chinese message otherwise."""
+    cleaned = plain_name(safe_name(name, "地区", advice), "地区")  # type: ignore[arg-type]
+    if unicodedata.normalize("NFKC", cleaned).strip().lower() == ALL_KEYWORD:
+        raise ValueError(f"“{cleaned}”不能作为地区名称：all 是表示“全部地区”的关键字。请改用实际的地区名称。")
+    return cleaned
 
 
 def _why_unsafe(name: str) -> str:
@@ -96,3 +103,46 @@ def _why_unsafe(name: str) -> str:
     if name.split(".", 1)[0].strip().upper() in _WINDOWS_RESERVED:
         return "是 Windows 保留的设备名（如 CON、NUL、COM1）"
     return ""
+
+
+# What a region or department name may not hold: invisible characters (format, combining, private-use,
+# unassigned; spaces other than the ordinary and the ideographic one; Hangul fillers and the braille blank,
+# which are letters that show nothing) and characters that look like others: radicals and compatibility
+# ideographs that look like ideographs, letters of scripts other than Han and Latin (Cyrillic "С").
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Mn", "Mc", "Me"})
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_LOOK_ALIKE_RANGES = (
+    (0x2E80, 0x2EFF),  # CJK Radicals Supplement
+    (0x2F00, 0x2FDF),  # Kangxi Radicals
+    (0xF900, 0xFAFF),  # CJK Compatibility Ideographs
+    (0x2F800, 0x2FA1F),  # CJK Compatibility Ideographs Supplement
+)
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0x20000, 0x3134F))
+ALL_KEYWORD = "all"
+
+
+def _odd_character(ch: str) -> bool:
+    code, kind = ord(ch), unicodedata.category(ch)
+    if kind in _INVISIBLE_CATEGORIES or ch in _FILLERS:
+        return True
+    if kind == "Zs" and ch not in " \u3000":
+        return True
+    if any(lo <= code <= hi for lo, hi in _LOOK_ALIKE_RANGES):
+        return True
+    if kind[0] == "L" and not ch.isascii() and not any(lo <= code <= hi for lo, hi in _HAN_RANGES):
+        return not 0xFF21 <= code <= 0xFF5A  # full-width Latin letters are what an IME types
+    return False
+
+
+def plain_name(name: str, what: str) -> str:
+    """``name`` unless it holds an invisible character or one that looks like another (see above);
+    then ``ValueError`` naming the character and its code point."""
+    for ch in name:
+        if _odd_character(ch):
+            visible = ch.isprintable() and ch not in _FILLERS and unicodedata.category(ch) != "Zs"
+            shown = f"字符“{ch}”" if visible else "不可见字符"
+            raise ValueError(
+                f"{what}名称“{clip(name, 40)}”含有{shown}（U+{ord(ch):04X}），它是不可见字符或与常用字外形相似的字符，"
+                f"会被当作另一个{what}；请删除该字符，重新输入名称后再导入。"
+            )
+    return name

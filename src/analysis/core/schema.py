@@ -9,6 +9,9 @@ from analysis.core.numbers import known_precision
 from analysis.core.problems import CODES, ISSUE_COLUMNS, SEVERITIES
 from analysis.core.years import YEAR_MAX, YEAR_MIN
 
+# Magnitude a value must stay under (float64 holds every integer below it exactly; the pandera check too).
+MAX_VALUE = 1e15
+
 INDICATOR_COLUMNS = [
     "region",  # 地区, e.g. 通许县
     "year",  # 统计年度 (int)
@@ -35,7 +38,7 @@ INDICATORS_SCHEMA = pa.DataFrameSchema(
         "indicator_id": pa.Column(str, pa.Check.str_matches(r"^[a-z_]+\.[a-z0-9_]+$")),
         "name_zh": pa.Column(str),
         "topic": pa.Column(str),
-        "value": pa.Column(float, pa.Check(lambda s: s.abs() < 1e15, element_wise=False)),
+        "value": pa.Column(float, pa.Check(lambda s: s.abs() < MAX_VALUE, element_wise=False)),
         "unit": pa.Column(str),
         "qualifier": pa.Column(str),
         "precision": pa.Column(float, pa.Check.gt(0)),

@@ -41,3 +41,11 @@ def clip(text: str, limit: int = 60) -> str:
 def _escape(ch: str) -> str:
     code = ord(ch)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def scrub_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate (no file format can store one) replaced by U+FFFD; a valid pair
+    of surrogates (an escaped emoji) becomes its character."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

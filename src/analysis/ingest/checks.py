@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from analysis.core.catalog import Catalog, Computed, Indicator
 from analysis.core.formatting import APPROXIMATE, format_number
 from analysis.core.problems import Problem
+from analysis.core.schema import MAX_VALUE
 from analysis.core.text import clip
 from analysis.ingest.extract import Blank, FileContext
 
@@ -68,6 +69,17 @@ def derive(rows: list[dict], catalog: Catalog) -> tuple[list[dict], list[Problem
                     Problem(
                         "check-skipped",
                         f"派生指标“{ind.name_zh}”的计算未进行：除数为 0（{how}）",
+                        region=region,
+                        year=year,
+                        indicator_id=ind.indicator_id,
+                    )
+                )
+                continue
+            if not abs(computed.value) < MAX_VALUE:  # each part is below the bound, their sum need not be
+                problems.append(
+                    Problem(
+                        "check-skipped",
+                        f"派生指标“{ind.name_zh}”的计算结果 {computed.value:.6g} 超过系统能保存的上限，未计算；请核实各组成指标",
                         region=region,
                         year=year,
                         indicator_id=ind.indicator_id,

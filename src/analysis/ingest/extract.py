@@ -9,15 +9,17 @@ skipped. Every non-empty value cell of a data row ends as a :class:`Candidate` o
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from analysis.core.catalog import Catalog, Indicator
-from analysis.core.formatting import format_number
-from analysis.core.numbers import Parsed, is_percent_format, parse_value, split_multiplier, tidy_float
+from analysis.core.numbers import is_percent_format, parse_value, split_multiplier
 from analysis.core.problems import Problem
 from analysis.core.text import clip, fold
-from analysis.ingest.workbook import Cell, Sheet, Workbook, a1, cell_text, column_letter
+from analysis.ingest.cells import Cell, Sheet, Workbook, a1, cell_text, column_letter
+from analysis.ingest.formulas import formula_origin
+from analysis.ingest.values import read_value
 
 HEADER_SCAN_ROWS = 10
 _BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
@@ -122,6 +124,7 @@ def read_metadata(workbook: Workbook, catalog: Catalog) -> Metadata | None:
 # --- header detection ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def header_key(text: str) -> str:
     return _BRACKETED.sub("", fold(text)).rstrip(":：")
 
@@ -133,21 +136,23 @@ def header_synonyms(catalog: Catalog, year: int) -> Synonyms:
     return {role: {fold(s.format(year=year)) for s in names} for role, names in catalog.headers.items()}
 
 
-def _roles(sheet: Sheet, row: int, synonyms: Synonyms, width: int | None = None) -> dict[str, int]:
-    """{role: column} of the header words in ``row`` (the leftmost column for each role)."""
+def _roles(sheet: Sheet, row: int, synonyms: Synonyms) -> dict[str, int]:
+    """{role: column} of the header words in ``row``: for each role the leftmost visible column, else the
+    leftmost hidden one (a hidden ``数值`` column of stale figures loses to a visible ``2019年`` column)."""
     columns: dict[str, int] = {}
-    for col in range(1, (width or sheet.max_col) + 1):
-        cell = sheet.get(row, col)
-        if cell is None or not isinstance(cell.value, str):
+    hidden: dict[str, int] = {}
+    for col, cell in sheet.row_cells(row):
+        if not isinstance(cell.value, str):
             continue
         key = header_key(cell.value)
         if not key:
             continue
         for role, names in synonyms.items():
-            if key in names and role not in columns:
-                columns[role] = col
+            if key in names:
+                found = hidden if col in sheet.hidden_cols else columns
+                found.setdefault(role, col)
                 break
-    return columns
+    return {**hidden, **columns}
 
 
 def _complete(columns: dict[str, int]) -> bool:
@@ -163,13 +168,11 @@ def _continuation(
     indicator cells are empty or filled from a cell merged down from the header row.
     """
     below = row + 1
-    width = sheet.max_col
-    found = _roles(sheet, below, synonyms, width)
+    found = _roles(sheet, below, synonyms)
     if not found:
         return row, columns
-    for col in range(1, width + 1):
-        cell = sheet.get(below, col)
-        if cell is not None and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+    for _col, cell in sheet.row_cells(below):
+        if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
             return row, columns
     for role in ("code", "name"):
         cell = sheet.get(below, columns[role]) if role in columns else None
@@ -184,9 +187,8 @@ def find_header(sheet: Sheet, catalog: Catalog, year: int) -> tuple[int, dict[st
     A header spread over two rows (merged cells over sub-headings) counts as one, ending at its lower row.
     """
     synonyms = header_synonyms(catalog, year)
-    width = sheet.max_col
     for row in range(1, HEADER_SCAN_ROWS + 1):
-        columns = _roles(sheet, row, synonyms, width)
+        columns = _roles(sheet, row, synonyms)
         if _complete(columns):
             return _continuation(sheet, row, columns, synonyms)
         if columns:
@@ -204,6 +206,8 @@ def extract(workbook: Workbook, ctx: FileContext, catalog: Catalog) -> Extractio
     out = Extraction()
     skip = {fold(catalog.sheet_names["metadata"]), fold(catalog.sheet_names["instructions"])}
     for sheet in workbook.sheets:
+        for code, cell, message in sheet.notices:
+            out.problems.append(ctx.problem(code, message, sheet.name, cell))
         if fold(sheet.name) in skip:
             continue
         header = find_header(sheet, catalog, ctx.year)
@@ -231,20 +235,18 @@ def _extract_sheet(
     synonyms: Synonyms,
 ) -> None:
     header_row, cols = header
-    last_row = max(sheet.rows(), default=header_row)
-    width = sheet.max_col
 
     def text(row: int, role: str) -> str:
         col = cols.get(role)
         return cell_text(sheet.get(row, col)).strip() if col else ""
 
-    row = header_row
-    while row < last_row:
-        row += 1
-        if _maybe_header(sheet, row, width):
-            roles = _roles(sheet, row, synonyms, width)
+    for row in sheet.rows():  # only rows holding cells: a stray cell at XFD1048576 costs one row
+        if row <= header_row:
+            continue
+        if _maybe_header(sheet, row):
+            roles = _roles(sheet, row, synonyms)
             if _complete(roles):  # a second table below the first, with its own header and columns
-                row, cols = _continuation(sheet, row, roles, synonyms)
+                header_row, cols = _continuation(sheet, row, roles, synonyms)
                 continue
         value_cell = sheet.get(row, cols["value"])
         code, name = text(row, "code"), text(row, "name")
@@ -266,7 +268,7 @@ def _extract_sheet(
                 message = _unknown_message(code, name, catalog)
                 out.problems.append(ctx.problem("unknown-indicator", message, sheet.name, where))
             continue
-        problem, candidate = _read_value(value_cell, indicator, text(row, "unit") or name_unit, catalog)
+        problem, candidate = read_value(value_cell, indicator, text(row, "unit") or name_unit, catalog)
         if problem is not None:
             code_, message = problem
             note = text(row, "note") if code_ == "marked-not-reported" else ""
@@ -275,6 +277,10 @@ def _extract_sheet(
             if candidate is None:
                 continue
         assert candidate is not None
+        out.problems.extend(
+            ctx.problem(code_, message, sheet.name, where, indicator.indicator_id)
+            for code_, message in _provenance(sheet, row, cols["value"], value_cell)
+        )
         out.candidates.append(
             Candidate(
                 indicator=indicator,
@@ -290,12 +296,37 @@ def _extract_sheet(
         )
 
 
-def _maybe_header(sheet: Sheet, row: int, width: int) -> bool:
+def _provenance(sheet: Sheet, row: int, col: int, cell: Cell) -> list[tuple[str, str]]:
+    """Warnings for a loaded value the department may not see or that is not theirs to vouch for: a hidden
+    row or column, a formula fed by another file, the network or a random function."""
+    found = []
+    hidden = [
+        what for what, gone in (("行", row in sheet.hidden_rows), ("列", col in sheet.hidden_cols)) if gone
+    ]
+    if hidden:
+        found.append(
+            (
+                "hidden-cell",
+                f"数值取自隐藏的{'和'.join(hidden)}，已导入，但填报人在 Excel 中看不到它；请取消隐藏核实，删除过时的数值",
+            )
+        )
+    origin = formula_origin(cell.formula_text) if cell.formula else None
+    if origin:
+        found.append(
+            (
+                "formula-source",
+                f"数值是公式“{clip(cell.formula_text, 40)}”的计算结果，{origin}，已按文件中保存的结果导入；"
+                "请改为直接填写核实过的数字",
+            )
+        )
+    return found
+
+
+def _maybe_header(sheet: Sheet, row: int) -> bool:
     """Cheap test before :func:`_roles`: a header row holds text and no number."""
     texts = 0
-    for col in range(1, width + 1):
-        cell = sheet.get(row, col)
-        if cell is None or cell.value is None:
+    for _col, cell in sheet.row_cells(row):
+        if cell.value is None:
             continue
         if not isinstance(cell.value, str):
             return False
@@ -347,74 +378,3 @@ def _raw_text(cell: Cell) -> str:
     if is_percent_format(cell.number_format):
         shown += f"（单元格格式 {cell.number_format}）"
     return shown
-
-
-@dataclass(frozen=True)
-class _Value:
-    value: float
-    qualifier: str
-    precision: float
-
-
-def _read_value(
-    cell: Cell, indicator: Indicator, unit_text: str, catalog: Catalog
-) -> tuple[tuple[str, str] | None, _Value | None]:
-    """(problem, value): a problem alone rejects the cell; a problem with a value is a warning."""
-    if cell.error:
-        return (
-            "excel-error",
-            f"单元格是 Excel 错误值 {cell.error}，数值未导入；请修正公式或直接填写数字",
-        ), None
-    if cell.formula and (cell.value is None or cell.value == ""):
-        return (
-            "formula-not-calculated",
-            "单元格是公式，但文件中没有保存计算结果（常见于程序生成、从未在 Excel 中打开过的文件），数值未导入；"
-            "请用 Excel 或 WPS 打开该文件、确认数值显示正确后保存，再重新报送",
-        ), None
-    parsed: Parsed = parse_value(cell.value, cell.number_format)
-    if parsed.error:
-        return (parsed.error, f"{parsed.reason}，数值未导入"), None
-    if parsed.blank:
-        return ("marked-not-reported", f"单元格填写为“{clip(cell_text(cell))}”，视为未填报（不计为 0）"), None
-    unit = catalog.units[indicator.unit]
-    value, precision = parsed.value, parsed.precision
-    assert value is not None
-    written = parsed.unit or unit_text
-    if written and parsed.unit != "%":
-        factor, base = split_multiplier(written)
-        resolved = catalog.resolve_unit(base)
-        if resolved is None or resolved[0] != indicator.unit:
-            return (
-                "unit-mismatch",
-                f"填写的单位“{clip(written)}”与指标“{indicator.name_zh}”的单位“{indicator.unit}”不符，且无法换算，数值未导入；"
-                f"请按“{indicator.unit}”填报",
-            ), None
-        value, precision = value * factor * resolved[1], precision * factor * resolved[1]
-    elif parsed.unit == "%" and indicator.unit != "%":
-        return (
-            "unit-mismatch",
-            f"填写的是百分比，但指标“{indicator.name_zh}”的单位是“{indicator.unit}”，数值未导入；请填写{indicator.unit}数",
-        ), None
-    value = tidy_float(value)
-    if value < 0 and not indicator.allow_negative:
-        return (
-            "negative-value",
-            f"数值 {format_number(value)} 为负数，{indicator.name_zh}不能为负，数值未导入；请核实后填写",
-        ), None
-    if unit.max is not None and value > unit.max:
-        return (
-            "out-of-range",
-            f"数值 {format_number(value)}{indicator.unit} 超过上限 {format_number(unit.max)}，数值未导入；请核实（百分比请填写如 98.1 或 98.1%）",
-        ), None
-    result = _Value(value=value, qualifier=parsed.qualifier, precision=tidy_float(precision))
-    if unit.kind == "count" and not float(value).is_integer():
-        return (
-            "non-integer-count",
-            f"{indicator.name_zh}是计数（{indicator.unit}），但填写了小数 {format_number(value)}；已导入，请核实",
-        ), result
-    if unit.kind == "percent" and 0 < value < 1 and parsed.unit != "%":
-        return (
-            "suspicious-rate",
-            f"{indicator.name_zh}填写为 {format_number(value)}，按 {format_number(value)}% 导入；如果本意是 {format_number(value * 100)}%，请改填 {format_number(value * 100)}%",
-        ), result
-    return None, result

@@ -19,18 +19,18 @@ import pandas as pd
 from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import format_number
 from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
-from analysis.core.sanitize import safe_name
-from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precision
-from analysis.core.text import clip
-from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
+from analysis.core.schema import INDICATOR_COLUMNS, with_precision
+from analysis.core.text import scrub_surrogates
 from analysis.ingest.checks import check_completeness, check_identities, derive
+from analysis.ingest.discovery import discover
 from analysis.ingest.extract import Blank, Candidate, FileContext, extract
 from analysis.ingest.provenance import check_provenance, resolve_department, same_department_files
 from analysis.ingest.safety import Limits
 from analysis.ingest.workbook import WorkbookError, read_workbook
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
-IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
+# Places a duplicate-conflict message lists (1,000 drafts of one form would otherwise make each of the
+# 1,000 rows name all 1,000 places: a million places in issues.csv).
+LISTED = 3
 
 
 @dataclass
@@ -61,64 +61,6 @@ class _Loaded:
     candidates: list[Candidate]
     rejected: bool = False
     blanks: list[Blank] = field(default_factory=list)
-
-
-# --- discovery ------------------------------------------------------------------------------------
-
-
-def discover(raw_dir: Path) -> tuple[list[tuple[Path, FileContext]], list[Problem]]:
-    """Workbooks at ``<region>/<year>/<file>`` with their context; problems for anything else found."""
-    found: list[tuple[Path, FileContext]] = []
-    problems: list[Problem] = []
-    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
-        rel = path.relative_to(raw_dir)
-        shown = rel.as_posix()
-        name = path.name
-        if name.lower() in IGNORED_NAMES:
-            continue
-        if name.startswith("~$") or name.startswith("."):
-            problems.append(
-                Problem("skipped-file", f"“{clip(name)}”是 Excel 临时文件或隐藏文件，已跳过", file=shown)
-            )
-            continue
-        if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-            problems.append(
-                Problem(
-                    "skipped-file",
-                    f"“{clip(name)}”不是 Excel 工作簿（.xlsx/.xls/.xlsm/.ods），已跳过",
-                    file=shown,
-                )
-            )
-            continue
-        if len(rel.parts) != 3:
-            problems.append(
-                Problem(
-                    "misplaced-file",
-                    f"工作簿应放在 <地区>/<年度>/<单位>{path.suffix} 位置，此文件未读取；请移动到正确的文件夹",
-                    file=shown,
-                )
-            )
-            continue
-        region_dir, year_dir, _ = rel.parts
-        try:
-            region = safe_name(region_dir, "地区文件夹名")
-            department = safe_name(path.stem, "文件名（单位名称）")
-        except ValueError as exc:
-            problems.append(Problem("bad-path", f"{exc}；此文件未读取", file=shown))
-            continue
-        year = year_or_none(year_dir)
-        if year is None:
-            problems.append(
-                Problem(
-                    "bad-path",
-                    f"年度文件夹“{clip(year_dir)}”不是 {YEAR_MIN}–{YEAR_MAX} 之间的四位年份；此文件未读取",
-                    region=region,
-                    file=shown,
-                )
-            )
-            continue
-        found.append((path, FileContext(region=region, year=year, department=department, file=shown)))
-    return found, problems
 
 
 # --- one file -------------------------------------------------------------------------------------
@@ -200,7 +142,11 @@ def resolve_duplicates(loaded: list[_Loaded]) -> tuple[list[tuple[FileContext, C
                     )
                 )
             continue
-        listing = "；".join(f"{c.place(x)}：{format_number(c.value)}{c.qualifier}" for x, c in places)
+        listing = "；".join(
+            f"{c.place(x)}：{format_number(c.value)}{c.qualifier}" for x, c in places[:LISTED]
+        )
+        if len(places) > LISTED:  # one row per place; each message names a few others, never all of them
+            listing += f"……共 {len(places)} 处"
         for ctx, cand in places:
             problems.append(
                 ctx.problem(
@@ -242,8 +188,8 @@ def indicators_frame(rows: list[dict]) -> pd.DataFrame:
     frame = with_precision(pd.DataFrame(rows, columns=INDICATOR_COLUMNS))
     frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
     for col in INDICATOR_COLUMNS:
-        if col not in NUMERIC_COLUMNS:
-            frame[col] = frame[col].astype(object).fillna("").astype(str)
+        if col not in ("year", "value", "derived"):
+            frame[col] = frame[col].astype(object).fillna("").astype(str).map(scrub_surrogates)
     return frame.sort_values(["region", "year", "derived", "indicator_id"], kind="stable").reset_index(
         drop=True
     )
@@ -254,7 +200,7 @@ def issues_frame(problems: list[Problem]) -> pd.DataFrame:
     frame["year"] = pd.array(frame["year"].tolist(), dtype="Int64")
     for col in ISSUE_COLUMNS:
         if col != "year":
-            frame[col] = frame[col].astype(object).fillna("").astype(str)
+            frame[col] = frame[col].astype(object).fillna("").astype(str).map(scrub_surrogates)
     frame["_order"] = frame["severity"].map(severity_rank)
     frame = frame.sort_values(["_order", "region", "year", "file", "sheet", "cell"], kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
@@ -342,6 +288,15 @@ def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet
     if not quiet:
         print(f"读取 {raw} …")
     result = ingest(raw, catalog, progress=not quiet, report=None if quiet else _print_summary)
+    if not result.files:  # an unmounted share or an empty folder must not replace good tables with empty ones
+        print(
+            f"错误：在 {raw} 中没有找到任何工作簿（应为 <地区>/<年度>/<单位>.xlsx），未写出任何文件，",
+            file=sys.stderr,
+        )
+        print(f"{out} 中原有的导入结果保持不变。", file=sys.stderr)
+        for message in (result.issues["file"] + "：" + result.issues["message"]).head(20):
+            print(f"  {message}", file=sys.stderr)
+        return 2
     try:
         with output_lock(out):
             write_tables(

@@ -9,56 +9,28 @@ origin kept for tracing.
 - .xls: xlrd (cell types, error codes and number formats);
 - .ods: python-calamine (values only; documented limitation: no formats or error values).
 
-Every file passes :func:`analysis.safety.preflight` first (format by content, zip bombs, DTDs, encryption).
+Every file is read once (:func:`analysis.ingest.safety.load_checked`: format by content, zip bombs, DTDs,
+encryption) and the readers parse those same bytes, never the path again. What a reader meets that the
+department should know (text with invalid characters, merges beyond the budget) is kept as sheet notices.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import io
+import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.ingest.safety import FileRejected, Limits, preflight
+from analysis.core.text import scrub_surrogates
+from analysis.ingest.cells import Cell, Sheet, Workbook, a1
+from analysis.ingest.limits import Limits
+from analysis.ingest.readers import read_ods, read_xls
+from analysis.ingest.rejection import FileRejected
+from analysis.ingest.safety import load_checked
 
-
-@dataclass(slots=True)
-class Cell:
-    value: object = None  # str, int, float, bool, datetime/date/time, or None
-    number_format: str | None = None
-    formula: bool = False  # the cell holds a formula
-    error: str | None = None  # Excel error literal such as "#DIV/0!"
-    origin: str | None = None  # for a cell filled from a merged range: the range's top-left cell (A1)
-
-    @property
-    def empty(self) -> bool:
-        return self.error is None and not self.formula and (self.value is None or self.value == "")
-
-
-@dataclass
-class Sheet:
-    name: str
-    hidden: bool = False
-    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)  # (row, col), both 1-based
-    merged: list[str] = field(default_factory=list)  # merged ranges as "A1:C1"
-    hidden_rows: set[int] = field(default_factory=set)  # 1-based rows hidden in Excel (not shown, still read)
-
-    def get(self, row: int, col: int) -> Cell | None:
-        return self.cells.get((row, col))
-
-    def rows(self) -> list[int]:
-        return sorted({r for r, _ in self.cells})
-
-    @property
-    def max_col(self) -> int:
-        return max((c for _, c in self.cells), default=0)
-
-
-@dataclass
-class Workbook:
-    path: Path
-    format: str
-    sheets: list[Sheet]
+# Cells a sheet's merged ranges may fill in all (a merge copies its top-left cell over the range, as Excel
+# shows it); a budget, so thousands of large merges cannot cost hours. Beyond it a notice names the range.
+MERGE_FILL_BUDGET = 200_000
 
 
 class WorkbookError(Exception):
@@ -70,27 +42,20 @@ class WorkbookError(Exception):
         self.message = message
 
 
-def column_letter(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def a1(row: int, col: int) -> str:
-    return f"{column_letter(col)}{row}"
-
-
 def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
     """Read every sheet of ``path``; raise :class:`WorkbookError` if the file as a whole cannot be read."""
+    limits = limits or Limits.from_env()
     try:
-        fmt = preflight(path, limits)
+        fmt, data = load_checked(path, limits)
     except FileRejected as exc:
         raise WorkbookError(exc.code, exc.message) from exc
-    reader = {"xlsx": _read_xlsx, "xls": _read_xls, "ods": _read_ods}[fmt]
     try:
-        sheets = reader(path)
+        if fmt == "ods":
+            sheets = read_ods(data, limits)
+        else:
+            sheets = _read_xlsx(data) if fmt == "xlsx" else read_xls(data)
+    except FileRejected as exc:
+        raise WorkbookError(exc.code, exc.message) from exc
     except WorkbookError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError, IndexError) as exc:
@@ -111,7 +76,7 @@ def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
 # --- .xlsx / .xlsm -------------------------------------------------------------------------------
 
 
-def _read_xlsx(path: Path) -> list[Sheet]:
+def _read_xlsx(data: bytes) -> list[Sheet]:
     import warnings
     from xml.etree import ElementTree
 
@@ -119,12 +84,12 @@ def _read_xlsx(path: Path) -> list[Sheet]:
     from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
     from openpyxl.utils.escape import unescape
     from openpyxl.worksheet._reader import WorkSheetParser
-    from openpyxl.worksheet.merge import MergeCells
     from openpyxl.xml.constants import SHEET_MAIN_NS
 
     formula_tag = f"{{{SHEET_MAIN_NS}}}f"
 
     row_tag, merge_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}mergeCells"
+    cols_tag = f"{{{SHEET_MAIN_NS}}}cols"
 
     class _Parser(WorkSheetParser):
         """openpyxl's streaming parser, keeping the cached value AND whether the cell has a formula.
@@ -142,13 +107,27 @@ def _read_xlsx(path: Path) -> list[Sheet]:
                     element.clear()
                     yield row
                 elif element.tag == merge_tag:
-                    self.merged_cells = MergeCells.from_tree(element)
+                    # the refs only: openpyxl's MergeCells builds an object per range (100 µs each)
+                    self.merged_refs = [str(m.get("ref", "")) for m in element]
+                    element.clear()
+                elif element.tag == cols_tag:
+                    self.hidden_cols = _hidden_columns(element)
                     element.clear()
 
         def parse_cell(self, element):  # noqa: D401 - openpyxl hook
             cell = super().parse_cell(element)
-            cell["formula"] = element.find(formula_tag) is not None
+            formula = element.find(formula_tag)
+            cell["formula"] = formula is not None
+            cell["formula_text"] = self.formula_text(formula) if formula is not None else ""
             return cell
+
+        def formula_text(self, formula) -> str:
+            """The formula's text; a shared formula's followers carry only the index of its leader's text."""
+            text, index = formula.text or "", formula.get("si")
+            if formula.get("t") == "shared" and index is not None:
+                shared = self.__dict__.setdefault("shared", {})
+                text = shared.setdefault(index, text) if text else shared.get(index, "")
+            return text
 
     class _Reader(ExcelReader):
         """openpyxl's package reader without its read-only worksheets, which scan each whole sheet once more
@@ -161,7 +140,7 @@ def _read_xlsx(path: Path) -> list[Sheet]:
                 if rel.target in self.valid_files and "chartsheet" not in rel.Type
             ]
 
-    reader = _Reader(path, read_only=True, data_only=True, keep_links=False)
+    reader = _Reader(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions, not our concern
         reader.read()
@@ -198,8 +177,12 @@ def _read_xlsx(path: Path) -> list[Sheet]:
                             continue
                         if isinstance(value, str) and "_x" in value:
                             value = unescape(value)  # Excel's _xHHHH_ escapes of control characters
+                            value = _checked_text(value, sheet, c["row"], c["column"])
                         cell = Cell(
-                            value=value, number_format=number_format(c["style_id"]), formula=c["formula"]
+                            value=value,
+                            number_format=number_format(c["style_id"]),
+                            formula=c["formula"],
+                            formula_text=c["formula_text"],
                         )
                         if dtype == "e":
                             cell.value, cell.error = None, str(value)
@@ -209,88 +192,44 @@ def _read_xlsx(path: Path) -> list[Sheet]:
                     for r, attrs in parser.row_dimensions.items()
                     if str(attrs.get("hidden", "")).lower() in ("1", "true")
                 }
-                merged = parser.merged_cells
-                sheet.merged = [str(m.ref) for m in merged.mergeCell] if merged is not None else []
+                sheet.hidden_cols = getattr(parser, "hidden_cols", set())
+                sheet.merged = getattr(parser, "merged_refs", [])
             sheets.append(sheet)
         return sheets
     finally:
         reader.archive.close()
 
 
-# --- .xls ----------------------------------------------------------------------------------------
+def _hidden_columns(cols) -> set[int]:
+    """1-based columns hidden by the ``<cols>`` element of a worksheet (ranges ``min``..``max``)."""
+    hidden: set[int] = set()
+    for col in cols:
+        if str(col.get("hidden", "")).lower() in ("1", "true"):
+            low, high = int(col.get("min", "0")), int(col.get("max", "0"))
+            hidden.update(range(max(low, 1), min(high, 16_384) + 1))
+    return hidden
 
 
-def _read_xls(path: Path) -> list[Sheet]:
-    import xlrd
-
-    book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
-    try:
-        sheets = []
-        for index in range(book.nsheets):
-            xs = book.sheet_by_index(index)
-            sheet = Sheet(name=xs.name, hidden=xs.visibility != 0)
-            for r in range(xs.nrows):
-                for c in range(xs.ncols):
-                    ctype = xs.cell_type(r, c)
-                    if ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
-                        continue
-                    raw = xs.cell_value(r, c)
-                    xf = book.xf_list[xs.cell_xf_index(r, c)]
-                    fmt = book.format_map.get(xf.format_key)
-                    cell = Cell(number_format=fmt.format_str if fmt else None)
-                    if ctype == xlrd.XL_CELL_ERROR:
-                        cell.error = xlrd.error_text_from_code.get(raw, "#N/A")
-                    elif ctype == xlrd.XL_CELL_DATE:
-                        cell.value = xlrd.xldate_as_datetime(raw, book.datemode)
-                    elif ctype == xlrd.XL_CELL_BOOLEAN:
-                        cell.value = bool(raw)
-                    elif ctype == xlrd.XL_CELL_TEXT and raw == "":
-                        # Only a FORMULA record yields an empty text cell: its result is an empty string,
-                        # or it was never calculated (xlwt and other writers store exactly that).
-                        cell.value, cell.formula = "", True
-                    else:
-                        cell.value = raw
-                    sheet.cells[(r + 1, c + 1)] = cell
-            sheet.hidden_rows = {r + 1 for r, info in xs.rowinfo_map.items() if info.hidden}
-            sheet.merged = [
-                f"{a1(rlo + 1, clo + 1)}:{a1(rhi, chi)}"
-                for rlo, rhi, clo, chi in xs.merged_cells
-                if rhi > rlo and chi > clo
-            ]
-            sheets.append(sheet)
-            book.unload_sheet(index)
-        return sheets
-    finally:
-        book.release_resources()
-
-
-# --- .ods ----------------------------------------------------------------------------------------
-
-
-def _read_ods(path: Path) -> list[Sheet]:
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_path(str(path))
-    try:
-        sheets = []
-        for meta in wb.sheets_metadata:
-            cs = wb.get_sheet_by_name(meta.name)
-            sheet = Sheet(name=meta.name, hidden=str(meta.visible).lower().endswith("hidden"))
-            start_row, start_col = cs.start or (0, 0)
-            for r, row in enumerate(cs.to_python(skip_empty_area=False)):
-                for c, value in enumerate(row):
-                    if value is None or value == "":
-                        continue
-                    sheet.cells[(r + 1, c + 1)] = Cell(value=value)
-            ranges = getattr(cs, "merged_cell_ranges", None) or []
-            sheet.merged = [f"{a1(s[0] + 1, s[1] + 1)}:{a1(e[0] + 1, e[1] + 1)}" for s, e in ranges]
-            sheets.append(sheet)
-        return sheets
-    finally:
-        wb.close()
+def _checked_text(text: str, sheet: Sheet, row: int, col: int) -> str:
+    """Text whose Excel escapes decoded to lone surrogates (``_xD800_``), which no file format can store:
+    each becomes U+FFFD and a notice names the cell (nothing is silently fixed)."""
+    clean = scrub_surrogates(text)
+    if clean != text:
+        sheet.notices.append(
+            (
+                "invalid-character",
+                a1(row, col),
+                "单元格文字中有无效字符（Excel 转义写法 _xD800_ 一类的孤立代理码位，任何文件都无法保存），"
+                "已替换为“\ufffd”；请检查并重新输入该单元格的文字",
+            )
+        )
+    return clean
 
 
 # --- merged ranges ---------------------------------------------------------------------------------
+
+
+_REF = re.compile(r"^[A-Za-z]{1,3}[0-9]{1,7}:[A-Za-z]{1,3}[0-9]{1,7}$")
 
 
 def _parse_ref(ref: str) -> tuple[int, int]:
@@ -303,30 +242,36 @@ def _parse_ref(ref: str) -> tuple[int, int]:
 
 
 def _fill_merged(sheet: Sheet) -> None:
-    """Give every cell of a merged range its top-left cell's content, as Excel shows it."""
-    for ref in sheet.merged:
-        if ":" not in ref:
+    """Give every cell of a merged range its top-left cell's content, as Excel shows it.
+
+    Within a budget of :data:`MERGE_FILL_BUDGET` filled cells per sheet (repeated ranges count once);
+    a range beyond it is left unfilled and named in a notice.
+    """
+    budget = MERGE_FILL_BUDGET
+    for ref in dict.fromkeys(sheet.merged):
+        if ":" not in ref or not _REF.match(ref):
             continue
         first, last = ref.split(":", 1)
         (r1, c1), (r2, c2) = _parse_ref(first), _parse_ref(last)
         top = sheet.cells.get((r1, c1))
-        if top is None or (r2 - r1 + 1) * (c2 - c1 + 1) > 10_000:  # a huge merge is decoration, not data
+        size = (r2 - r1 + 1) * (c2 - c1 + 1)
+        if top is None or size > 10_000:  # a huge merge is decoration, not data
             continue
+        budget -= size
+        if budget < 0:
+            sheet.notices.append(
+                (
+                    "merge-limit",
+                    first,
+                    f"工作表的合并单元格过多（展开超过 {MERGE_FILL_BUDGET:,} 个单元格），从合并区域 {ref} 起"
+                    "不再按合并显示填充；请取消不必要的合并单元格后重新保存",
+                )
+            )
+            return
+        origin = a1(r1, c1)
         for r in range(r1, r2 + 1):
             for c in range(c1, c2 + 1):
                 if (r, c) != (r1, c1):
                     sheet.cells[(r, c)] = Cell(
-                        value=top.value, number_format=top.number_format, error=top.error, origin=a1(r1, c1)
+                        value=top.value, number_format=top.number_format, error=top.error, origin=origin
                     )
-
-
-def cell_text(cell: Cell | None) -> str:
-    """A cell's content as display text for labels (names, codes, headers)."""
-    if cell is None or cell.value is None:
-        return ""
-    value = cell.value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)

@@ -1,0 +1,89 @@
+"""The cells of a submitted workbook as Excel shows them: :class:`Cell`, :class:`Sheet`, :class:`Workbook`
+and A1 references. Filled by the readers (:mod:`analysis.ingest.workbook`, :mod:`analysis.ingest.readers`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(slots=True)
+class Cell:
+    value: object = None  # str, int, float, bool, datetime/date/time, or None
+    number_format: str | None = None
+    formula: bool = False  # the cell holds a formula
+    formula_text: str = ""  # the formula (.xlsx only), e.g. "[1]Sheet1!A1" or "RANDBETWEEN(1,9)"
+    error: str | None = None  # Excel error literal such as "#DIV/0!"
+    origin: str | None = None  # for a cell filled from a merged range: the range's top-left cell (A1)
+
+    @property
+    def empty(self) -> bool:
+        return self.error is None and not self.formula and (self.value is None or self.value == "")
+
+
+@dataclass
+class Sheet:
+    name: str
+    hidden: bool = False
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)  # (row, col), both 1-based
+    merged: list[str] = field(default_factory=list)  # merged ranges as "A1:C1"
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based rows hidden in Excel (not shown, still read)
+    hidden_cols: set[int] = field(default_factory=set)  # 1-based columns hidden in Excel
+    notices: list[tuple[str, str, str]] = field(default_factory=list)  # (problem code, cell, Chinese message)
+    _by_row: tuple[int, dict[int, list[tuple[int, Cell]]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def get(self, row: int, col: int) -> Cell | None:
+        return self.cells.get((row, col))
+
+    def rows(self) -> list[int]:
+        return sorted(self._row_index())
+
+    def row_cells(self, row: int) -> list[tuple[int, Cell]]:
+        """The cells present in ``row``, left to right: work proportional to the cells, not the width."""
+        return self._row_index().get(row, [])
+
+    def _row_index(self) -> dict[int, list[tuple[int, Cell]]]:
+        if self._by_row is None or self._by_row[0] != len(self.cells):  # rebuilt when cells were added
+            index: dict[int, list[tuple[int, Cell]]] = {}
+            for (r, c), cell in sorted(self.cells.items()):
+                index.setdefault(r, []).append((c, cell))
+            self._by_row = (len(self.cells), index)
+        return self._by_row[1]
+
+    @property
+    def max_col(self) -> int:
+        return max((c for _, c in self.cells), default=0)
+
+
+@dataclass
+class Workbook:
+    path: Path
+    format: str
+    sheets: list[Sheet]
+
+
+def column_letter(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(row: int, col: int) -> str:
+    return f"{column_letter(col)}{row}"
+
+
+def cell_text(cell: Cell | None) -> str:
+    """A cell's content as display text for labels (names, codes, headers)."""
+    if cell is None or cell.value is None:
+        return ""
+    value = cell.value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
