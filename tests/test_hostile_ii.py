@@ -243,3 +243,20 @@ def test_many_drafts_of_one_form_stay_proportional(tmp_path: Path) -> None:
     assert len(set(zip(conflicts["file"], conflicts["cell"], strict=True))) == places
     assert conflicts["message"].str.len().max() < 600
     assert conflicts["message"].str.contains(f"共 {count} 处").all()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan"])
+def test_a_bad_limit_variable_is_a_message_and_exit_2(tmp_path: Path, value: str) -> None:
+    """Case 21 (ingest): a bad FAZHI_* value used to be a traceback with exit 1 at the first file."""
+    year_folder(tmp_path)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "ingest", "--raw", str(tmp_path / "raw"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "FAZHI_MAX_RATIO": value},
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "FAZHI_MAX_RATIO" in proc.stderr and "应为正数" in proc.stderr
+    assert not out.exists()

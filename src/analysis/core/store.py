@@ -18,7 +18,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import uuid
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -43,10 +45,27 @@ MANIFEST = "manifest.json"
 CATALOG = "catalog.yaml"
 JOURNAL = ".publish.json"  # present only between the commit point and the end of a publication
 STAGE_PREFIX = ".staged-"
+PUBLISHED = (INDICATORS_PARQUET, INDICATORS_CSV, ISSUES_PARQUET, ISSUES_CSV)
+_STAGED = re.compile(r"^\.staged-[0-9a-f]{12}\.[a-z_]+\.(?:parquet|csv)$")
 
 
 class StoreError(RuntimeError):
     """The processed folder cannot be read or written (message in Chinese)."""
+
+
+class StoreWarning(UserWarning):
+    """Something in the processed folder was repaired on the way (message in Chinese); the CLI prints it."""
+
+
+def _json_object(path: Path) -> dict:
+    """The JSON object stored in ``path``; :class:`StoreError` (Chinese) when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"{path} 已损坏（不是有效的 JSON：第 {getattr(exc, 'lineno', '?')} 行）") from exc
+    if not isinstance(data, dict):
+        raise StoreError(f"{path} 已损坏（内容不是 JSON 对象，而是 {type(data).__name__}）")
+    return data
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -120,9 +139,35 @@ def recover(folder: Path) -> None:
     """Finish a publication a crash interrupted after its commit point; drop staging files of one before it."""
     journal_path = folder / JOURNAL
     if journal_path.exists():
-        _roll_forward(folder, json.loads(journal_path.read_text(encoding="utf-8")))
+        journal = _valid_journal(journal_path)
+        if journal is not None:
+            _roll_forward(folder, journal)
     for leftover in folder.glob(f"{STAGE_PREFIX}*"):
         leftover.unlink(missing_ok=True)
+
+
+def _valid_journal(path: Path) -> dict | None:
+    """The journal, or None after setting a damaged one aside (renamed, reported): then the published set
+    stays as it is (each table is still checked against the manifest when read)."""
+    try:
+        journal = _json_object(path)
+        staged, manifest = journal["staged"], journal["manifest"]
+        if not isinstance(manifest, dict) or not isinstance(staged, dict):
+            raise StoreError(f"{path} 已损坏（结构不对）")
+        for name, stage in staged.items():
+            if name not in PUBLISHED or not (isinstance(stage, str) and _STAGED.match(stage)):
+                raise StoreError(f"{path} 已损坏（列出了不属于导入结果的文件）")
+        return journal
+    except (StoreError, KeyError, TypeError) as exc:
+        aside = path.with_name(f"{JOURNAL}.damaged-{uuid.uuid4().hex[:8]}")
+        os.replace(path, aside)
+        reason = exc if isinstance(exc, StoreError) else f"{path} 已损坏（缺少必需的项目）"
+        warnings.warn(
+            f"{reason}；已改名为 {aside.name} 保留备查，沿用上一次完整的导入结果。如数据有误，请重新运行 ingest。",
+            StoreWarning,
+            stacklevel=3,
+        )
+        return None
 
 
 def _roll_forward(folder: Path, journal: dict) -> None:
@@ -195,7 +240,11 @@ def _checked_bytes(folder: Path, name: str) -> bytes | None:
     data = path.read_bytes()
     manifest_path = folder / MANIFEST
     if manifest_path.exists():
-        expected = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {}).get(name)
+        try:
+            files = _json_object(manifest_path).get("files", {})
+        except StoreError as exc:
+            raise StoreError(f"{exc}；请重新运行 ingest。") from exc
+        expected = files.get(name) if isinstance(files, dict) else None
         if expected is not None and hashlib.sha256(data).hexdigest() != expected:
             return None
     return data

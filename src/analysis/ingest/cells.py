@@ -22,6 +22,10 @@ class Cell:
         return self.error is None and not self.formula and (self.value is None or self.value == "")
 
 
+def _column(item: tuple[int, Cell]) -> int:
+    return item[0]
+
+
 @dataclass
 class Sheet:
     name: str
@@ -39,7 +43,7 @@ class Sheet:
         return self.cells.get((row, col))
 
     def rows(self) -> list[int]:
-        return sorted(self._row_index())
+        return list(self._row_index())
 
     def row_cells(self, row: int) -> list[tuple[int, Cell]]:
         """The cells present in ``row``, left to right: work proportional to the cells, not the width."""
@@ -47,9 +51,10 @@ class Sheet:
 
     def _row_index(self) -> dict[int, list[tuple[int, Cell]]]:
         if self._by_row is None or self._by_row[0] != len(self.cells):  # rebuilt when cells were added
-            index: dict[int, list[tuple[int, Cell]]] = {}
-            for (r, c), cell in sorted(self.cells.items()):
-                index.setdefault(r, []).append((c, cell))
+            grouped: dict[int, list[tuple[int, Cell]]] = {}
+            for (r, c), cell in self.cells.items():  # readers add cells row by row: little left to sort
+                grouped.setdefault(r, []).append((c, cell))
+            index = {r: sorted(grouped[r], key=_column) for r in sorted(grouped)}
             self._by_row = (len(self.cells), index)
         return self._by_row[1]
 

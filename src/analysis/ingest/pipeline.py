@@ -285,9 +285,14 @@ def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet
     except (CatalogError, OSError) as exc:
         print(f"错误：指标目录无法读取：{exc}", file=sys.stderr)
         return 2
+    try:
+        limits = Limits.from_env()  # a bad FAZHI_* value is the caller's to fix, before any file is read
+    except ValueError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     if not quiet:
         print(f"读取 {raw} …")
-    result = ingest(raw, catalog, progress=not quiet, report=None if quiet else _print_summary)
+    result = ingest(raw, catalog, limits, progress=not quiet, report=None if quiet else _print_summary)
     if not result.files:  # an unmounted share or an empty folder must not replace good tables with empty ones
         print(
             f"错误：在 {raw} 中没有找到任何工作簿（应为 <地区>/<年度>/<单位>.xlsx），未写出任何文件，",
