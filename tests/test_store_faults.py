@@ -11,10 +11,12 @@ import pytest
 
 from analysis.core.fileio import output_lock
 from analysis.core.store import (
+    EXPECT_ENV,
     JOURNAL,
     MANIFEST,
     StoreError,
     StoreWarning,
+    manifest_digest,
     read_indicators,
     read_issues,
     write_tables,
@@ -77,4 +79,22 @@ def test_a_damaged_journal_does_not_block_the_next_ingest(published: Path) -> No
     with pytest.warns(StoreWarning), output_lock(published):
         write_tables(published, indicators, issues)
     assert not (published / JOURNAL).exists()
+    assert read_indicators(published).equals(indicators)
+
+
+def test_a_read_bound_to_one_manifest_refuses_another_set(
+    published: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Case 19 (store side): `run` binds its notebooks to one manifest; a set published meanwhile by an
+    ingest is refused instead of being mixed into the report."""
+    digest = manifest_digest(published)
+    indicators = read_indicators(published, expect=digest)
+    with output_lock(published):
+        write_tables(published, indicators, read_issues(published))  # a new ingest: a new manifest
+    with pytest.raises(StoreError, match="重新导入"):
+        read_indicators(published, expect=digest)
+    monkeypatch.setenv(EXPECT_ENV, digest)  # how the notebooks' kernels receive it
+    with pytest.raises(StoreError, match="重新导入"):
+        read_issues(published)
+    monkeypatch.setenv(EXPECT_ENV, manifest_digest(published))
     assert read_indicators(published).equals(indicators)

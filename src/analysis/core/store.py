@@ -45,8 +45,11 @@ MANIFEST = "manifest.json"
 CATALOG = "catalog.yaml"
 JOURNAL = ".publish.json"  # present only between the commit point and the end of a publication
 STAGE_PREFIX = ".staged-"
-PUBLISHED = (INDICATORS_PARQUET, INDICATORS_CSV, ISSUES_PARQUET, ISSUES_CSV)
-_STAGED = re.compile(r"^\.staged-[0-9a-f]{12}\.[a-z_]+\.(?:parquet|csv)$")
+# Set by `run` for its notebooks: the SHA-256 of the manifest.json the report is built from. A read that
+# finds another manifest (an ingest published a new set meanwhile) fails instead of mixing two sets.
+EXPECT_ENV = "FAZHI_EXPECT_MANIFEST"
+PUBLISHED = (INDICATORS_PARQUET, INDICATORS_CSV, ISSUES_PARQUET, ISSUES_CSV, CATALOG)
+_STAGED = re.compile(r"^\.staged-[0-9a-f]{12}\.[a-z_]+\.(?:parquet|csv|yaml)$")
 
 
 class StoreError(RuntimeError):
@@ -57,10 +60,10 @@ class StoreWarning(UserWarning):
     """Something in the processed folder was repaired on the way (message in Chinese); the CLI prints it."""
 
 
-def _json_object(path: Path) -> dict:
-    """The JSON object stored in ``path``; :class:`StoreError` (Chinese) when it is not one."""
+def _json_object(path: Path, raw: bytes | None = None) -> dict:
+    """The JSON object stored in ``path`` (or ``raw``, its bytes); :class:`StoreError` (Chinese) if it is not one."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((path.read_bytes() if raw is None else raw).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise StoreError(f"{path} 已损坏（不是有效的 JSON：第 {getattr(exc, 'lineno', '?')} 行）") from exc
     if not isinstance(data, dict):
@@ -185,46 +188,67 @@ def _catalog_bytes(catalog: Catalog) -> bytes:
     return catalog.text.encode("utf-8")
 
 
-def read_catalog(folder: str | Path) -> Catalog:
+def read_catalog(folder: str | Path, expect: str | None = None) -> Catalog:
     """The catalog ingest used for the processed folder (its checked copy); the built-in one for a folder
     written before catalogs travelled with the data, or for a folder that does not exist."""
     folder = Path(folder)
     manifest_path = folder / MANIFEST
     if not manifest_path.exists():
         return load_catalog()
-    if not json.loads(manifest_path.read_text(encoding="utf-8")).get("catalog"):
+    try:
+        recorded = _json_object(manifest_path).get("catalog")
+    except StoreError as exc:
+        raise StoreError(f"{exc}；请重新运行 ingest。") from exc
+    if not recorded:
         return load_catalog()
-    return parse_catalog(_verified_bytes(folder, CATALOG).decode("utf-8"), str(folder / CATALOG))
+    return parse_catalog(_verified_bytes(folder, CATALOG, expect).decode("utf-8"), str(folder / CATALOG))
 
 
-def read_indicators(folder: str | Path) -> pd.DataFrame:
-    """The tidy table of a processed folder (exact submitted text; ``value`` float, ``year`` int)."""
-    return with_precision(_read_table(Path(folder), INDICATORS_PARQUET))[INDICATOR_COLUMNS]
+def read_indicators(folder: str | Path, expect: str | None = None) -> pd.DataFrame:
+    """The tidy table of a processed folder (exact submitted text; ``value`` float, ``year`` int).
+
+    ``expect`` (default: the ``FAZHI_EXPECT_MANIFEST`` variable): the SHA-256 of the manifest the table
+    must belong to (:func:`manifest_digest`); another set is a :class:`StoreError`, never read.
+    """
+    return with_precision(_read_table(Path(folder), INDICATORS_PARQUET, expect))[INDICATOR_COLUMNS]
 
 
-def read_issues(folder: str | Path) -> pd.DataFrame:
-    """The problems table of a processed folder (``note`` empty when an older ingest wrote it)."""
-    return _read_table(Path(folder), ISSUES_PARQUET).reindex(columns=ISSUE_COLUMNS, fill_value="")
+def read_issues(folder: str | Path, expect: str | None = None) -> pd.DataFrame:
+    """The problems table of a processed folder (``expect`` as for :func:`read_indicators`; ``note`` empty
+    when an older ingest wrote it)."""
+    return _read_table(Path(folder), ISSUES_PARQUET, expect).reindex(columns=ISSUE_COLUMNS, fill_value="")
 
 
-def _read_table(folder: Path, name: str) -> pd.DataFrame:
+def manifest_digest(folder: str | Path) -> str:
+    """SHA-256 of the folder's manifest.json: names one published set (its time and files' hashes)."""
+    path = Path(folder) / MANIFEST
+    if (Path(folder) / JOURNAL).exists():
+        _settle(Path(folder))
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError as exc:
+        raise StoreError(f"找不到 {path}：请先运行 `python -m analysis ingest` 生成整洁数据表。") from exc
+
+
+def _read_table(folder: Path, name: str, expect: str | None) -> pd.DataFrame:
     path = folder / name
-    data = _verified_bytes(folder, name)
+    data = _verified_bytes(folder, name, expect)
     try:
         return pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise StoreError(f"{path} 已损坏或不是 parquet 文件（{exc}）；请重新运行 ingest。") from exc
 
 
-def _verified_bytes(folder: Path, name: str) -> bytes:
+def _verified_bytes(folder: Path, name: str, expect: str | None = None) -> bytes:
     """The bytes of ``name`` as the manifest records them (after finishing a publication in progress)."""
     path = folder / name
+    expect = expect or os.environ.get(EXPECT_ENV) or None
     if (folder / JOURNAL).exists():  # a writer was interrupted after its commit point: finish its work
         _settle(folder)
-    data = _checked_bytes(folder, name)
+    data = _checked_bytes(folder, name, expect)
     if data is None:  # a writer is publishing right now (or was cut short): wait for it, then read again
         _settle(folder)
-        data = _checked_bytes(folder, name)
+        data = _checked_bytes(folder, name, expect)
     if data is None:
         raise StoreError(
             f"{path} 与 {MANIFEST} 记录的内容不一致（文件被改动，或来自另一次导入）；请重新运行 ingest。"
@@ -232,16 +256,25 @@ def _verified_bytes(folder: Path, name: str) -> bytes:
     return data
 
 
-def _checked_bytes(folder: Path, name: str) -> bytes | None:
+def _checked_bytes(folder: Path, name: str, expect: str | None = None) -> bytes | None:
     """The file's bytes if they are the ones the manifest records (or there is no manifest); else None."""
     path = folder / name
     if not path.exists():
         raise StoreError(f"找不到 {path}：请先运行 `python -m analysis ingest` 生成整洁数据表。")
     data = path.read_bytes()
     manifest_path = folder / MANIFEST
-    if manifest_path.exists():
+    try:
+        manifest = manifest_path.read_bytes()
+    except FileNotFoundError:
+        manifest = None
+    if expect is not None and (manifest is None or hashlib.sha256(manifest).hexdigest() != expect):
+        raise StoreError(
+            f"{folder} 中的整洁数据在报告生成期间被重新导入（manifest.json 已变化），"
+            "为避免一份报告混用两次导入的数据，停止读取；请在导入完成后重新运行 run"
+        )
+    if manifest is not None:
         try:
-            files = _json_object(manifest_path).get("files", {})
+            files = _json_object(manifest_path, manifest).get("files", {})
         except StoreError as exc:
             raise StoreError(f"{exc}；请重新运行 ingest。") from exc
         expected = files.get(name) if isinstance(files, dict) else None
