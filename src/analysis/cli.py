@@ -88,8 +88,28 @@ def run_draft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chinese_store_warnings() -> None:
+    """Print a repaired-on-the-way notice of the processed folder (a damaged journal set aside) as a Chinese
+    line, not as Python's warning format."""
+    import warnings
+
+    from analysis.core.store import StoreWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, StoreWarning):
+            print(f"警告：{message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("ingest", "run"):
+        _chinese_store_warnings()
     if args.command == "ingest":
         from analysis.ingest.pipeline import run_ingest_cli
 

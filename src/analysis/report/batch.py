@@ -38,6 +38,7 @@ import pandas as pd
 
 from analysis.core import sanitize, years
 from analysis.core.fileio import atomic_write_bytes, output_lock
+from analysis.core.store import EXPECT_ENV
 from analysis.report.kernel import KERNEL_NAME
 
 EXECUTED_DIR = "notebooks"
@@ -113,8 +114,8 @@ def resolve_targets(region: str, year: str | int, indicators: pd.DataFrame) -> l
     if not available:
         raise BatchError("整洁数据表中没有任何数据：请先把报表放入 data/raw 并运行 ingest。")
     regions = sorted({r for r, _ in available})
-    want_region = None if str(region).strip().lower() == "all" else check_region(region)
-    want_year = None if str(year).strip().lower() == "all" else parse_year(year)
+    want_region = None if str(region).strip() == "all" else check_region(region)  # `ALL` is no keyword
+    want_year = None if str(year).strip() == "all" else parse_year(year)
     if want_region is not None and want_region not in regions:
         raise BatchError(f"数据中没有地区“{want_region}”。数据中的地区：{'、'.join(regions)}。")
     chosen = [
@@ -481,6 +482,7 @@ def build_report(
             now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
             for nb_path, result in zip(notebooks, results, strict=True):
                 pages.append(_write_page(stage, folder, nb_path, result, target, timeout, now))
+            _same_snapshot(processed, (env or {}).get(EXPECT_ENV))
             indicators = read_indicators(processed) if indicators is None else indicators
             issues = read_issues(processed) if issues is None else issues
             catalog = read_catalog(processed)  # the one ingest used, as the notebooks do
@@ -507,6 +509,24 @@ def build_report(
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     return ReportResult(target, folder, results, round(time.monotonic() - started, 1), pages)
+
+
+def _same_snapshot(processed: Path, digest: str | None) -> None:
+    """Refuse to publish a report when the processed tables changed while its notebooks ran (an ingest
+    published a new set): its pages could mix two sets. The previous report stays as it was."""
+    from analysis.core.store import StoreError, manifest_digest
+
+    if digest is None:
+        return
+    try:
+        now = manifest_digest(processed)
+    except StoreError as exc:
+        raise BatchError(str(exc)) from exc
+    if now != digest:
+        raise BatchError(
+            f"整洁数据（{processed}）在报告生成期间被重新导入，各页可能混用了两次导入的数据，本次报告未发布，"
+            "原有报告保持不变；请在导入完成后重新运行 run。"
+        )
 
 
 def _run_all(notebooks, target, stage, jobs_dir, processed, workers, timeout, kernel_name, say, env):
@@ -693,18 +713,20 @@ def run_batch(
     env: dict | None = None,
 ) -> list[ReportResult]:
     """Validate the request, then build one report folder per region-year. Raises :class:`BatchError`."""
-    from analysis.core.store import StoreError, read_indicators, read_issues
+    from analysis.core.store import StoreError, manifest_digest, read_indicators, read_issues
     from analysis.report.kernel import ensure_kernel
 
     if workers < 1:
         raise BatchError(f"--workers 必须至少为 1，收到 {workers}。")
     if timeout < 1:
         raise BatchError(f"--timeout 必须至少为 1 秒，收到 {timeout}。")
-    try:
-        indicators = read_indicators(processed)
-        issues = read_issues(processed)
+    try:  # one snapshot: every notebook reads the set of this manifest, or fails (see _same_snapshot)
+        digest = manifest_digest(processed)
+        indicators = read_indicators(processed, expect=digest)
+        issues = read_issues(processed, expect=digest)
     except StoreError as exc:
         raise BatchError(str(exc)) from exc
+    env = {**(os.environ if env is None else env), EXPECT_ENV: digest}
     targets = resolve_targets(region, year, indicators)
     notebooks = discover_notebooks(notebooks_dir or default_notebooks_dir())
     if kernel_name == KERNEL_NAME:
@@ -774,6 +796,14 @@ def run_batch_cli(
     except (StoreError, BusyError) as exc:  # unreadable tables, or the folder stayed locked too long
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:  # a read-only or full reports folder: the previous report is left intact
+        where = exc.filename or reports
+        print(
+            f"错误：无法写入报告文件夹 {where}（{exc.strerror or type(exc).__name__}），本次报告未发布，"
+            "原有报告保持不变；请检查该文件夹的写入权限和磁盘剩余空间。",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     for line in summary_lines(results, timeout):
         print(line)
     failed = sum(len(r.failed) for r in results)
