@@ -50,10 +50,8 @@ def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
     except FileRejected as exc:
         raise WorkbookError(exc.code, exc.message) from exc
     try:
-        if fmt == "ods":
-            sheets = read_ods(data, limits)
-        else:
-            sheets = _read_xlsx(data) if fmt == "xlsx" else read_xls(data)
+        readers = {"xlsx": _read_xlsx, "xls": read_xls, "ods": lambda raw: read_ods(raw, limits)}
+        sheets = readers[fmt](data)
     except FileRejected as exc:
         raise WorkbookError(exc.code, exc.message) from exc
     except WorkbookError:
