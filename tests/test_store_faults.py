@@ -90,7 +90,8 @@ def test_a_read_bound_to_one_manifest_refuses_another_set(
     digest = manifest_digest(published)
     indicators = read_indicators(published, expect=digest)
     with output_lock(published):
-        write_tables(published, indicators, read_issues(published))  # a new ingest: a new manifest
+        # a new ingest: a new manifest (its summary differs even within the same second)
+        write_tables(published, indicators, read_issues(published), {"raw": "另一次导入"})
     with pytest.raises(StoreError, match="重新导入"):
         read_indicators(published, expect=digest)
     monkeypatch.setenv(EXPECT_ENV, digest)  # how the notebooks' kernels receive it

@@ -52,7 +52,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unsupported-file": (WARNING, "年度文件夹中的文件未读取（格式不受支持或不是普通文件）"),
     "hidden-cell": (WARNING, "数值取自隐藏的行或列"),
     "formula-source": (WARNING, "数值是公式结果，来自其他文件、网络或随机函数"),
-    "invalid-character": (WARNING, "单元格文字含有无效字符，已替换为 �"),
+    "invalid-character": (WARNING, "单元格文字含有无效字符，已替换"),
     "merge-limit": (WARNING, "合并单元格过多，超出部分未按合并填充"),
     # information
     "duplicate-value": (INFO, "同一指标重复填报，数值相同，只计一次"),
