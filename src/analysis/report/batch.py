@@ -482,10 +482,11 @@ def build_report(
             now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
             for nb_path, result in zip(notebooks, results, strict=True):
                 pages.append(_write_page(stage, folder, nb_path, result, target, timeout, now))
-            _same_snapshot(processed, (env or {}).get(EXPECT_ENV))
-            indicators = read_indicators(processed) if indicators is None else indicators
-            issues = read_issues(processed) if issues is None else issues
-            catalog = read_catalog(processed)  # the one ingest used, as the notebooks do
+            digest = (env or {}).get(EXPECT_ENV)
+            _same_snapshot(processed, digest)
+            indicators = read_indicators(processed, digest) if indicators is None else indicators
+            issues = read_issues(processed, digest) if issues is None else issues
+            catalog = read_catalog(processed, digest)  # the one ingest used, as the notebooks do
             mine = indicators[(indicators["region"] == target.region) & (indicators["year"] == target.year)]
             their_issues = _issues_of(issues, target)
             summary.write_workbook(
