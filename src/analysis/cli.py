@@ -108,7 +108,7 @@ def _chinese_store_warnings() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command in ("ingest", "run"):
+    if args.command in ("ingest", "run", "draft"):
         _chinese_store_warnings()
     if args.command == "ingest":
         from analysis.ingest.pipeline import run_ingest_cli
