@@ -19,7 +19,7 @@ import pandas as pd
 from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import format_number
 from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
-from analysis.core.schema import INDICATOR_COLUMNS, with_precision
+from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precision
 from analysis.core.text import scrub_surrogates
 from analysis.ingest.checks import check_completeness, check_identities, derive
 from analysis.ingest.discovery import discover
@@ -188,7 +188,7 @@ def indicators_frame(rows: list[dict]) -> pd.DataFrame:
     frame = with_precision(pd.DataFrame(rows, columns=INDICATOR_COLUMNS))
     frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
     for col in INDICATOR_COLUMNS:
-        if col not in ("year", "value", "derived"):
+        if col not in NUMERIC_COLUMNS:
             frame[col] = frame[col].astype(object).fillna("").astype(str).map(scrub_surrogates)
     return frame.sort_values(["region", "year", "derived", "indicator_id"], kind="stable").reset_index(
         drop=True
