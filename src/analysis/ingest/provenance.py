@@ -18,6 +18,7 @@ from analysis.core.catalog import Catalog
 from analysis.core.problems import Problem
 from analysis.core.text import clip, fold
 from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
+from analysis.ingest.cells import Sheet, Workbook, a1, cell_text
 from analysis.ingest.extract import (
     HEADER_SCAN_ROWS,
     FileContext,
@@ -25,7 +26,6 @@ from analysis.ingest.extract import (
     header_key,
     read_metadata,
 )
-from analysis.ingest.workbook import Sheet, Workbook, a1, cell_text
 
 # --- file names ---------------------------------------------------------------------------------------
 
