@@ -486,3 +486,12 @@ def test_batch_writes_the_draft_into_the_report_folder(tmp_path, monkeypatch):
     )
     assert (tmp_path / "reports" / REGION / "2019" / draft.draft_name(REGION, YEAR)).is_file()
     assert any("Word 初稿" in line for line in said) and any("未找到 LibreOffice" in line for line in said)
+
+
+@pytest.mark.parametrize(("qualifier", "written"), [("余", "500余本"), ("约", "约500本"), ("", "500本")])
+def test_table_values_put_the_qualifier_where_the_report_writes_it(qualifier, written):
+    frame = fp.frame(fp.rows())
+    row = frame["indicator_id"] == "leadership.study_books_printed"
+    frame.loc[row, ["value", "qualifier"]] = [500.0, qualifier]
+    view = select(frame, REGION, YEAR)
+    assert draft_plan.as_written(view, "leadership.study_books_printed") == written

@@ -1,1 +1,1 @@
-
+"""Raw workbooks to the tidy table: file safety, reading, extraction, checks and publication. Uses core only."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core.catalog import ReportSection
-from analysis.core.formatting import number_zh
+from analysis.core.formatting import number_zh, qualified
 from analysis.explore import sentences
 from analysis.explore.selection import MISSING, View, format_value
 
@@ -183,7 +183,7 @@ def as_written(view: View, indicator_id: str) -> str:
     """A reported value as the report writes it: ``1.1万户``, ``500余本``, ``98.1%``."""
     ind = view.indicator(indicator_id)
     value = view.get(indicator_id)
-    return f"{number_zh(value, ind.digits)}{view.qualifier(indicator_id)}{ind.unit}"
+    return qualified(number_zh(value, ind.digits), view.qualifier(indicator_id), ind.unit)
 
 
 def figure_title(path: Path) -> str:
