@@ -509,6 +509,9 @@ def build_report(
             draft.add_to_report(folder, target.region, target.year, indicators, issues, say, catalog)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
+            # Again at the end: a kernel orphaned by a killed run may still have written into its old
+            # staging folder after the sweep at the start (it exits within seconds of its parent).
+            _remove_stale_staging(folder)
     return ReportResult(target, folder, results, round(time.monotonic() - started, 1), pages)
 
 
