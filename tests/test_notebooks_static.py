@@ -328,3 +328,13 @@ def test_show_functions_return_what_they_showed(tmp_path, monkeypatch):
     row = tidy.set_index("indicator_id").loc["disputes.mediation_cases"]
     assert row["value"] == 6736 and row["unit"] == "件" and row["department"] == "县司法局"
     assert row["cell"] and row["source_file"] and row["value_2018"] == 6062
+
+
+DEVELOPER_WORDS = ("papermill", "sentences.yaml", "key_figures", "processed_dir", "output_dir")
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0*.ipynb")), ids=lambda p: p.stem)
+def test_page_text_speaks_to_readers_not_developers(path):
+    """Markdown becomes the report page: no tool names, parameter names or configuration keys."""
+    text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+    assert [w for w in DEVELOPER_WORDS if w in text] == []
