@@ -34,8 +34,17 @@ kernel: $(VENV)/.stamp-install
 ingest: install
 	$(PY) -m analysis ingest --raw data/raw --out data/processed
 
-report: ingest
-	$(PY) -m analysis run --region $(REGION) --year $(YEAR) --processed data/processed --reports reports
+# Errors in the data (ingest exit 1) still give reports: the good values were written and every index page
+# lists the errors. The target then fails with ingest's status so scripts see the errors; exit 2 (a bad
+# request or environment) stops at once.
+INGEST_THEN = status=0; $(PY) -m analysis ingest --raw data/raw --out data/processed || status=$$?; \
+	if [ $$status -ge 2 ]; then exit $$status; fi
+
+report: install
+	@$(INGEST_THEN); \
+	$(PY) -m analysis run --region $(REGION) --year $(YEAR) --processed data/processed --reports reports \
+		|| exit $$?; \
+	exit $$status
 
 lint: install-test
 	$(BIN)/ruff check src tests scripts
@@ -48,9 +57,13 @@ format: install-test
 test: install-test lint
 	$(PY) -m pytest
 
-lab: install ingest
+# JupyterLab refuses to run as root (containers, office servers) unless told: pass --allow-root there.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+
+lab: install
+	@$(INGEST_THEN)
 	$(PY) -m pip install --quiet -e '.[lab]'
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT)
 
 bench: install-test
 	$(PY) benchmarks/bench.py

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from analysis import cli
 from analysis.core.store import JOURNAL, MANIFEST
-from analysis.report import batch
-from analysis.report.batch import BatchError
+from analysis.report import publish, targets
+from analysis.report.targets import BatchError
 from tests import fixtures_processed as fp
 from tests.test_batch import GOOD, write_notebook, write_processed
 
@@ -41,7 +42,7 @@ def setup(tmp_path: Path) -> dict:
 
 
 def run_cli(setup: dict, books: Path | None = None, reports: Path | None = None) -> int:
-    return batch.run_batch_cli(
+    return cli.run_reports(
         region="通许县",
         year="2019",
         processed=setup["processed"],
@@ -73,7 +74,7 @@ def test_a_full_disk_keeps_the_previous_report(setup: dict, monkeypatch: pytest.
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
 
-    monkeypatch.setattr(batch, "_publish", full)
+    monkeypatch.setattr(publish, "publish", full)
     assert run_cli(setup) == 2
     assert "无法写入报告文件夹" in capsys.readouterr().err
     assert report_files(folder) == before
@@ -121,5 +122,5 @@ def test_only_lower_case_all_selects_every_region(region: str) -> None:
     """Case 16: `all` is the only keyword; `ALL` is not a region name either."""
     table = fp.spec_frame()
     with pytest.raises(BatchError, match="关键字"):
-        batch.resolve_targets(region, "all", table)
-    assert batch.resolve_targets("all", "all", table)
+        targets.resolve_targets(region, "all", table)
+    assert targets.resolve_targets("all", "all", table)

@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analysis.core.problems import Problem
+from analysis import cli
+from analysis.core.problems import CODES, Problem
 from analysis.core.store import write_tables
-from analysis.report import batch, htmlreport, summary
+from analysis.report import batch, static, summary, targets
+from analysis.report.pages import PLOTLY_MIME, is_plotly_bundle
 from tests import fixtures_processed as fp
-from tests.test_htmlreport import remote_references
+from tests.test_pages import remote_references
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -83,7 +85,7 @@ def report(tmp_path_factory) -> Path:
         workers=2,
         timeout=300,
     )
-    assert not result.failed, batch.summary_lines([result])
+    assert not result.failed, cli.summary_lines([result])
     copied = root / "copied" / "报告"
     shutil.copytree(result.folder, copied)
     shutil.rmtree(root / "reports")
@@ -92,7 +94,7 @@ def report(tmp_path_factory) -> Path:
 
 def pages(folder: Path) -> list[Path]:
     found = sorted(folder.glob("*.html"))
-    assert len(found) == len(batch.discover_notebooks(NOTEBOOKS)) + 1  # one per notebook, plus index.html
+    assert len(found) == len(targets.discover_notebooks(NOTEBOOKS)) + 1  # one per notebook, plus index.html
     return found
 
 
@@ -102,12 +104,7 @@ def expected_charts(folder: Path, page: Path) -> int:
     if not executed.exists():
         return 0
     nb = nbformat.read(executed, as_version=4)
-    return sum(
-        htmlreport.PLOTLY_MIME in o.get("data", {})
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.outputs
-    )
+    return sum(PLOTLY_MIME in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
 def block_network(sink: list[str]):
@@ -148,6 +145,26 @@ def test_pages_reference_nothing_outside_the_folder(report):
                 assert (report / ref).is_file(), f"{page.name} → {ref}"
 
 
+def test_print_figures_are_linked_from_the_pages(report):
+    linked = set()
+    for page in pages(report):
+        linked |= set(re.findall(r'href="(figures/[^"]+)"', page.read_text(encoding="utf-8")))
+    assert linked == {f"figures/{p.name}" for p in (report / "figures").iterdir()}
+
+
+def test_pages_speak_to_readers_not_developers(report):
+    """No tool, file or parameter names on a page; problem codes never as chart labels (the Chinese name
+    is shown, the code only in the last table column or a tooltip); no lock file in the folder."""
+    for page in pages(report):
+        text = page.read_text(encoding="utf-8")
+        text = re.sub(r'<p class="fazhi-figure-files">.*?</p>', "", text)  # file names may say anything
+        for word in ("papermill", "sentences.yaml", "key_figures", "processed_dir", "output_dir"):
+            assert word not in text, f"{word} on {page.name}"
+        for block in re.findall(r'class="fazhi-chart-data">(.*?)</script>', text, flags=re.S):
+            assert not [c for c in CODES if c in block], page.name
+    assert not [p.name for p in report.rglob(".lock")]
+
+
 def test_published_notebooks_keep_their_charts_but_not_plotly_js(report):
     for page in pages(report):
         if page.name == "index.html":
@@ -156,7 +173,7 @@ def test_published_notebooks_keep_their_charts_but_not_plotly_js(report):
         assert executed.stat().st_size < 1_000_000, executed.name  # plotly.js is in assets/, once
         nb = nbformat.read(executed, as_version=4)
         outputs = [o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-        assert not any(htmlreport.is_plotly_bundle(d) for d in outputs)
+        assert not any(is_plotly_bundle(d) for d in outputs)
         assert expected_charts(report, page) == page.read_text(encoding="utf-8").count('class="fazhi-chart"')
 
 
@@ -228,7 +245,7 @@ def test_the_pages_policy_blocks_inline_scripts_and_remote_loads(tmp_path):
     page_path = tmp_path / "page.html"
     page_path.write_text(
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{htmlreport.CSP}"></head>'
+        f'<meta http-equiv="Content-Security-Policy" content="{static.CSP}"></head>'
         "<body><p>页面</p><script>document.title = '已执行'</script>"
         '<img src="https://example.com/x.png"><link rel="stylesheet" href="http://example.com/y.css"></body></html>',
         encoding="utf-8",

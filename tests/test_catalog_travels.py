@@ -17,6 +17,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
+from analysis import cli
 from analysis.core import store
 from analysis.core.catalog import load_catalog
 from analysis.explore import nb
@@ -110,7 +111,7 @@ def test_run_shows_it_in_the_topic_notebook_the_workbook_and_the_index_count(pro
     [result] = batch.run_batch(
         "通许县", 2019, processed, tmp_path / "reports", notebooks_dir=notebooks, workers=1, timeout=300
     )
-    assert not result.failed, batch.summary_lines([result])
+    assert not result.failed, cli.summary_lines([result])
     page = (result.folder / "07_legal_services.html").read_text(encoding="utf-8")
     assert NEW_NAME in page and "120件" in page
     sheet = load_workbook(result.folder / summary.WORKBOOK_NAME).worksheets[0]

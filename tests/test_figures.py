@@ -256,7 +256,8 @@ def test_trend_title_clears_the_small_multiples_and_axes_start_at_zero():
     with style.context():
         canvas.draw()
     renderer = canvas.get_renderer()
-    title = fig._suptitle.get_window_extent(renderer)
+    [suptitle] = [t for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    title = suptitle.get_window_extent(renderer)
     for ax in fig.axes:
         if ax.axison:
             assert not _overlaps(title, ax.title.get_window_extent(renderer)), ax.title.get_text()

@@ -10,7 +10,7 @@ from analysis.core import formatting, sanitize, years
 from analysis.core.problems import CODES, SEVERITIES, SEVERITY_ZH, severity_rank
 from analysis.explore import quality, selection, sentences
 from analysis.ingest import template
-from analysis.report import batch, summary
+from analysis.report import summary, targets
 from tests import fixtures_processed as fp
 
 # --- numbers ------------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def test_every_year_reader_agrees_with_the_core_parser(given):
 
     lenient, strict = years.year_or_none(given), outcome(lambda g: years.parse_year(g, strict=True))
     assert outcome(template.check_year) == lenient  # templates and 基本信息 accept the written forms
-    assert outcome(batch.parse_year) == strict  # the command line stays strict
+    assert outcome(targets.parse_year) == strict  # the command line stays strict
 
 
 # --- severities ---------------------------------------------------------------------------------------
@@ -126,8 +126,8 @@ def test_every_issue_listing_sorts_by_the_one_order():
 def test_one_region_check(name):
     with pytest.raises(ValueError) as core:
         sanitize.check_region(name)
-    with pytest.raises(batch.BatchError) as from_batch:
-        batch.check_region(name)
+    with pytest.raises(targets.BatchError) as from_batch:
+        targets.check_region(name)
     with pytest.raises(template.TemplateError) as from_template:
         template.check_region(name)
     assert str(core.value) == str(from_batch.value) == str(from_template.value)
@@ -135,5 +135,5 @@ def test_one_region_check(name):
 
 def test_a_plain_region_passes_everywhere():
     assert (
-        sanitize.check_region(" 通许县 ") == batch.check_region("通许县") == template.check_region("通许县")
+        sanitize.check_region(" 通许县 ") == targets.check_region("通许县") == template.check_region("通许县")
     )

@@ -289,7 +289,7 @@ def test_xls_and_ods_submissions(tmp_path):
     base.mkdir(parents=True)
     book = xlwt.Workbook()
     sheet = book.add_sheet("数据")
-    for c, h in enumerate(HEADER := ["指标名称", "单位", "数值"]):
+    for c, h in enumerate(["指标名称", "单位", "数值"]):
         sheet.write(0, c, h)
     sheet.write(1, 0, "调解矛盾纠纷")
     sheet.write(1, 2, "6,736件")
@@ -300,8 +300,9 @@ def test_xls_and_ods_submissions(tmp_path):
         base / "县水利局.ods", engine="odf", index=False
     )
     result = run(tmp_path)
-    assert HEADER
     assert codes(result, "error") == []
+    xls = only(result, "disputes.mediation_cases")
+    assert (Path(xls["source_file"]).name, xls["sheet"], xls["cell"]) == (f"{SJ}.xls", "数据", "C2")
     assert only(result, "disputes.mediation_cases")["value"] == 6736
     assert only(result, "disputes.mediation_success_rate")["value"] == 98.1
     assert only(result, "functions.rivers_cleaned_km")["value"] == 335

@@ -4,6 +4,7 @@ runs at once on one output folder never interleave their writes."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,12 +21,12 @@ import psutil
 import pytest
 from filelock import FileLock
 
+from analysis.core.fileio import lock_path
 from analysis.core.store import INDICATORS_CSV, INDICATORS_PARQUET, ISSUES_CSV, ISSUES_PARQUET, MANIFEST
 from tests import hostile_corpus as hc
 
 TABLES = (INDICATORS_PARQUET, INDICATORS_CSV, ISSUES_PARQUET, ISSUES_CSV)
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
-LOCK = ".lock"  # the lock file every writer of an output folder holds (<out>/.lock)
 
 pytestmark = pytest.mark.slow
 
@@ -75,6 +76,21 @@ def _complete(raw: Path, out: Path) -> float:
     return time.monotonic() - started
 
 
+def _entries(out: Path) -> dict[str, int]:
+    """Every file of the output folder (staged and temporary ones included) with its modification time."""
+    found = {}
+    for path in out.iterdir():
+        with contextlib.suppress(FileNotFoundError):  # renamed or removed while we look
+            found[path.name] = path.stat().st_mtime_ns
+    return found
+
+
+def _wait_for_a_write(proc: subprocess.Popen, out: Path, before: dict[str, int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline and _entries(out) == before:
+        time.sleep(0.002)
+
+
 def test_kill_9_during_ingest_keeps_previous_outputs_whole(raws: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "processed"
     reference = {}
@@ -94,23 +110,28 @@ def test_kill_9_during_ingest_keeps_previous_outputs_whole(raws: dict[str, Path]
     kills = attempts = 0
     while kills < 10 and attempts < 40:
         raw = raws[names[attempts % 2]]
-        # Half the kills land anywhere, half near the end of the run, where the files are written.
-        end = attempts % 2 == 0
-        delay = rng.uniform(0.6 * shortest, 0.98 * shortest) if end else rng.uniform(0.1, 0.95 * shortest)
+        before = _entries(out)
         attempts += 1
         proc = subprocess.Popen(
             _ingest_cmd(raw, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV
         )
-        time.sleep(delay)
+        if attempts % 2:  # just after the first output write began: the most dangerous moments
+            _wait_for_a_write(proc, out, before, timeout=2 * shortest + 30)
+            time.sleep(rng.uniform(0.0, 0.05))
+        else:  # anywhere in the second half of the run
+            time.sleep(rng.uniform(0.5 * shortest, 0.98 * shortest))
+        # A kill counts only when it landed in a running process whose writing had begun.
+        writing = _entries(out) != before
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
-            kills += 1
+            if proc.wait(timeout=60) == -signal.SIGKILL and writing:
+                kills += 1
         proc.wait(timeout=60)
         source, indicators, issues = snapshot(out)  # whole, readable, one run's set
         ref = reference[source]
         pd.testing.assert_frame_equal(indicators, ref[1])
         pd.testing.assert_frame_equal(issues, ref[2])
-    assert kills >= 10, f"only {kills} of {attempts} runs were still running when killed"
+    assert kills >= 10, f"only {kills} of {attempts} kills landed in a run that had begun writing"
     for raw in raws.values():  # the next runs complete normally and give the same tables
         _complete(raw, out)
         source, indicators, issues = snapshot(out)
@@ -123,7 +144,7 @@ def test_second_writer_waits_for_the_lock_with_a_message(raws: dict[str, Path], 
     out = tmp_path / "processed"
     _complete(raws["clean"], out)
     before = (out / MANIFEST).read_bytes()
-    lock = FileLock(str(out / LOCK))
+    lock = FileLock(str(lock_path(out)))  # the lock every writer of the output folder holds
     with lock:
         proc = subprocess.Popen(
             _ingest_cmd(raws["hostile"], out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV
@@ -200,6 +221,9 @@ def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], t
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         time.sleep(delay)
         family = psutil.Process(proc.pid).children(recursive=True)
+        # the run is still going and has begun writing its staging folder when the kill lands
+        assert proc.poll() is None and family, "the run had already ended: the kill tested nothing"
+        assert list(folder.glob(".staging-*")), "the run had not begun writing yet"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         # workers and kernels notice and stop: nothing runs on unattended

@@ -20,7 +20,7 @@ ALLOWED = {
 }
 MAX_LINES = 420  # "no module over about 400 lines"
 # Modules still waiting to be split; strict, so a split module must leave this list.
-NOT_YET_SPLIT = {"report/batch.py", "report/htmlreport.py"}
+NOT_YET_SPLIT: set[str] = set()
 
 
 def modules() -> list[Path]:

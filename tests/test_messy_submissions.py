@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
 
 from analysis.ingest.pipeline import ingest
@@ -262,18 +261,14 @@ def test_region_folder_with_a_trailing_space_and_upper_case_codes(tmp_path):
     assert set(result.indicators["department"]) - {""} == {SJ}
 
 
-def test_large_sheet_with_text_values_still_reads_quickly(tmp_path):
-    """The header check on every row must not make a long sheet slow (the hostile corpus has 100,000 rows)."""
-    import time
-
+def test_large_sheet_with_text_values_reads_every_row(tmp_path):
+    """A long sheet of text rows yields its one value (its speed is measured by ``make bench``, 10万行表)."""
     rows = [
         [None, "调解矛盾纠纷" if i == 1 else f"说明{i}", "件", "6,736" if i == 1 else "—"]
         for i in range(20_000)
     ]
     write_xlsx(folder(tmp_path) / f"{SJ}.xlsx", rows)
-    started = time.perf_counter()
     result = ingest(tmp_path / "raw")
-    assert time.perf_counter() - started < 20  # linear: about 2 s here; quadratic took minutes
     assert values(result) == {"disputes.mediation_cases": 6736}
 
 
@@ -296,4 +291,7 @@ def test_no_loss_holds_on_a_messy_workbook(tmp_path):
     errors = problems(result)
     assert loaded == {"disputes.mediation_cases": 6736, "disputes.mediators": 992}
     assert errors == [("bad-number", "Sheet", "D6"), ("unknown-indicator", "Sheet", "D5")]
-    assert isinstance(result.issues, pd.DataFrame)
+    # every non-empty value cell of a data row is a tidy row or an issue row: nothing else, nothing lost
+    tidy = set(result.indicators.loc[~result.indicators["derived"], "cell"])
+    reported = set(result.issues.loc[result.issues["sheet"] == "Sheet", "cell"])
+    assert tidy | reported == {"D4", "D5", "D6", "C8"} and not tidy & reported

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.core.catalog import load_catalog
-from analysis.core.numbers import parse_value
 from analysis.core.problems import FILE_CODES
 from analysis.ingest.pipeline import ingest
 from tests.builders import write_xlsx
@@ -28,14 +27,32 @@ names = st.one_of(
     st.sampled_from(NAMES).map(lambda n: f" {n}　"),  # padded with half- and full-width spaces
     cell_text,
 )
+# Written forms with the number each one means, written out here independently of the parser
+# (None: not a number, so it may only end as a problem row or as 未填报).
+MEANING = {
+    "6,736": 6736,
+    "1.1万": 11000,
+    "98.1%": 98.1,
+    "500余": 500,
+    "约12": 12,
+    "12个": 12,
+    "3公里": 3,
+    "若干": None,
+    "—": None,
+    "无": None,
+    "": None,
+    " ": None,
+    "#N/A": None,
+}
+BLANKS = {None, "", " ", "—", "无", "/"}  # what the contract calls 未填报 (docs/submission-contract.md)
+ANY = "any"  # free text: accounted for, but its value is not compared
+# (cell content, the value it must load as when it loads)
 values = st.one_of(
-    st.none(),
-    st.integers(min_value=-50, max_value=10**7),
-    st.floats(min_value=-10, max_value=10**6, allow_nan=False, allow_infinity=False),
-    st.sampled_from(
-        ["6,736", "1.1万", "98.1%", "500余", "约12", "若干", "—", "无", "", " ", "#N/A", "12个", "3公里"]
-    ),
-    cell_text,
+    st.none().map(lambda v: (v, ANY)),
+    st.integers(min_value=-50, max_value=10**7).map(lambda v: (v, v)),
+    st.floats(min_value=-10, max_value=10**6, allow_nan=False, allow_infinity=False).map(lambda v: (v, v)),
+    st.sampled_from(sorted(MEANING.items())),
+    cell_text.map(lambda t: (t, ANY)),
 )
 units = st.one_of(st.none(), st.sampled_from(["件", "项", "个", "%", "公里", "米", "吨"]))
 notes = st.one_of(st.none(), st.sampled_from(["本年度未统计", "无此项工作"]), cell_text)
@@ -55,13 +72,15 @@ def test_every_value_cell_is_accounted_for(submissions):
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw"
         expected: dict[tuple[str, str], object] = {}
+        meaning: dict[tuple[str, str], object] = {}
         matched: dict[str, list[tuple[object, str]]] = {}  # indicator → (value, note) of each row naming it
         for department, content in submissions:
             rel = f"测试县/2020/{department}.xlsx"
-            write_xlsx(raw / rel, [[i, n, u, v, c] for i, (n, u, v, c) in enumerate(content, start=1)])
-            for row, (name, _, value, note) in enumerate(content, start=2):
+            write_xlsx(raw / rel, [[i, n, u, v, c] for i, (n, u, (v, _), c) in enumerate(content, start=1)])
+            for row, (name, _, (value, means), note) in enumerate(content, start=2):
                 if _nonempty(value) and not _formula(value):
                     expected[(rel, f"D{row}")] = value
+                    meaning[(rel, f"D{row}")] = means
                 indicator = CATALOG.by_name(name)
                 if indicator is not None:
                     text = "" if note is None or _formula(note) else note.strip()
@@ -82,19 +101,21 @@ def test_every_value_cell_is_accounted_for(submissions):
         rejected = set(result.issues.loc[result.issues["code"].isin(FILE_CODES), "file"])
         for place, raw_value in expected.items():
             assert place in loaded or place in flagged or place[0] in rejected, (place, raw_value)
-            if place in loaded:  # a loaded value is the parsed cell, never altered (units only scale)
-                parsed = parse_value(raw_value)
-                assert parsed.value is not None
+            if place in loaded and meaning[place] != ANY:
+                # a loaded value is what the cell says, never altered (units only scale: 米 → 公里),
                 # equal up to the 15 significant digits a workbook keeps (Excel's own precision)
-                assert any(
-                    loaded[place] == pytest.approx(v, rel=1e-14) for v in (parsed.value, parsed.value / 1000)
-                ), (place, raw_value)
+                means = meaning[place]
+                assert means is not None, (place, raw_value)  # 若干, —, 无 … never become a number
+                assert any(loaded[place] == pytest.approx(v, rel=1e-14) for v in (means, means / 1000)), (
+                    place,
+                    raw_value,
+                )
         # nothing is invented: every loaded cell was a non-empty value cell
         assert set(loaded) <= set(expected)
         # a note explaining a blank travels: an indicator named by one row only, left blank with a 备注
         noted = dict(zip(result.issues["indicator_id"], result.issues["note"], strict=True))
         for indicator_id, [(value, note)] in ((k, v) for k, v in matched.items() if len(v) == 1):
-            if note and not _formula(value) and parse_value(value).blank:
+            if note and value in BLANKS:
                 assert noted.get(indicator_id) == note, (indicator_id, value, note)
 
 

@@ -11,9 +11,11 @@ import papermill
 import pytest
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
+from papermill.translators import papermill_translators
 
-from analysis.report import batch
-from analysis.report.batch import PARAMETER_NAMES, Target
+from analysis.report import runner, targets
+from analysis.report.runner import PARAMETER_NAMES
+from analysis.report.targets import Target
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -21,12 +23,12 @@ PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 def test_there_are_notebooks_and_the_batch_finds_them_all():
     assert len(PATHS) >= 2
-    assert batch.discover_notebooks(NOTEBOOKS) == PATHS
+    assert targets.discover_notebooks(NOTEBOOKS) == PATHS
 
 
 def test_the_exploration_notebook_is_not_part_of_the_report():
     explore = NOTEBOOKS / "探索.ipynb"
-    assert explore.exists() and explore not in batch.discover_notebooks(NOTEBOOKS)
+    assert explore.exists() and explore not in targets.discover_notebooks(NOTEBOOKS)
 
 
 def assignments(source: str) -> dict[str, object]:
@@ -67,8 +69,9 @@ def test_stored_without_outputs(path):
     "region", ["007", "通许县", "a'); import os; os.system('x'); ('", "县\u3000名", "O'Brien 县"], ids=repr
 )
 def test_injected_parameters_are_typed_literals(region, tmp_path):
-    batch.register_parameter_translator()
-    params = batch.notebook_parameters(Target(region, 2019), tmp_path / "processed", tmp_path / "out")
+    runner.register_parameter_translator()  # what every batch worker does before running a notebook
+    assert papermill_translators.find_translator("fazhi-analysis", "python") is runner.ReprTranslator
+    params = runner.notebook_parameters(Target(region, 2019), tmp_path / "processed", tmp_path / "out")
     assert tuple(params) == PARAMETER_NAMES
     nb = parameterize_notebook(load_notebook_node(str(PATHS[0])), params)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
@@ -81,5 +84,5 @@ def test_injected_parameters_are_typed_literals(region, tmp_path):
 
 def test_names_the_batch_refuses_never_reach_a_notebook():
     for region in ["../x", 'a"b', "a\\b", "a\nb"]:
-        with pytest.raises(batch.BatchError):
-            batch.check_region(region)
+        with pytest.raises(targets.BatchError):
+            targets.check_region(region)

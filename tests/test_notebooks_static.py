@@ -231,7 +231,9 @@ def test_plotly_output_is_offline(tmp_path, monkeypatch):
     nbmod.configure_plotly()
     assert pio.renderers.default == "plotly_mimetype+notebook"
     fig = go.Figure(go.Bar(x=["调解"], y=[6736]))
-    bundle = pio.renderers._build_mime_bundle(fig.to_dict(), renderers_string=pio.renderers.default)
+    bundle: dict = {}
+    for name in pio.renderers.default.split("+"):  # what each configured renderer hands to Jupyter
+        bundle.update(pio.renderers[name].to_mimebundle(fig.to_dict()))
     assert "application/vnd.plotly.v1+json" in bundle and "text/html" in bundle
     assert not re.search(r"<script[^>]+src=", bundle["text/html"])  # no CDN (plotly.js or MathJax)
     assert "cdn" not in bundle["text/html"].lower()
@@ -330,11 +332,18 @@ def test_show_functions_return_what_they_showed(tmp_path, monkeypatch):
     assert row["cell"] and row["source_file"] and row["value_2018"] == 6062
 
 
-DEVELOPER_WORDS = ("papermill", "sentences.yaml", "key_figures", "processed_dir", "output_dir")
+DEVELOPER_WORDS = re.compile(
+    r"papermill|\.yaml|key_figures|processed_dir|output_dir|parameters|[a-z]+-[a-z]+"
+)
 
 
-@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0*.ipynb")), ids=lambda p: p.stem)
-def test_page_text_speaks_to_readers_not_developers(path):
-    """Markdown becomes the report page: no tool names, parameter names or configuration keys."""
-    text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
-    assert [w for w in DEVELOPER_WORDS if w in text] == []
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_text_shown_on_the_pages_has_no_developer_words(path):
+    """Markdown that reaches a report page speaks to readers: no tool, file or parameter names, no issue codes.
+    (A ``remove-cell`` note for analysts in JupyterLab may name the parameters.)"""
+    book = nbformat.read(path, as_version=4)
+    for cell in book.cells:
+        if cell.cell_type != "markdown" or "remove-cell" in cell.metadata.get("tags", []):
+            continue
+        found = DEVELOPER_WORDS.findall(cell.source)
+        assert not found, f"{path.name}: {found} in {cell.source[:80]!r}"

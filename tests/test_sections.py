@@ -214,6 +214,16 @@ def test_issue_counts_and_list():
     assert quality.code_table(fp.empty_issues()).empty
 
 
+def test_readers_see_problem_names_and_codes_only_in_the_last_column():
+    iss = quality.issues_of(fp.issues(), fp.REGION, fp.YEAR)
+    for table in (quality.code_table(iss), quality.issue_list(iss), quality.code_table(fp.empty_issues())):
+        assert list(table.columns)[-1] == "代码"
+    chart = quality.issues_chart(selection.select(fp.spec_frame(), fp.REGION, fp.YEAR), iss)
+    codes = set(iss["code"])
+    assert chart.labels and not any(code in label for label in chart.labels for code in codes)
+    assert "数值无法识别" in chart.labels and "代码" not in chart.title
+
+
 def test_change_of_a_signed_figure_has_no_percentage():
     # the unexplained gap going from −51 to 0 is "+51项", not "+51项（+100%）"
     assert selection.format_change(0, -51, "项") == "+51项"

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from analysis.cli import main as cli_main
+from analysis.cli import run_template as cli_run_template
 from analysis.core import fileio
 from analysis.core.catalog import load_catalog
 from analysis.core.numbers import parse_value
@@ -243,7 +244,7 @@ def test_partly_filled_template_reports_only_the_blanks(templates, catalog, tmp_
 @pytest.mark.parametrize("region", ["", "  ", "a/b", "a\\b", "..", "../通许县", "通许\x00县", ".hidden"])
 def test_bad_region_is_refused_in_chinese(region, tmp_path, capsys):
     out = tmp_path / "out"
-    assert tpl.run_template_cli(region, YEAR, out) == 2
+    assert cli_run_template(region, YEAR, out) == 2
     err = capsys.readouterr().err
     assert err.startswith("无法生成模板：") and "地区" in err
     assert not out.exists()
@@ -252,7 +253,7 @@ def test_bad_region_is_refused_in_chinese(region, tmp_path, capsys):
 @pytest.mark.parametrize("year", [1948, 2101, -1, 0, "二〇二〇", "2020a", True, 2020.0])
 def test_bad_year_is_refused_in_chinese(year, tmp_path, capsys):
     out = tmp_path / "out"
-    assert tpl.run_template_cli(REGION, year, out) == 2
+    assert cli_run_template(REGION, year, out) == 2
     err = capsys.readouterr().err
     assert "统计年度" in err
     assert not out.exists()
@@ -281,7 +282,7 @@ def test_cli_default_folder(tmp_path, monkeypatch, capsys, catalog):
 def test_cli_unreadable_catalog(tmp_path, capsys):
     bad = tmp_path / "catalog.yaml"
     bad.write_text("units: [\n", encoding="utf-8")
-    assert tpl.run_template_cli(REGION, YEAR, tmp_path / "out", catalog_path=bad) == 2
+    assert cli_run_template(REGION, YEAR, tmp_path / "out", catalog_path=bad) == 2
     assert "无法生成模板" in capsys.readouterr().err
 
 
@@ -305,7 +306,7 @@ def test_crash_during_write_keeps_previous_file(tmp_path, monkeypatch, catalog):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(fileio.os, "replace", boom)
-    assert tpl.run_template_cli(REGION, 2021, out) == 2
+    assert cli_run_template(REGION, 2021, out) == 2
     assert target.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{d}.xlsx" for d in catalog.departments)
 

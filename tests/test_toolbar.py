@@ -8,6 +8,7 @@ checks below can fail.
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -16,7 +17,7 @@ import pytest
 
 from analysis.explore import nb
 from analysis.explore.toolbar import DICTIONARY, LOCALE, PLOTLY_CONFIG, plotly_config
-from analysis.report import htmlreport
+from analysis.report import pages, sanitizer, static
 from tests.test_browser import CHROMIUM, LAUNCH_ARGS, _chromium_or_skip, block_network
 
 CLOUD_WORDS = ("share", "cloud", "chart studio", "edit in")
@@ -28,21 +29,21 @@ def chart() -> go.Figure:
 
 def report_page(folder: Path) -> Path:
     """A report page as the batch writes it: assets/, the CSP, chart_markup and report.js."""
-    htmlreport.write_assets(folder)
-    markup = htmlreport.chart_markup({**chart().to_plotly_json(), "config": {}}, 1)
+    static.write_assets(folder)
+    markup = pages.chart_markup({**chart().to_plotly_json(), "config": {}}, 1)
     return _page(folder / "page.html", f'{markup}<script src="assets/report.js"></script>')
 
 
 def control_page(folder: Path) -> Path:
     """The same chart drawn with plotly.js's own defaults (no CSP: the control has an inline script)."""
-    htmlreport.write_assets(folder)
-    figure = htmlreport.script_json(chart().to_plotly_json())
+    static.write_assets(folder)
+    figure = sanitizer.script_json(chart().to_plotly_json())
     body = f'<div id="c"></div><script>var f = {figure}; Plotly.newPlot("c", f.data, f.layout);</script>'
     return _page(folder / "control.html", body, csp=False)
 
 
 def _page(path: Path, body: str, csp: bool = True) -> Path:
-    policy = f'<meta http-equiv="Content-Security-Policy" content="{htmlreport.CSP}">' if csp else ""
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{static.CSP}">' if csp else ""
     path.write_text(
         f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">{policy}</head><body>'
         f'<script src="assets/plotly.min.js"></script>{body}</body></html>',
@@ -60,7 +61,7 @@ def notebook_page(folder: Path) -> Path:
     """The text/html a notebook's chart carries (nbconvert, classic notebook), after plotly.js."""
     nb.configure_plotly()
     bundle = pio.renderers["notebook"].to_mimebundle(chart().to_dict())
-    htmlreport.write_assets(folder)
+    static.write_assets(folder)
     return _page(folder / "notebook.html", bundle["text/html"], csp=False)
 
 
@@ -98,14 +99,14 @@ def test_the_config_has_no_cloud_switch_on_and_a_locale_plotly_finds():
     # plotly.js looks the locale up by its exact name in config.locales
     assert config["locale"] == LOCALE == "zh-CN" and config["locales"][LOCALE]["dictionary"] is not DICTIONARY
     assert config["locales"][LOCALE]["dictionary"]["Download plot as a PNG"] == "下载为 PNG 图片"
-    markup = htmlreport.chart_markup({"data": [], "layout": {}, "config": {"showSendToCloud": True}}, 1)
-    sent = htmlreport.json.loads(html.unescape(_chart_json(markup)))
+    markup = pages.chart_markup({"data": [], "layout": {}, "config": {"showSendToCloud": True}}, 1)
+    sent = json.loads(html.unescape(_chart_json(markup)))
     assert sent["config"]["showSendToCloud"] is False and sent["config"]["locale"] == "zh-CN"
     assert PLOTLY_CONFIG["showSendToCloud"] is False  # the shared dict itself was not changed
 
 
 def test_every_tooltip_plotly_js_shows_is_translated():
-    js = htmlreport.asset_payloads()[htmlreport.PLOTLY_JS].decode("utf-8")
+    js = static.asset_payloads()[static.PLOTLY_JS].decode("utf-8")
     for key in ("Download plot as a PNG", "Zoom in", "Zoom out", "Autoscale", "Reset axes", "Pan"):
         assert f'"{key}"' in js, key  # the key as this plotly.js spells it (case-sensitive)
         assert key in DICTIONARY

@@ -1,65 +1,199 @@
-"""Command line: ``python -m analysis {ingest,template,run,draft,kernel,codes}``."""
+"""Command line: ``python -m analysis {ingest,template,run,draft,kernel,codes}`` (also installed as ``fazhi``).
+
+This module owns everything a user sees in the terminal and every exit status: the library functions
+return results or raise typed errors; here they become Chinese lines and one of three exit codes:
+0 no errors; 1 errors in the data (or failed notebooks), good outputs still written; 2 a bad request or
+an unusable environment (nothing written). Help and argparse's own messages are Chinese too.
+
+Each command's modules are imported when the command runs, so ``--help`` and a mistyped option answer at
+once instead of after loading pandas, papermill and nbconvert.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
+from analysis.cli_args import EXIT_USAGE, build_parser
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis", description="法治政府建设情况报告：数据导入、校验、分析与报告"
+EXIT_OK, EXIT_DATA_ERRORS = 0, 1
+
+
+def _error(message: object) -> None:
+    print(f"错误：{message}", file=sys.stderr)
+
+
+# --- ingest ----------------------------------------------------------------------------------------
+
+
+def file_line(summary) -> str:
+    """One line per ingested file: ✓ clean, ! with errors, ✗ not loaded at all."""
+    mark = "✗" if summary.rejected else ("!" if summary.errors else "✓")
+    detail = "整个文件未导入" if summary.rejected else f"导入 {summary.values} 个数值"
+    return f"  {mark} {summary.file}（{summary.department}）：{detail}，错误 {summary.errors}，警告 {summary.warnings}"
+
+
+def run_ingest(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False) -> int:
+    """``ingest``: 0 without errors, 1 with errors in the data (good values still written), 2 otherwise."""
+    from tqdm import tqdm
+
+    from analysis.core.catalog import CatalogError, load_catalog
+    from analysis.core.fileio import BusyError, output_lock
+    from analysis.core.problems import ERROR, WARNING
+    from analysis.core.store import write_tables
+    from analysis.ingest.limits import Limits
+    from analysis.ingest.pipeline import ingest
+
+    if not raw.is_dir():
+        _error(f"找不到原始报表文件夹 {raw}")
+        return EXIT_USAGE
+    try:
+        catalog = load_catalog(catalog_path)
+    except (CatalogError, OSError) as exc:
+        _error(f"指标目录无法读取：{exc}")
+        return EXIT_USAGE
+    try:
+        limits = Limits.from_env()  # a bad FAZHI_* value is the caller's to fix, before any file is read
+    except ValueError as exc:
+        _error(exc)
+        return EXIT_USAGE
+    bar: list = []  # the progress bar, when there is one: only on a terminal, never in a log
+
+    def progress(files: list) -> object:
+        if quiet or not sys.stderr.isatty() or len(files) < 20:
+            return files
+        bar.append(tqdm(files, desc="读取报表", unit="个文件", file=sys.stderr))
+        return bar[0]
+
+    def report(summary) -> None:
+        tqdm.write(file_line(summary), file=sys.stdout) if bar else print(file_line(summary))
+
+    if not quiet:
+        print(f"读取 {raw} …")
+    result = ingest(raw, catalog, limits, progress=progress, report=None if quiet else report)
+    if not result.files:  # an unmounted share or an empty folder must not replace good tables with empty ones
+        _error(f"在 {raw} 中没有找到任何工作簿（应为 <地区>/<年度>/<单位>.xlsx），未写出任何文件，")
+        print(f"{out} 中原有的导入结果保持不变。", file=sys.stderr)
+        for message in (result.issues["file"] + "：" + result.issues["message"]).head(20):
+            print(f"  {message}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with output_lock(out):
+            meta = {"raw": str(raw), "seconds": round(result.seconds, 3)}
+            write_tables(out, result.indicators, result.issues, meta, catalog=catalog)
+    except (BusyError, OSError) as exc:
+        _error(exc)
+        return EXIT_USAGE
+    counts = result.issues["severity"].value_counts()
+    derived = int(result.indicators["derived"].sum())
+    print(
+        f"完成：{len(result.files)} 个文件，导入 {len(result.indicators) - derived} 个数值（另计算派生指标 {derived} 个）；"
+        f"错误 {counts.get(ERROR, 0)}，警告 {counts.get(WARNING, 0)}，提示 {counts.get('info', 0)}；"
+        f"用时 {result.seconds:.1f} 秒。输出：{out}"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    if result.has_errors:
+        print(f"有错误：请查看 {out / 'issues.csv'}，按其中的说明请相关单位改正后重新报送。", file=sys.stderr)
+        return EXIT_DATA_ERRORS
+    return EXIT_OK
 
-    ingest = sub.add_parser("ingest", help="读取 data/raw 中各单位报表，生成整洁数据表与问题清单")
-    ingest.add_argument("--raw", type=Path, default=Path("data/raw"), help="原始报表文件夹（默认 data/raw）")
-    ingest.add_argument(
-        "--out", type=Path, default=Path("data/processed"), help="输出文件夹（默认 data/processed）"
+
+# --- template --------------------------------------------------------------------------------------
+
+
+def run_template(region: str, year: int, out: Path | None, catalog_path: Path | None = None) -> int:
+    """``template``: 0 on success, 2 on a bad request, an unusable catalog or an unwritable folder."""
+    from analysis.core.catalog import load_catalog
+    from analysis.ingest.template import check_region, write_templates
+
+    try:
+        paths = write_templates(region, year, out, load_catalog(catalog_path))
+    except ValueError as exc:  # TemplateError, CatalogError, an unsafe department name
+        print(f"无法生成模板：{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"无法写入模板文件：{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in paths:
+        print(f"已生成 {path}")
+    print(f"共 {len(paths)} 个单位的模板，请分发给各单位填报后放入 data/raw/{check_region(region)}/{year}/。")
+    return EXIT_OK
+
+
+# --- run -------------------------------------------------------------------------------------------
+
+
+def summary_lines(results: list, timeout: int | None = None) -> list[str]:
+    """The batch's terminal summary: per report, the notebooks that failed, where, and the folder."""
+    from analysis.report.publish import EXECUTED_DIR, INDEX
+
+    lines = []
+    for rep in results:
+        total, failed = len(rep.results), rep.failed
+        state = "全部成功" if not failed else f"{len(failed)} 个失败"
+        lines.append(f"{rep.target.label}：{total} 个笔记本，{state}，用时 {rep.seconds:.1f} 秒。")
+        for r in failed:
+            lines.append(f"  ✗ {r.stem}.ipynb：{r.failure_text(timeout)}")
+            lines.append(f"    执行后的笔记本已保留：{rep.folder / EXECUTED_DIR / (r.stem + '.ipynb')}")
+        lines.append(f"  报告目录：{rep.folder / INDEX}")
+    return lines
+
+
+def run_reports(
+    region: str,
+    year: str,
+    processed: Path,
+    reports: Path,
+    workers: int = 2,
+    timeout: int = 600,
+    notebooks: Path | None = None,
+) -> int:
+    """``run``: 0 when every notebook ran, 1 when one failed, 2 for a bad request."""
+    from analysis.core.fileio import BusyError
+    from analysis.core.store import StoreError
+    from analysis.report.batch import run_batch
+    from analysis.report.targets import BatchError
+
+    started = time.monotonic()
+    try:
+        results = run_batch(
+            region,
+            year,
+            Path(processed),
+            Path(reports),
+            notebooks_dir=notebooks,
+            workers=workers,
+            timeout=timeout,
+            say=print,
+        )
+    except BatchError as exc:
+        _error(exc)
+        return EXIT_USAGE
+    except (StoreError, BusyError) as exc:  # unreadable tables, or the folder stayed locked too long
+        _error(exc)
+        return EXIT_DATA_ERRORS
+    except OSError as exc:  # a read-only or full reports folder: the previous report is left intact
+        _error(
+            f"无法写入报告文件夹 {exc.filename or reports}（{exc.strerror or type(exc).__name__}），本次报告未发布，"
+            "原有报告保持不变；请检查该文件夹的写入权限和磁盘剩余空间。"
+        )
+        return EXIT_USAGE
+    for line in summary_lines(results, timeout):
+        print(line)
+    failed = sum(len(r.failed) for r in results)
+    total = sum(len(r.results) for r in results)
+    print(
+        f"共 {len(results)} 份报告、{total} 个笔记本，失败 {failed} 个；总用时 {time.monotonic() - started:.1f} 秒。"
     )
-    ingest.add_argument("--catalog", type=Path, default=None, help="指标目录 YAML（默认使用内置目录）")
-    ingest.add_argument("--quiet", action="store_true", help="不显示进度条和逐文件摘要")
+    return EXIT_DATA_ERRORS if failed else EXIT_OK
 
-    template = sub.add_parser("template", help="为各填报单位生成空白报表模板")
-    template.add_argument("--region", required=True, help="地区名称，如 通许县")
-    template.add_argument("--year", required=True, type=int, help="统计年度，如 2020")
-    template.add_argument("--out", type=Path, default=None, help="输出文件夹（默认 templates/<地区>/<年度>）")
-    template.add_argument("--catalog", type=Path, default=None, help="指标目录 YAML（默认使用内置目录）")
 
-    run = sub.add_parser("run", help="批量运行分析笔记本，生成离线 HTML 报告")
-    run.add_argument("--region", required=True, help="地区名称，或 all 表示数据中的全部地区")
-    run.add_argument("--year", required=True, help="统计年度，或 all 表示数据中的全部年度")
-    run.add_argument("--processed", type=Path, default=Path("data/processed"), help="整洁数据文件夹")
-    run.add_argument("--reports", type=Path, default=Path("reports"), help="报告输出文件夹（默认 reports）")
-    run.add_argument("--workers", type=int, default=2, help="并行运行的笔记本数（默认 2）")
-    run.add_argument("--timeout", type=int, default=600, help="单个单元格的执行时限（秒，默认 600）")
-    run.add_argument("--notebooks", type=Path, default=None, help="笔记本文件夹（默认 notebooks/）")
-
-    draft = sub.add_parser("draft", help="从整洁数据表生成 Word 报告初稿（.docx，公文格式）")
-    draft.add_argument("--region", required=True, help="地区名称，如 通许县")
-    draft.add_argument("--year", required=True, type=int, help="统计年度，如 2019")
-    draft.add_argument(
-        "--out", type=Path, default=None, help="输出文件（默认写在当前文件夹，文件名含地区和年度）"
-    )
-    draft.add_argument("--processed", type=Path, default=Path("data/processed"), help="整洁数据文件夹")
-    draft.add_argument(
-        "--reports", type=Path, default=Path("reports"), help="报告文件夹（取其中的印刷用图表）"
-    )
-    draft.add_argument("--to", dest="addressee", default=None, help="主送机关（上级政府；默认留待填写）")
-    draft.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF 预览")
-
-    kernel = sub.add_parser("kernel", help="注册本项目的 Jupyter 内核（papermill 和 JupyterLab 使用）")
-    kernel.add_argument("--install", action="store_true", help="在当前虚拟环境中注册内核")
-
-    sub.add_parser("codes", help="列出 issues.csv 中全部问题代码")
-    return parser
+# --- draft ---------------------------------------------------------------------------------------
 
 
 def run_draft(args: argparse.Namespace) -> int:
     """``draft``: 0 when the draft was written, 2 for a bad request or unreadable tables."""
-    import time
-
     from analysis.core.store import StoreError
     from analysis.report.draft import draft_from_processed
 
@@ -75,8 +209,8 @@ def run_draft(args: argparse.Namespace) -> int:
             pdf=args.pdf,
         )
     except (StoreError, ValueError, OSError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
+        _error(exc)
+        return EXIT_USAGE
     seconds = time.monotonic() - started
     print(
         f"已写出 Word 初稿：{result.path}（图 {result.figures} 幅，未填报指标 {result.missing} 项，用时 {seconds:.1f} 秒）"
@@ -85,7 +219,36 @@ def run_draft(args: argparse.Namespace) -> int:
         print(f"PDF 预览：{result.pdf}")
     for note in result.notes:
         print(note)
-    return 0
+    return EXIT_OK
+
+
+# --- kernel, codes ---------------------------------------------------------------------------------
+
+
+def run_kernel(install: bool = False) -> int:
+    """``kernel [--install]``: register the kernel, or show where it is (2 when it is not registered)."""
+    from analysis.report.kernel import DISPLAY_NAME, KERNEL_NAME, install_kernel, is_installed, kernel_dir
+
+    if install:
+        folder, changed = install_kernel()
+        state = "已注册" if changed else "已是最新，无需更改"
+        print(f"Jupyter 内核 {KERNEL_NAME}（{DISPLAY_NAME}）{state}：{folder}")
+        return EXIT_OK
+    if is_installed():
+        print(f"Jupyter 内核 {KERNEL_NAME} 已注册：{kernel_dir()}")
+        return EXIT_OK
+    print(
+        f"Jupyter 内核 {KERNEL_NAME} 尚未注册，请运行：python -m analysis kernel --install", file=sys.stderr
+    )
+    return EXIT_USAGE
+
+
+def run_codes() -> int:
+    from analysis.core.problems import CODES
+
+    for code, (severity, title) in CODES.items():
+        print(f"{code}\t{severity}\t{title}")
+    return EXIT_OK
 
 
 def _chinese_store_warnings() -> None:
@@ -107,21 +270,15 @@ def _chinese_store_warnings() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command in ("ingest", "run", "draft"):
         _chinese_store_warnings()
     if args.command == "ingest":
-        from analysis.ingest.pipeline import run_ingest_cli
-
-        return run_ingest_cli(args.raw, args.out, catalog_path=args.catalog, quiet=args.quiet)
+        return run_ingest(args.raw, args.out, catalog_path=args.catalog, quiet=args.quiet)
     if args.command == "template":
-        from analysis.ingest.template import run_template_cli
-
-        return run_template_cli(args.region, args.year, args.out, catalog_path=args.catalog)
+        return run_template(args.region, args.year, args.out, catalog_path=args.catalog)
     if args.command == "run":
-        from analysis.report.batch import run_batch_cli
-
-        return run_batch_cli(
+        return run_reports(
             region=args.region,
             year=args.year,
             processed=args.processed,
@@ -133,16 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "draft":
         return run_draft(args)
     if args.command == "kernel":
-        from analysis.report.kernel import run_kernel_cli
-
-        return run_kernel_cli(install=args.install)
-    if args.command == "codes":
-        from analysis.core.problems import CODES
-
-        for code, (severity, title) in CODES.items():
-            print(f"{code}\t{severity}\t{title}")
-        return 0
-    return 2  # pragma: no cover - argparse rejects unknown commands
+        return run_kernel(install=args.install)
+    return run_codes()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-LOCK = ".lock"
+LOCKS_DIR = "fazhi-analysis-locks"  # under the system temporary folder, shared by every user
 
 
 class BusyError(RuntimeError):
@@ -66,10 +67,13 @@ def _fsync_dir(folder: Path) -> None:
 def output_lock(
     folder: Path, wait_seconds: float = 600, say: Callable[[str], None] | None = None
 ) -> Iterator[None]:
-    """Hold ``<folder>/.lock`` while writing; a second writer waits (saying so) and then gives up clearly."""
+    """Hold the lock of ``folder`` while writing; a second writer waits (saying so) and then gives up clearly.
+
+    The lock file is :func:`lock_path`, outside ``folder``, so a report or data folder holds only its files.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / LOCK))
+    lock = FileLock(str(lock_path(folder)), mode=0o666)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -84,6 +88,17 @@ def output_lock(
         yield
     finally:
         lock.release()
+
+
+def lock_path(folder: Path) -> Path:
+    """The lock file of an output folder: one per resolved path, in the system temporary folder."""
+    key = hashlib.sha256(str(Path(folder).resolve()).encode("utf-8")).hexdigest()[:32]
+    locks = Path(tempfile.gettempdir()) / LOCKS_DIR
+    if not locks.is_dir():
+        locks.mkdir(exist_ok=True)
+        with contextlib.suppress(OSError):  # sticky and writable for all, like /tmp itself
+            os.chmod(locks, 0o1777)
+    return locks / f"{key}.lock"
 
 
 def _stderr(message: str) -> None:

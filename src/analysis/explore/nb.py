@@ -207,12 +207,14 @@ def show_chart(ctx: Context, chart: Chart, name: str):
     _show_plotly(fig)
     paths = save_static(to_matplotlib(chart), ctx.figures_dir, f"{ctx.notebook}_{name}")
     if ctx.scratch:
-        shown = " / ".join(p.as_posix() for p in paths)
+        files = html.escape(" / ".join(p.as_posix() for p in paths))
         label = "印刷用静态图（草稿文件夹，不写入报告）"
-    else:
-        shown = " / ".join(f"figures/{p.name}" for p in paths)
+    else:  # links that open the files from the report's pages
+        files = " / ".join(
+            f'<a href="{html.escape(f"figures/{p.name}")}">{html.escape(p.name)}</a>' for p in paths
+        )
         label = "印刷用静态图"
-    _display(HTML(f'<p class="fazhi-figure-files">{label}：{html.escape(shown)}</p>'))
+    _display(HTML(f'<p class="fazhi-figure-files">{label}：{files}</p>'))
     return fig
 
 

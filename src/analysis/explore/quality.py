@@ -78,29 +78,30 @@ def severity_table(issues: pd.DataFrame) -> pd.DataFrame:
 
 
 def code_table(issues: pd.DataFrame) -> pd.DataFrame:
-    """Issue counts per code, most severe first, with the Chinese title of each code."""
+    """Issue counts per code, most severe first, with the Chinese title of each code (the code itself last:
+    readers go by the title, the code is for looking it up in docs/issue-codes.md)."""
     counts = issues["code"].value_counts()
     rows = [
         {
             "级别": SEVERITY_ZH[CODES[c][0]],
-            "代码": c,
             "含义": CODES[c][1],
             "问题数": int(n),
+            "代码": c,
             "_o": severity_rank(CODES[c][0]),
         }
         for c, n in counts.items()
         if c in CODES
     ]
     if not rows:
-        return pd.DataFrame(columns=["级别", "代码", "含义", "问题数"])
+        return pd.DataFrame(columns=["级别", "含义", "问题数", "代码"])
     table = pd.DataFrame(rows).sort_values(["_o", "问题数", "代码"], ascending=[True, False, True])
     return table.drop(columns="_o").reset_index(drop=True)
 
 
 def issues_chart(view: View, issues: pd.DataFrame) -> Chart:
-    """Issue counts per code, coloured by severity (one series per severity)."""
+    """Issue counts per kind of problem (its Chinese title), coloured by severity (one series per severity)."""
     table = code_table(issues)
-    labels = tuple(f"{t}（{c}）" for t, c in zip(table["含义"], table["代码"], strict=True))
+    labels = tuple(table["含义"])
     series = tuple(
         (
             zh,
@@ -114,7 +115,7 @@ def issues_chart(view: View, issues: pd.DataFrame) -> Chart:
     note = "" if len(table) else "本年度未记录数据问题。"
     return Chart(
         kind="stacked",
-        title=chart_title(view, "数据问题（按问题代码）"),
+        title=chart_title(view, "数据问题（按问题种类）"),
         labels=labels,
         series=series,
         unit="条",
@@ -129,12 +130,12 @@ def issue_list(issues: pd.DataFrame, severities: tuple[str, ...] = SEVERITIES[:2
     table = pd.DataFrame(
         {
             "级别": shown["severity"].map(SEVERITY_ZH),
-            "代码": shown["code"],
             "填报单位": shown["department"],
             "文件": shown["file"],
             "工作表": shown["sheet"],
             "单元格": shown["cell"],
             "说明": shown["message"],
+            "代码": shown["code"],
         }
     )
     return table.reset_index(drop=True)

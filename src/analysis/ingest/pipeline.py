@@ -8,9 +8,9 @@ either a row of the tidy table or a row of the problems table (a whole-file reje
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,22 +213,20 @@ def ingest(
     raw_dir: Path | str,
     catalog: Catalog | None = None,
     limits: Limits | None = None,
-    progress: bool = False,
-    report=None,
+    progress: Callable[[list], Iterable] | None = None,
+    report: Callable[[FileSummary], None] | None = None,
 ) -> IngestResult:
-    """Read every submission under ``raw_dir``; never raises for bad input (it becomes problems)."""
+    """Read every submission under ``raw_dir``; never raises for bad input (it becomes problems).
+
+    ``progress`` may wrap the list of files (e.g. in a progress bar); ``report`` is called after each file.
+    """
     started = time.perf_counter()
     raw_dir = Path(raw_dir)
     catalog = catalog or load_catalog()
     files, problems = discover(raw_dir)
     loaded: list[_Loaded] = []
     summaries: list[FileSummary] = []
-    iterator = files
-    if progress and len(files) >= 20:
-        from tqdm import tqdm
-
-        iterator = tqdm(files, desc="读取报表", unit="个文件", file=sys.stderr)
-    for path, ctx in iterator:
+    for path, ctx in progress(files) if progress else files:
         item, file_problems = ingest_file(path, ctx, catalog, limits)
         loaded.append(item)
         problems.extend(file_problems)
@@ -260,68 +258,3 @@ def ingest(
         files=summaries,
         seconds=time.perf_counter() - started,
     )
-
-
-def _print_summary(summary: FileSummary) -> None:
-    mark = "✗" if summary.rejected else ("!" if summary.errors else "✓")
-    detail = "整个文件未导入" if summary.rejected else f"导入 {summary.values} 个数值"
-    line = f"  {mark} {summary.file}（{summary.department}）：{detail}，错误 {summary.errors}，警告 {summary.warnings}"
-    from tqdm import tqdm
-
-    tqdm.write(line, file=sys.stdout)  # above the progress bar, when there is one
-
-
-def run_ingest_cli(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False) -> int:
-    """``python -m analysis ingest``: exit 0 without errors, 1 with errors (good values still written)."""
-    from analysis.core.catalog import CatalogError
-    from analysis.core.fileio import BusyError, output_lock
-    from analysis.core.store import write_tables
-
-    if not raw.is_dir():
-        print(f"错误：找不到原始报表文件夹 {raw}", file=sys.stderr)
-        return 2
-    try:
-        catalog = load_catalog(catalog_path)
-    except (CatalogError, OSError) as exc:
-        print(f"错误：指标目录无法读取：{exc}", file=sys.stderr)
-        return 2
-    try:
-        limits = Limits.from_env()  # a bad FAZHI_* value is the caller's to fix, before any file is read
-    except ValueError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
-    if not quiet:
-        print(f"读取 {raw} …")
-    result = ingest(raw, catalog, limits, progress=not quiet, report=None if quiet else _print_summary)
-    if not result.files:  # an unmounted share or an empty folder must not replace good tables with empty ones
-        print(
-            f"错误：在 {raw} 中没有找到任何工作簿（应为 <地区>/<年度>/<单位>.xlsx），未写出任何文件，",
-            file=sys.stderr,
-        )
-        print(f"{out} 中原有的导入结果保持不变。", file=sys.stderr)
-        for message in (result.issues["file"] + "：" + result.issues["message"]).head(20):
-            print(f"  {message}", file=sys.stderr)
-        return 2
-    try:
-        with output_lock(out):
-            write_tables(
-                out,
-                result.indicators,
-                result.issues,
-                {"raw": str(raw), "seconds": round(result.seconds, 3)},
-                catalog=catalog,
-            )
-    except (BusyError, OSError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
-    counts = result.issues["severity"].value_counts()
-    derived = int(result.indicators["derived"].sum())
-    print(
-        f"完成：{len(result.files)} 个文件，导入 {len(result.indicators) - derived} 个数值（另计算派生指标 {derived} 个）；"
-        f"错误 {counts.get(ERROR, 0)}，警告 {counts.get(WARNING, 0)}，提示 {counts.get('info', 0)}；"
-        f"用时 {result.seconds:.1f} 秒。输出：{out}"
-    )
-    if result.has_errors:
-        print(f"有错误：请查看 {out / 'issues.csv'}，按其中的说明请相关单位改正后重新报送。", file=sys.stderr)
-        return 1
-    return 0

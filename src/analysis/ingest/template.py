@@ -16,7 +16,6 @@ An untouched template ingests to no values and no errors; a filled one ingests t
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -300,20 +299,3 @@ def write_templates(
         atomic_write_bytes(path, buffer.getvalue())
         written.append(path)
     return written
-
-
-def run_template_cli(region: str, year: int, out: Path | None, catalog_path: Path | None = None) -> int:
-    """``python -m analysis template``: 0 on success, 2 on a bad request or an unusable catalog."""
-    try:
-        catalog = load_catalog(catalog_path)
-        paths = write_templates(region, year, out, catalog)
-    except ValueError as exc:  # TemplateError, CatalogError, an unsafe department name
-        print(f"无法生成模板：{exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"无法写入模板文件：{exc}", file=sys.stderr)
-        return 2
-    for path in paths:
-        print(f"已生成 {path}")
-    print(f"共 {len(paths)} 个单位的模板，请分发给各单位填报后放入 data/raw/{check_region(region)}/{year}/。")
-    return 0

@@ -59,19 +59,3 @@ def ensure_kernel() -> None:
         return
     if spec.argv and not Path(spec.argv[0]).exists():
         install_kernel()
-
-
-def run_kernel_cli(install: bool = False) -> int:
-    """``python -m analysis kernel [--install]``: register the kernel, or show where it is."""
-    if install:
-        folder, changed = install_kernel()
-        state = "已注册" if changed else "已是最新，无需更改"
-        print(f"Jupyter 内核 {KERNEL_NAME}（{DISPLAY_NAME}）{state}：{folder}")
-        return 0
-    if is_installed():
-        print(f"Jupyter 内核 {KERNEL_NAME} 已注册：{kernel_dir()}")
-        return 0
-    print(
-        f"Jupyter 内核 {KERNEL_NAME} 尚未注册，请运行：python -m analysis kernel --install", file=sys.stderr
-    )
-    return 1

@@ -9,12 +9,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from analysis.report import htmlreport
-from analysis.report.htmlreport import Coverage, KeyFigure, PageInfo
+from analysis.explore import quality
+from analysis.report import index, pages, sanitizer, static
+from analysis.report.index import Coverage, KeyFigure
+from analysis.report.pages import PageInfo
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -64,7 +67,7 @@ def plotly_outputs(title: str = "调解情况") -> list[dict]:
     return [
         nbformat.v4.new_output("display_data", data={"text/html": bundle_js}),
         nbformat.v4.new_output(
-            "display_data", data={htmlreport.PLOTLY_MIME: spec, "text/html": cdn + "<div></div>"}
+            "display_data", data={pages.PLOTLY_MIME: spec, "text/html": cdn + "<div></div>"}
         ),
     ]
 
@@ -119,7 +122,7 @@ def test_sanitize_escapes_scripts_and_drops_active_content():
         '<p style="color: red; background-image: url(https://x/y.png)">红</p></div>'
     )
     assert len(remote_references(dirty)) == 3  # the checker itself sees iframe, img and the style url()
-    clean = htmlreport.sanitize_html(dirty)
+    clean = sanitizer.sanitize_html(dirty)
     assert "<script" not in clean and ESCAPED in clean
     assert "onclick" not in clean and "<iframe" not in clean and "javascript:" not in clean
     assert "data:text/html" not in clean and "example.com" not in clean
@@ -128,19 +131,17 @@ def test_sanitize_escapes_scripts_and_drops_active_content():
 
 
 def test_sanitize_keeps_pandas_styles_but_not_styles_that_fetch():
-    kept = htmlreport.sanitize_html(
+    kept = sanitizer.sanitize_html(
         "<style>.dataframe > thead th { text-align: right; }</style><table></table>"
     )
     assert "<style>.dataframe > thead th { text-align: right; }</style>" in kept
-    dropped = htmlreport.sanitize_html(
-        "<style>@import 'https://x/y.css'; td { background: url(//x) }</style>"
-    )
+    dropped = sanitizer.sanitize_html("<style>@import 'https://x/y.css'; td { background: url(//x) }</style>")
     assert "<style" not in dropped and "@import" not in dropped
 
 
 def test_script_json_cannot_close_the_script_element():
     value = {"label": "</script><script>alert(1)</script>", "amp": "a&b", "sep": "\u2028"}
-    text = htmlreport.script_json(value)
+    text = sanitizer.script_json(value)
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == value
 
@@ -149,7 +150,7 @@ def test_script_json_cannot_close_the_script_element():
 
 
 def test_prepare_notebook_redraws_charts_and_drops_what_needs_the_network():
-    prepared, charts = htmlreport.prepare_notebook(executed_notebook())
+    prepared, charts = pages.prepare_notebook(executed_notebook())
     assert charts == 1
     outputs = [o for c in prepared.cells if c.cell_type == "code" for o in c.outputs]
     htmls = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
@@ -162,7 +163,7 @@ def test_prepare_notebook_redraws_charts_and_drops_what_needs_the_network():
 
 
 def test_page_is_chinese_offline_and_escapes_submitted_text():
-    body, info = htmlreport.render_notebook(
+    body, info = pages.render_notebook(
         executed_notebook(),
         stem="07_legal_services",
         region="通许县",
@@ -185,15 +186,15 @@ def test_page_is_chinese_offline_and_escapes_submitted_text():
 def test_page_without_charts_loads_no_script():
     nb = executed_notebook()
     nb.cells = [c for c in nb.cells if "fig.show" not in c.source]
-    body, info = htmlreport.render_notebook(nb, stem="x", region="通许县", year=2019)
+    body, info = pages.render_notebook(nb, stem="x", region="通许县", year=2019)
     assert info.charts == 0 and info.ok and "plotly.min.js" not in body and "运行失败" not in body
 
 
 def test_notebook_title_is_the_first_heading():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("说明\n\n## **政务公开** ##")]
-    assert htmlreport.notebook_title(nb, "05_disclosure") == "政务公开"
-    assert htmlreport.notebook_title(nbformat.v4.new_notebook(), "05_disclosure") == "05_disclosure"
+    assert pages.notebook_title(nb, "05_disclosure") == "政务公开"
+    assert pages.notebook_title(nbformat.v4.new_notebook(), "05_disclosure") == "05_disclosure"
 
 
 def test_index_escapes_everything_and_flags_failures():
@@ -207,30 +208,27 @@ def test_index_escapes_everything_and_flags_failures():
             html_name="01_x.html",
         ),
     ]
-    body = htmlreport.render_index(
+    issue = {"severity": "error", "code": "bad-number", "sheet": "数据", "cell": "C4"}
+    issue |= {"department": HOSTILE, "file": f"{HOSTILE}.xlsx", "message": HOSTILE}
+    issues = pd.DataFrame([issue, issue])
+    body = index.render_index(
         region="通许县",
         year=2019,
         pages=pages,
-        key_figures=[
-            KeyFigure(
-                topic="公共法律服务与人民调解",
-                name="调解矛盾纠纷",
-                text="6736件",
-                department=HOSTILE,
-                change="比2018年 +136件（+2.1%）",
-            )
-        ],
-        coverage=Coverage(reported=2, expected=52, missing_departments=["县水利局", HOSTILE]),
-        issue_counts=[{"severity": "error", "code": "bad-number", "title": "数值无法识别", "count": 2}],
-        issue_rows=[
-            {
-                "department": HOSTILE,
-                "file": f"{HOSTILE}.xlsx",
-                "sheet": "数据",
-                "cell": "C4",
-                "message": HOSTILE,
-            }
-        ],
+        content=index.IndexContent(
+            key_figures=[
+                KeyFigure(
+                    topic="公共法律服务与人民调解",
+                    name="调解矛盾纠纷",
+                    text="6736件",
+                    department=HOSTILE,
+                    change="比2018年 +136件（+2.1%）",
+                )
+            ],
+            coverage=Coverage(reported=2, expected=52, missing_departments=["县水利局", HOSTILE]),
+            issue_counts=quality.code_table(issues),
+            issue_rows=quality.issue_list(issues),
+        ),
         workbook="年度指标汇总.xlsx",
         generated="2020-03-31 09:00",
     )
@@ -238,6 +236,10 @@ def test_index_escapes_everything_and_flags_failures():
     assert 'href="00_overview.html"' in body and 'href="01_x.html"' in body and "6736件" in body
     assert body.count("fazhi-badge-failed") == 1 and "有笔记本运行失败" in body
     assert "错误" in body and "bad-number" in body and remote_references(body) == []
+    # the Chinese name of the problem is shown, its code only in the last column
+    row = re.search(r'<tr class="fazhi-sev-error">(.*?)</tr>', body).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row) == ["错误", "数值无法识别", "2", "<code>bad-number</code>"]
+    assert "导入时发现 2 个错误" in body  # the data errors are on the index, not only in issues.csv
     assert "已填报指标 2 / 52 项" in body and "未收到报表的单位（2 个）：县水利局、" in body
     assert "比2018年 +136件（+2.1%）" in body
 
@@ -246,15 +248,15 @@ def test_web_font_is_a_small_subset_covering_the_pages(tmp_path):
     from fontTools.ttLib import TTFont
 
     pages = ["<p>权责清单未说明的增减：−51项</p>", '{"text": "\\u8c03\\u89e3"}']  # JSON-escaped 调解
-    path = htmlreport.write_font(tmp_path, pages)
-    assert path == tmp_path / "assets" / htmlreport.WEB_FONT_FILE
+    path = static.write_font(tmp_path, pages)
+    assert path == tmp_path / "assets" / static.WEB_FONT_FILE
     assert path.stat().st_size < 200_000  # the full font is 16 MB
     cmap = TTFont(str(path)).getBestCmap()
     for ch in "权责清单未说明的增减调解−项":
         assert ord(ch) in cmap, ch
     assert ord("龘") not in cmap
-    css = (Path(htmlreport.__file__).parent / "assets" / "report.css").read_text(encoding="utf-8")
-    assert htmlreport.WEB_FONT_FILE in css and "FazhiCJK" in css
+    css = (Path(static.__file__).parent / "assets" / "report.css").read_text(encoding="utf-8")
+    assert static.WEB_FONT_FILE in css and "FazhiCJK" in css
 
 
 # --- assets ------------------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ def test_web_font_is_a_small_subset_covering_the_pages(tmp_path):
 def test_assets_are_local_copies_written_once(tmp_path):
     from plotly.offline import get_plotlyjs
 
-    paths = htmlreport.write_assets(tmp_path)
+    paths = static.write_assets(tmp_path)
     names = sorted(p.name for p in paths)
     assert names == sorted(["plotly.min.js", "notebook.css", "report.css", "report.js"])
     assert (tmp_path / "assets" / "plotly.min.js").read_text(encoding="utf-8") == get_plotlyjs()
@@ -272,7 +274,7 @@ def test_assets_are_local_copies_written_once(tmp_path):
     for path in paths:
         assert path.stat().st_mode & stat.S_IROTH or (path.stat().st_mode & 0o777) == 0o666 & ~_umask()
     before = {p.name: p.stat().st_ino for p in paths}
-    htmlreport.write_assets(tmp_path)
+    static.write_assets(tmp_path)
     assert {p.name: p.stat().st_ino for p in paths} == before  # unchanged files are not rewritten
 
 

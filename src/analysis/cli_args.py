@@ -1,0 +1,142 @@
+"""The command line's words: every command, option and argparse message in Chinese (``cli`` uses it).
+
+argparse prints English ("usage", "error: the following arguments are required"); users read Chinese, so
+its headings, ``-h`` and its error messages are translated here, matched on the text argparse produces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2  # argparse's own exit status for a bad command line, as in ``cli``
+
+# argparse's own messages (Python 3.11–3.13), in Chinese; matched on the text argparse produces.
+_MESSAGES = [
+    (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
+    (r"one of the arguments (.*) is required", r"必须给出以下参数之一：\1"),
+    (r"ambiguous option: (\S+) could match (.*)", r"选项 \1 不明确，可能是：\2"),
+    (r"argument (.*?): (.*)", ""),  # translated part by part in translate()
+    (r"invalid choice: (.*?) \(choose from (.*)\)", r"无效的选择 \1（可选：\2）"),
+    (r"invalid int value: (.*)", r"\1 不是整数"),
+    (r"invalid (\w+) value: (.*)", r"\2 不是有效的 \1 值"),
+    (r"expected one argument", r"需要一个值"),
+    (r"expected at least one argument", r"至少需要一个值"),
+    (r"expected at most one argument", r"最多只能有一个值"),
+    (r"expected (\d+) arguments?", r"需要 \1 个值"),
+    (r"ignored explicit argument (.*)", r"多余的值 \1"),
+    (r"not allowed with argument (.*)", r"不能与参数 \1 同时使用"),
+]
+
+
+def translate(message: str) -> str:
+    """argparse's English error message in Chinese (unknown messages are left as they are)."""
+    for pattern, replacement in _MESSAGES:
+        match = re.fullmatch(pattern, message, flags=re.DOTALL)
+        if match and pattern.startswith("argument"):  # "argument X: <inner message>"
+            return f"参数 {match.group(1)}：{translate(match.group(2))}"
+        if match:
+            return match.expand(replacement)
+    return message
+
+
+class ChineseHelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that speaks Chinese: usage, headings, ``-h`` and every error message."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", ChineseHelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}：错误：{translate(message)}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ChineseArgumentParser(
+        prog="python -m analysis", description="法治政府建设情况报告：数据导入、校验、分析与报告"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="命令")
+
+    ingest = sub.add_parser("ingest", help="读取 data/raw 中各单位报表，生成整洁数据表与问题清单")
+    ingest.add_argument(
+        "--raw", type=Path, default=Path("data/raw"), metavar="文件夹", help="原始报表文件夹（默认 data/raw）"
+    )
+    ingest.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data/processed"),
+        metavar="文件夹",
+        help="输出文件夹（默认 data/processed）",
+    )
+    ingest.add_argument("--catalog", type=Path, metavar="文件", help="指标目录 YAML（默认使用内置目录）")
+    ingest.add_argument("--quiet", action="store_true", help="不显示进度条和逐文件摘要")
+
+    template = sub.add_parser("template", help="为各填报单位生成空白报表模板")
+    template.add_argument("--region", required=True, metavar="地区", help="地区名称，如 通许县")
+    template.add_argument("--year", required=True, type=int, metavar="年度", help="统计年度，如 2020")
+    template.add_argument(
+        "--out", type=Path, metavar="文件夹", help="输出文件夹（默认 templates/<地区>/<年度>）"
+    )
+    template.add_argument("--catalog", type=Path, metavar="文件", help="指标目录 YAML（默认使用内置目录）")
+
+    run = sub.add_parser("run", help="批量运行分析笔记本，生成离线 HTML 报告")
+    run.add_argument("--region", required=True, metavar="地区", help="地区名称，或 all 表示数据中的全部地区")
+    run.add_argument("--year", required=True, metavar="年度", help="统计年度，或 all 表示数据中的全部年度")
+    run.add_argument(
+        "--processed", type=Path, default=Path("data/processed"), metavar="文件夹", help="整洁数据文件夹"
+    )
+    run.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        metavar="文件夹",
+        help="报告输出文件夹（默认 reports）",
+    )
+    run.add_argument("--workers", type=int, default=2, metavar="个数", help="并行运行的笔记本数（默认 2）")
+    run.add_argument(
+        "--timeout", type=int, default=600, metavar="秒", help="单个单元格的执行时限（秒，默认 600）"
+    )
+    run.add_argument(
+        "--notebooks",
+        type=Path,
+        metavar="文件夹",
+        help="笔记本文件夹（默认取环境变量 FAZHI_NOTEBOOKS，否则为当前文件夹下的 notebooks/）",
+    )
+
+    draft = sub.add_parser("draft", help="从整洁数据表生成 Word 报告初稿（.docx，公文格式）")
+    draft.add_argument("--region", required=True, metavar="地区", help="地区名称，如 通许县")
+    draft.add_argument("--year", required=True, type=int, metavar="年度", help="统计年度，如 2019")
+    draft.add_argument(
+        "--out", type=Path, metavar="文件", help="输出文件（默认写在当前文件夹，文件名含地区和年度）"
+    )
+    draft.add_argument(
+        "--processed", type=Path, default=Path("data/processed"), metavar="文件夹", help="整洁数据文件夹"
+    )
+    draft.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        metavar="文件夹",
+        help="报告文件夹（取其中的印刷用图表）",
+    )
+    draft.add_argument("--to", dest="addressee", metavar="机关", help="主送机关（上级政府；默认留待填写）")
+    draft.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF 预览")
+
+    kernel = sub.add_parser("kernel", help="注册本项目的 Jupyter 内核（papermill 和 JupyterLab 使用）")
+    kernel.add_argument("--install", action="store_true", help="在当前虚拟环境中注册内核")
+
+    sub.add_parser("codes", help="列出 issues.csv 中全部问题代码")
+    return parser

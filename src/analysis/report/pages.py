@@ -1,0 +1,271 @@
+"""The page of one executed notebook: code hidden, outputs made safe, charts drawn offline.
+
+Pages are rendered by nbconvert's ``lab`` template extended with the report's header, failure banner and
+footer. Every page works from ``file://`` with no network: nbconvert's require.js, MathJax, mermaid and
+widget CDN references are not written, the notebook CSS and plotly.js are files under ``assets/``
+(:mod:`analysis.report.static`), and the pages have no inline script: charts are drawn by
+``assets/report.js`` from JSON data blocks.
+
+Interactive charts are redrawn from the ``application/vnd.plotly.v1+json`` output (plotly's own
+``text/html`` output references a MathJax CDN and embeds plotly.js once more). Every other HTML or
+Markdown output is sanitised (:mod:`analysis.report.sanitizer`).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import html
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+from jinja2 import DictLoader
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+from analysis import __version__
+from analysis.explore.toolbar import plotly_config
+from analysis.report.sanitizer import sanitize_html, script_json
+from analysis.report.static import ASSETS_DIR, CSP
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+# Only these output types reach a page; JavaScript, widget views and mermaid need code from elsewhere.
+_KEPT_MIMES = ("text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml", "text/plain")
+# Cell tags that remove a cell, or its outputs, from the pages (the executed notebook keeps them).
+REMOVE_CELL_TAGS = frozenset({"remove-cell", "remove_cell", "papermill-error-cell-tag"})
+REMOVE_OUTPUT_TAGS = frozenset({"remove-output", "remove_output"})
+
+
+def chart_markup(spec: dict, number: int) -> str:
+    """The page markup of one plotly chart; ``assets/report.js`` draws it with ``Plotly.newPlot``."""
+    figure = {
+        "data": spec.get("data", []),
+        "layout": spec.get("layout", {}),
+        "config": plotly_config(**spec.get("config", {})),  # never a cloud button, Chinese tooltips
+    }
+    title = _chart_title(figure["layout"]) or f"图 {number}"
+    return (
+        f'<div class="fazhi-chart" data-chart="{number}" role="img" aria-label="{html.escape(title)}">'
+        f'<div class="fazhi-chart-plot"></div>'
+        f'<script type="application/json" class="fazhi-chart-data">{script_json(figure)}</script>'
+        f'<noscript><p class="fazhi-note">交互图表需要启用浏览器脚本。</p></noscript>'
+        "</div>"
+    )
+
+
+def _chart_title(layout: dict) -> str:
+    title = layout.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    return re.sub(r"<[^>]*>", " ", title).strip() if isinstance(title, str) else ""
+
+
+def is_plotly_bundle(data: dict) -> bool:
+    """The output plotly's notebook renderer emits once to load plotly.js into the page."""
+    text = data.get("text/html", "")
+    return isinstance(text, str) and "window.PlotlyConfig" in text and PLOTLY_MIME not in data
+
+
+def drop_plotly_bundles(nb: nbformat.NotebookNode) -> int:
+    """Remove the outputs that embed the whole plotly.js (4.8 MB per notebook) from an executed notebook.
+
+    Each figure keeps its ``application/vnd.plotly.v1+json`` output, which JupyterLab draws with the
+    jupyterlab-plotly extension installed with plotly; the HTML pages load plotly.js from ``assets/``.
+    """
+    dropped = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = [o for o in cell.outputs if not is_plotly_bundle(o.get("data", {}))]
+        dropped += len(cell.outputs) - len(kept)
+        cell.outputs = kept
+    return dropped
+
+
+def _prepare_output(output: dict, charts: list[int]) -> dict | None:
+    """The output as a page shows it (a new dict), or None when the page leaves it out."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return output if output.get("name") == "stdout" else None  # warnings stay in the notebook
+    if kind == "error":
+        return output
+    if kind not in ("display_data", "execute_result"):
+        return None
+    data = output.get("data", {})
+    if is_plotly_bundle(data):
+        return None
+    new_data: dict[str, object] = {}
+    if PLOTLY_MIME in data:
+        charts.append(len(charts) + 1)
+        spec = data[PLOTLY_MIME]
+        new_data["text/html"] = chart_markup(dict(spec) if isinstance(spec, dict) else {}, len(charts))
+    else:
+        for mime in _KEPT_MIMES:
+            if mime not in data:
+                continue
+            value = data[mime]
+            value = "".join(value) if isinstance(value, list) else value
+            if mime == "text/html":
+                value = sanitize_html(value)
+            elif mime == "text/markdown":
+                mime, value = "text/html", sanitize_html(markdown2html_mistune(value))
+                if "text/html" in new_data:
+                    continue
+            new_data[mime] = value
+    if not new_data:
+        return None
+    out = {"output_type": kind, "data": new_data, "metadata": {}}
+    if kind == "execute_result":
+        out["execution_count"] = output.get("execution_count")
+    return out
+
+
+def prepare_notebook(
+    nb: nbformat.NotebookNode, failed_cell: int | None = None
+) -> tuple[nbformat.NotebookNode, int]:
+    """A copy of an executed notebook ready for the page, and the number of interactive charts in it.
+
+    ``failed_cell`` (index in ``nb.cells``) gets an anchor ``#fazhi-failed-cell`` the page banner links to.
+    """
+    nb = copy.deepcopy(nb)
+    charts: list[int] = []
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & REMOVE_CELL_TAGS:
+            continue
+        if index == failed_cell:
+            cells.append(nbformat.v4.new_markdown_cell('<a id="fazhi-failed-cell"></a>'))
+        if cell.cell_type == "code":
+            outputs = [] if tags & REMOVE_OUTPUT_TAGS else cell.get("outputs", [])
+            prepared = (_prepare_output(o, charts) for o in outputs)
+            cell.outputs = [nbformat.from_dict(o) for o in prepared if o is not None]
+        cells.append(cell)
+    nb.cells = cells
+    nb.metadata.pop("widgets", None)
+    return nb, len(charts)
+
+
+def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    """The first Markdown heading of the notebook, as plain text."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            match = re.match(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", line)
+            if match:
+                return re.sub(r"<[^>]*>|[*_`]", "", match.group(1)).strip() or fallback
+    return fallback
+
+
+# --- the page template -------------------------------------------------------------------------------
+
+_PAGE_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
+{%- block header -%}
+<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta http-equiv="Content-Security-Policy" content="{{ resources.fazhi.csp | e }}">
+<meta name="referrer" content="no-referrer">
+<meta name="generator" content="fazhi-analysis {{ resources.fazhi.version | e }}">
+<title>{{ resources.fazhi.title | e }} · {{ resources.fazhi.region | e }} {{ resources.fazhi.year | e }} 年</title>
+<link rel="stylesheet" href="{{ resources.fazhi.assets | e }}/notebook.css">
+{% for css in resources.inlining.css -%}
+<style>{{ css }}</style>
+{% endfor -%}
+<link rel="stylesheet" href="{{ resources.fazhi.assets | e }}/report.css">
+</head>
+{%- endblock header -%}
+
+{%- block body_header -%}
+<body class="jp-Notebook fazhi-page" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+<header class="fazhi-bar">
+<a class="fazhi-home" href="index.html">← 返回报告目录</a>
+<span class="fazhi-where">{{ resources.fazhi.region | e }} · {{ resources.fazhi.year | e }} 年度</span>
+</header>
+{%- if resources.fazhi.failure %}
+<div class="fazhi-failed" role="alert"><strong>本页笔记本运行失败。</strong>{{ resources.fazhi.failure | e }}
+{%- if resources.fazhi.has_anchor %} <a href="#fazhi-failed-cell">跳到出错位置</a>{% endif %}
+以下为出错前已得到的结果；执行后的笔记本已保留在 notebooks/ 文件夹中供排查。</div>
+{%- endif %}
+<main>
+{%- endblock body_header -%}
+
+{% block body_footer %}
+</main>
+<footer class="fazhi-footer">{{ resources.fazhi.footer | e }}</footer>
+{%- if resources.fazhi.charts %}
+<script src="{{ resources.fazhi.assets | e }}/plotly.min.js"></script>
+<script src="{{ resources.fazhi.assets | e }}/report.js"></script>
+{%- endif %}
+</body>
+{% endblock body_footer %}
+
+{% block footer %}
+</html>
+{% endblock footer %}
+"""
+
+
+@functools.cache
+def _exporter():
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"fazhi_page.html.j2": _PAGE_TEMPLATE})],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+    )
+    exporter.template_file = "fazhi_page.html.j2"
+    return exporter
+
+
+@dataclass
+class PageInfo:
+    """What the batch knows about one page, for the page itself and for the index."""
+
+    stem: str
+    title: str
+    ok: bool = True
+    failure: str = ""  # Chinese, one line: which cell, which error
+    charts: int = 0
+    html_name: str = ""
+    notebook_name: str = ""
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def render_notebook(
+    nb: nbformat.NotebookNode,
+    *,
+    stem: str,
+    region: str,
+    year: int | str,
+    failure: str = "",
+    failed_cell: int | None = None,
+    footer: str = "",
+) -> tuple[str, PageInfo]:
+    """The page of one executed notebook (code hidden) and its :class:`PageInfo`."""
+    prepared, charts = prepare_notebook(nb, failed_cell=failed_cell if failure else None)
+    title = notebook_title(prepared, stem)
+    meta = {
+        "title": title,
+        "region": str(region),
+        "year": str(year),
+        "failure": failure,
+        "has_anchor": failure and failed_cell is not None,
+        "charts": charts,
+        "assets": ASSETS_DIR,
+        "csp": CSP,
+        "version": __version__,
+        "footer": footer or f"由 fazhi-analysis {__version__} 根据整洁数据表自动生成。",
+    }
+    body, _ = _exporter().from_notebook_node(prepared, resources={"fazhi": meta, "metadata": {"name": title}})
+    info = PageInfo(
+        stem=stem, title=title, ok=not failure, failure=failure, charts=charts, html_name=f"{stem}.html"
+    )
+    return body, info

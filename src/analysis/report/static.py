@@ -1,0 +1,106 @@
+"""A report's ``assets/`` folder and the policy that pages load nothing else.
+
+The notebook CSS and plotly.js are copied from the installed nbconvert and plotly packages, the report's
+own CSS and script from ``analysis/report/assets``, and a CJK web font is cut down to the characters the
+pages use. The Content-Security-Policy of every page forbids the browser to fetch anything from elsewhere
+or to run any inline script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from importlib import resources
+from pathlib import Path
+
+from fontTools import subset
+from nbconvert import HTMLExporter
+from plotly.offline import get_plotlyjs
+
+from analysis.core.fileio import atomic_write_bytes
+from analysis.explore.style import bundled_font_path
+
+ASSETS_DIR = "assets"
+PLOTLY_JS = "plotly.min.js"
+NOTEBOOK_CSS = "notebook.css"
+WEB_FONT_FILE = "cjk-subset.woff"
+REPORT_CSS = "report.css"
+REPORT_JS = "report.js"
+
+CSP = (
+    "default-src 'none'; script-src 'self' file:; style-src 'self' file: 'unsafe-inline'; "
+    "img-src 'self' file: data: blob:; font-src 'self' file: data:; connect-src 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+def _nbconvert_css() -> bytes:
+    """JupyterLab's notebook CSS as nbconvert ships it (light theme), for ``assets/notebook.css``."""
+    template_paths = HTMLExporter(template_name="lab").template_paths
+    parts = []
+    for name in ("index.css", "theme-light.css"):
+        for folder in template_paths:
+            path = Path(folder) / "static" / name
+            if path.is_file():
+                parts.append(path.read_bytes())
+                break
+        else:
+            raise FileNotFoundError(f"nbconvert 的 lab 模板中找不到 static/{name}")
+    return b"\n".join(parts)
+
+
+def asset_payloads() -> dict[str, bytes]:
+    """File name → content of everything under a report's ``assets/`` folder."""
+    ours = resources.files("analysis.report").joinpath("assets")
+    return {
+        PLOTLY_JS: get_plotlyjs().encode("utf-8"),
+        NOTEBOOK_CSS: _nbconvert_css(),
+        REPORT_CSS: ours.joinpath(REPORT_CSS).read_bytes(),
+        REPORT_JS: ours.joinpath(REPORT_JS).read_bytes(),
+    }
+
+
+def write_assets(report_dir: Path) -> list[Path]:
+    """Write ``report_dir/assets/*`` (atomically, only files whose content changed); returns the paths."""
+    folder = Path(report_dir) / ASSETS_DIR
+    written = []
+    for name, data in asset_payloads().items():
+        path = folder / name
+        _write_if_changed(path, data)
+        written.append(path)
+    return written
+
+
+def write_font(report_dir: Path, pages: list[str]) -> Path:
+    """Write ``assets/<WEB_FONT_FILE>``: the bundled CJK font cut down to the characters of ``pages``.
+
+    Pages list system fonts first (Microsoft YaHei, PingFang SC, Noto Sans CJK SC …); this subset is the last
+    resort, so that a report copied to a machine without any Chinese font still shows text, not boxes.
+    """
+    text = "".join(pages)
+    text += "".join(chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text))  # JSON-escaped
+    chars = sorted({ord(ch) for ch in text if ord(ch) > 0x7F} | set(range(0x20, 0x7F)))
+    options = subset.Options()
+    options.flavor = "woff"  # zlib: no extra dependency (woff2 would need brotli)
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    font = subset.load_font(str(bundled_font_path()), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=chars)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    subset.save_font(font, buffer, options)
+    path = Path(report_dir) / ASSETS_DIR / WEB_FONT_FILE
+    _write_if_changed(path, buffer.getvalue())
+    return path
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if not (path.is_file() and _digest(path.read_bytes()) == _digest(data)):
+        atomic_write_bytes(path, data)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
