@@ -48,7 +48,9 @@ def test_every_notebook_runs_under_nbval_on_the_2019_data(tmp_path, sample_raw):
     run = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     code_cells = sum(
-        c.cell_type == "code" for p in NOTEBOOKS.glob("*.ipynb") for c in nbformat.read(p, as_version=4).cells
+        c.cell_type == "code"
+        for p in NOTEBOOKS.rglob("*.ipynb")
+        for c in nbformat.read(p, as_version=4).cells
     )
     passed = re.search(r"(\d+) passed", run.stdout)
     assert passed and int(passed.group(1)) == code_cells, run.stdout[-2000:]

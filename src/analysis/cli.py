@@ -126,7 +126,7 @@ def run_template(region: str, year: int, out: Path | None, catalog_path: Path | 
 
 def summary_lines(results: list, timeout: int | None = None) -> list[str]:
     """The batch's terminal summary: per report, the notebooks that failed, where, and the folder."""
-    from analysis.report.publish import EXECUTED_DIR, INDEX
+    from analysis.report.publish import EXECUTED_DIR
 
     lines = []
     for rep in results:
@@ -136,7 +136,7 @@ def summary_lines(results: list, timeout: int | None = None) -> list[str]:
         for r in failed:
             lines.append(f"  ✗ {r.stem}.ipynb：{r.failure_text(timeout)}")
             lines.append(f"    执行后的笔记本已保留：{rep.folder / EXECUTED_DIR / (r.stem + '.ipynb')}")
-        lines.append(f"  报告目录：{rep.folder / INDEX}")
+        lines.append(f"  报告目录：{rep.folder / rep.page}")
     return lines
 
 

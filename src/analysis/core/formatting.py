@@ -36,10 +36,11 @@ def format_number(value: float, digits: int | None = None) -> str:
 
 def format_value(value: float | None, unit: str, qualifier: str = "", digits: int | None = None) -> str:
     """``(500, 本, 余)`` → ``500余本``; ``(500, 本, 约)`` → ``约500本``; ``(98.1, %)`` → ``98.1%``;
-    ``None`` → ``未填报``. ``digits=None`` shows :data:`DISPLAY_DIGITS` decimals at most."""
+    ``(11000, 户)`` → ``1.1万户`` (the one rule of :func:`number_zh`, on cards, tables, charts and in
+    sentences alike); ``None`` → ``未填报``. ``digits=None`` shows :data:`DISPLAY_DIGITS` decimals at most."""
     if value is None:
         return MISSING
-    return qualified(format_number(value, DISPLAY_DIGITS if digits is None else digits), qualifier, unit)
+    return qualified(number_zh(value, digits), qualifier, unit)
 
 
 def qualified(number: str, qualifier: str, unit: str = "") -> str:
@@ -50,7 +51,8 @@ def qualified(number: str, qualifier: str, unit: str = "") -> str:
 
 
 def number_zh(value: float, digits: int | None = None) -> str:
-    """As the report text writes numbers: ``11000`` → ``1.1万``; smaller ones plain (``6736``, ``6.79``)."""
+    """The one rule for writing a figure for a reader: a whole number of hundreds from ten thousand up in
+    万 (``11000`` → ``1.1万``); others plain (``6736``, ``6.79``, ``12345``)."""
     if abs(value) >= 10_000 and float(value).is_integer() and value % 100 == 0:
         return f"{format_number(value / 10_000, 2)}万"
     return format_number(value, DISPLAY_DIGITS if digits is None else digits)

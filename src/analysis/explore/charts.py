@@ -41,17 +41,27 @@ def _simple(view: View, kind: str, ids: list[str], what: str, note: str = "") ->
     )
 
 
+MIXED_UNITS_NOTE = "各项单位不同（{units}），不在同一坐标轴上比较，以卡片列出。"
+
+
 def bar(view: View, ids: list[str], what: str, note: str = "") -> Chart:
-    """Horizontal bars of the reported ones among ``ids``, each labelled with its value and unit."""
-    return _simple(view, "bar", ids, what, note)
+    """Horizontal bars of the reported ones among ``ids``, each labelled with its value and unit. One unit
+    per axis: when the reported ones have different units (项 beside 个), they are cards instead."""
+    chart = _simple(view, "bar", ids, what, note)
+    units = list(dict.fromkeys(view.indicator(i).unit for i in view.reported(ids)))
+    if len(units) > 1:
+        mixed = MIXED_UNITS_NOTE.format(units="、".join(units))
+        return Chart(**{**chart.__dict__, "kind": "tiles", "note": " ".join(x for x in (mixed, note) if x)})
+    return chart
 
 
 def rates(view: View, ids: list[str], what: str, note: str = "") -> Chart:
-    """Percentages on a 0–100 scale."""
+    """Percentages on a 0–100 scale; a lone percentage is a figure card, not a single bar."""
     for i in ids:
         if view.indicator(i).unit != "%":
             raise ValueError(f"{i} is not a percentage")
-    return _simple(view, "rates", ids, what, note)
+    chart = _simple(view, "rates", ids, what, note)
+    return Chart(**{**chart.__dict__, "kind": "tiles"}) if len(chart.values) == 1 else chart
 
 
 def tiles(view: View, ids: list[str], what: str, note: str = "") -> Chart:
@@ -63,7 +73,20 @@ def parts(view: View, ids: list[str], what: str, total_id: str | None = None) ->
     """Parts of a whole (a donut); all of ``ids`` must share a unit. The note states the total."""
     chart = _simple(view, "parts", ids, what)
     note = total_note(view, total_id) if total_id and not chart.missing else ""  # a partial sum is no total
-    return Chart(**{**chart.__dict__, "note": note})
+    return Chart(**{**chart.__dict__, "texts": _with_shares(chart), "note": note})
+
+
+SHARE_DIGITS = 1  # every share of a donut with the same precision: 27.0% / 66.6% / 6.4%
+
+
+def _with_shares(chart: Chart) -> tuple[str, ...]:
+    """``470条（27.0%）``: each part's text with its share of the whole, all to :data:`SHARE_DIGITS`."""
+    total = sum(chart.values)
+    if not total:
+        return chart.texts
+    return tuple(
+        f"{t}（{v / total * 100:.{SHARE_DIGITS}f}%）" for v, t in zip(chart.values, chart.texts, strict=True)
+    )
 
 
 def total_note(view: View, total_id: str) -> str:
@@ -179,13 +202,26 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
     """Small multiples over the region's years, one per indicator reported in at least two years; empty
     (with a note) when the table has one year only."""
     years = view.years
-    series, units = [], []
+    series, units, single, never = [], [], [], []
     for iid in ids:
         values = tuple(view.get(iid, y) for y in years)
-        if sum(v is not None for v in values) >= 2:
-            series.append((view.indicator(iid).name_zh, values))
+        known = [y for y, v in zip(years, values, strict=True) if v is not None]
+        name = view.indicator(iid).name_zh
+        if len(known) >= 2:
+            series.append((name, values))
             units.append(view.indicator(iid).unit)
-    note = "" if series else "数据表中只有一个年度的数据（或各指标均只有一个年度），暂无历年变化。"
+        elif known:
+            single.append(f"{name}（仅{known[0]}年）")
+        else:
+            never.append(name)
+    if len(years) < 2:
+        note = "数据表中只有一个年度的数据，暂无历年变化。"
+    else:
+        left_out = [
+            f"只有一个年度填报、无法比较，未作图：{'、'.join(single)}。" if single else "",
+            f"各年度均未填报：{'、'.join(never)}。" if never else "",
+        ]
+        note = "".join(left_out)
     first = years[0] if years else view.year
     span = f"{first}—{view.year}" if first != view.year else str(view.year)
     return Chart(

@@ -140,8 +140,8 @@ def _pl_parts(chart: Chart) -> go.Figure:
     fig = go.Figure(
         go.Pie(
             labels=[_esc(x) for x in chart.labels], values=list(chart.values), hole=0.55, sort=False,
-            direction="clockwise", text=[_esc(t) for t in chart.texts], textinfo="text+percent",
-            hovertemplate="%{label}：%{text}（%{percent}）<extra></extra>", marker={"colors": SERIES},
+            direction="clockwise", text=[_esc(t) for t in chart.texts], textinfo="text",  # texts carry shares
+            hovertemplate="%{label}：%{text}<extra></extra>", marker={"colors": SERIES},
         )
     )  # fmt: skip
     fig.add_annotation(

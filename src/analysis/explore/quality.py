@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core.problems import CODES, SEVERITIES, SEVERITY_ZH, severity_rank
-from analysis.explore.charts import REPORTED_TONES, chart_title
+from analysis.explore.charts import REPORTED_TONES, balance, balance_note, chart_title
 from analysis.explore.chartspec import Chart
 from analysis.explore.selection import View, format_number
 
@@ -161,3 +161,19 @@ def identity_table(view: View) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def open_checks(view: View) -> list[str]:
+    """One Chinese line per identity that does not hold this year (e.g. the power list's unexplained gap),
+    with the request to the departments: a check to resolve, kept out of the paste-ready sentences."""
+    lines = []
+    for x in view.catalog.identities:
+        verdict = view.catalog.check(x, view.current)
+        if verdict.holds is not False:
+            continue
+        try:
+            detail = balance_note(view, balance(view, x.id))
+        except ValueError:  # not a "start ± steps = end" balance
+            detail = f"{verdict.fact()}。"
+        lines.append(f"{x.title_zh}：{detail}请填报单位核实并说明。")
+    return lines

@@ -72,7 +72,10 @@ def _parse(text: str) -> Templates:
         if (sign is None) != ("text" in texts) or (sign is not None and len(texts) != 3):
             raise ValueError(f"sentence {d.get('id')}: give either text, or sign with negative/zero/positive")
         items.append(Template(id=d["id"], topic=d["topic"], texts=texts, sign=sign))
-    return Templates(key_figures=tuple(data.get("key_figures", ())), sentences=tuple(items))
+    return Templates(
+        key_figures=tuple(data.get("key_figures", ())),
+        sentences=tuple(items),
+    )
 
 
 def check_templates(templates: Templates, catalog) -> list[str]:
@@ -81,6 +84,8 @@ def check_templates(templates: Templates, catalog) -> list[str]:
     for iid in templates.key_figures:
         if iid not in catalog.indicators:
             problems.append(f"key_figures: unknown indicator {iid}")
+        elif catalog.indicators[iid].check:
+            problems.append(f"key_figures: {iid} is a check to resolve (check: true), not a key figure")
     for t in templates.sentences:
         if t.topic not in catalog.topics:
             problems.append(f"{t.id}: unknown topic {t.topic}")
@@ -169,12 +174,15 @@ def paragraph(drafts: list[Draft]) -> str:
 
 def yoy(view: View, indicator_ids: list[str]) -> list[str]:
     """``调解矛盾纠纷6736件，比上年增加136件，增长2.1%。`` for each indicator reported this year and the
-    region's previous year in the table; empty when there is no earlier year."""
+    region's previous year in the table; empty when there is no earlier year. A reconciliation gap
+    (``check: true`` in the catalog) is a check to resolve, not an achievement: it gets no such line."""
     prev = view.previous_year
     if prev is None:
         return []
     lines = []
     for iid in indicator_ids:
+        if view.indicator(iid).check:
+            continue
         now, before = view.get(iid), view.get(iid, prev)
         if now is None or before is None:
             continue

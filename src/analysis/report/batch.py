@@ -3,7 +3,9 @@
 For every region-year asked for (:mod:`~analysis.report.targets`), each notebook runs in a worker process
 (:mod:`~analysis.report.runner`); its executed notebook becomes a page (:mod:`~analysis.report.pages`);
 the summary workbook and ``index.html`` (:mod:`~analysis.report.index`) follow; everything is staged and
-then published under the folder's lock (:mod:`~analysis.report.publish`). Nothing here prints: progress
+then published under the folder's lock (:mod:`~analysis.report.publish`). When every region is asked
+for, each year with two or more regions gets a comparison page, run the same way; the site overview
+``reports/index.html`` (:mod:`~analysis.report.site`) is written last. Nothing here prints: progress
 goes to ``say`` and results are returned (:mod:`analysis.cli` prints them).
 """
 
@@ -27,10 +29,11 @@ from analysis.core.store import (
     read_indicators,
     read_issues,
 )
+from analysis.explore.comparison import REGIONS
 from analysis.explore.nb import RUN_STAGE_MARKER
 from analysis.explore.quality import issues_of
 from analysis.explore.selection import select
-from analysis.report import draft, index, pages, publish, static, summary
+from analysis.report import draft, index, pages, publish, site, static, summary
 from analysis.report.kernel import KERNEL_NAME, ensure_kernel
 from analysis.report.publish import EXECUTED_DIR, INDEX
 from analysis.report.runner import (
@@ -38,8 +41,10 @@ from analysis.report.runner import (
     START_TIMEOUT,
     NotebookResult,
     Say,
+    hard_limit,
     notebook_parameters,
     run_all,
+    run_worker,
 )
 from analysis.report.targets import (
     BatchError,
@@ -58,6 +63,7 @@ class ReportResult:
     results: list[NotebookResult]
     seconds: float
     pages: list[pages.PageInfo]
+    page: str = INDEX  # the page to open, in ``folder``
 
     @property
     def failed(self) -> list[NotebookResult]:
@@ -126,6 +132,7 @@ def build_report(
             content=index.index_content(view, their_issues),
             workbook=summary.WORKBOOK_NAME,
             generated=now,
+            links=site.year_links(target.region, target.year, indicators),
         )
         atomic_write_bytes(stage / INDEX, page.encode("utf-8"))
         static.write_font(folder, [p.read_text(encoding="utf-8") for p in stage.glob("*.html")])
@@ -159,6 +166,7 @@ def write_page(
     target: Target,
     timeout: int,
     now: str,
+    home: str = INDEX,
 ) -> pages.PageInfo:
     """Retarget and slim the executed notebook, then write its page into ``stage``."""
     executed = stage / EXECUTED_DIR / nb_path.name
@@ -178,6 +186,7 @@ def write_page(
         failure=result.failure_text(timeout),
         failed_cell=result.cell_index,
         footer=f"{target.region} {target.year} 年度 · 生成于 {now} · 由 fazhi-analysis 自动生成，代码已隐藏。",
+        home=home,
     )
     info.notebook_name = f"{EXECUTED_DIR}/{nb_path.name}"
     info.seconds = result.seconds
@@ -223,7 +232,8 @@ def run_batch(
         raise BatchError(str(exc)) from exc
     env = {**(os.environ if env is None else env), EXPECT_ENV: digest}
     targets = resolve_targets(region, year, indicators)
-    notebooks = discover_notebooks(notebook_folder(notebooks_dir))
+    folder = notebook_folder(notebooks_dir)
+    notebooks = discover_notebooks(folder)
     if kernel_name == KERNEL_NAME:
         ensure_kernel()
     out = []
@@ -244,4 +254,73 @@ def run_batch(
                 issues=issues,
             )
         )
+        done = out[-1]
+        site.record_status(done.folder, target.region, target.year, len(done.results), len(done.failed))
+    # comparison pages only when every region was asked for: a one-region run must not redraw them
+    years = site.comparison_years(indicators) if str(region).strip() == "all" else []
+    years = sorted({t.year for t in targets} & set(years))
+    comparison = folder / site.COMPARISON_NOTEBOOK
+    if years and not comparison.is_file():
+        say(f"找不到地区对比笔记本 {comparison}，未生成地区对比页。")
+        years = []
+    for each in years:
+        say(f"{each} 年地区对比：运行 {comparison.name} …")
+        out.append(
+            build_comparison(
+                each,
+                notebook=comparison,
+                processed=processed,
+                reports=reports,
+                timeout=timeout,
+                kernel_name=kernel_name,
+                say=say,
+                env=env,
+            )
+        )
+    site.write_site_index(reports, indicators, issues, read_catalog(processed, env[EXPECT_ENV]))
     return out
+
+
+def build_comparison(
+    year: int,
+    *,
+    notebook: Path,
+    processed: Path,
+    reports: Path,
+    timeout: int,
+    kernel_name: str = KERNEL_NAME,
+    say: Say = lambda _: None,
+    env: dict | None = None,
+) -> ReportResult:
+    """Run the comparison notebook for ``year`` and publish ``reports/<year>/地区对比.html`` (staged, locked)."""
+    started = time.monotonic()
+    folder = Path(reports).resolve() / str(int(year))
+    target = Target(REGIONS, int(year))
+    processed = Path(processed).resolve()
+    with output_lock(folder, wait_seconds=3600, say=say), publish.staging(folder) as stage:
+        (stage / RUN_STAGE_MARKER).touch()  # the notebook writes its figures here only because of this
+        jobs_dir = stage / ".jobs"
+        jobs_dir.mkdir()
+        job = {
+            "input": str(notebook.resolve()),
+            "output": str(stage / EXECUTED_DIR / notebook.name),
+            "parameters": {"year": int(year), "processed_dir": str(processed), "output_dir": str(stage)},
+            "kernel_name": kernel_name,
+            "timeout": int(timeout),
+            "start_timeout": START_TIMEOUT,
+            "attempts": START_ATTEMPTS,
+            "cwd": str(notebook.resolve().parent),
+        }
+        result = run_worker(job, jobs_dir, hard_limit(notebook, timeout), env=env)
+        say(f"  {'完成' if result.ok else '失败'}  {notebook.name}（{result.seconds:.1f} 秒）")
+        _same_snapshot(processed, (env or {}).get(EXPECT_ENV))
+        static.write_assets(folder)
+        now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+        home = f"../{site.SITE_INDEX}"
+        info = write_page(stage, folder, processed, notebook, result, target, timeout, now, home=home)
+        os.replace(stage / info.html_name, stage / site.COMPARISON_PAGE)
+        info.html_name = site.COMPARISON_PAGE
+        static.write_font(folder, [(stage / site.COMPARISON_PAGE).read_text(encoding="utf-8")])
+        publish.publish(stage, folder, keep_figures=not result.ok)
+    seconds = round(time.monotonic() - started, 1)
+    return ReportResult(target, folder, [result], seconds, [info], page=site.COMPARISON_PAGE)

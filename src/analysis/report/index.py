@@ -51,6 +51,7 @@ class IndexContent:
     coverage: Coverage | None
     issue_counts: pd.DataFrame  # quality.code_table: 级别, 含义, 问题数, 代码
     issue_rows: pd.DataFrame  # quality.issue_list: errors and warnings, one row each
+    checks: list[str] = field(default_factory=list)  # identities that do not hold: checks, not achievements
 
 
 def key_figures(view: View) -> list[KeyFigure]:
@@ -97,6 +98,7 @@ def index_content(view: View, issues: pd.DataFrame) -> IndexContent:
         coverage=coverage(view, issues),
         issue_counts=quality.code_table(issues),
         issue_rows=quality.issue_list(issues),
+        checks=quality.open_checks(view),
     )
 
 
@@ -113,6 +115,9 @@ _INDEX_TEMPLATE = """<!DOCTYPE html>
 <body class="fazhi-index">
 <main>
 <h1>{{ region }} {{ year }} 年度法治政府建设情况分析报告</h1>
+{%- if links %}
+<nav class="fazhi-years">相关页面：{% for label, href in links %}<a href="{{ href }}">{{ label }}</a>{% endfor %}</nav>
+{%- endif %}
 <p class="fazhi-note">生成时间：{{ generated }}。本目录下的全部页面可离线打开，不需要网络。</p>
 {%- if errors %}
 <div class="fazhi-data-errors" role="alert"><strong>导入时发现 {{ errors }} 个错误。</strong>出错的数值没有导入，
@@ -153,6 +158,13 @@ _INDEX_TEMPLATE = """<!DOCTYPE html>
 <p>本年度没有可显示的数据。</p>
 {%- endif %}
 </section>
+{%- if checks %}
+<section class="fazhi-checks"><h2>待核实的勾稽差额</h2><ul>
+{%- for line in checks %}
+<li>{{ line }}</li>
+{%- endfor %}
+</ul><p class="fazhi-note">差额不是工作成绩，不列为主要数字；详见<a href="01_data_quality.html">数据质量与勾稽核对</a>。</p></section>
+{%- endif %}
 <section><h2>数据问题汇总</h2>
 {%- if issue_counts %}
 <table><thead><tr><th>级别</th><th>问题</th><th>条数</th><th>问题代码</th></tr></thead><tbody>
@@ -191,8 +203,10 @@ def render_index(
     content: IndexContent,
     workbook: str | None,
     generated: str,
+    links: list[tuple[str, str]] | None = None,
 ) -> str:
-    """The report's ``index.html`` (every value escaped by the template)."""
+    """The report's ``index.html`` (every value escaped by the template); ``links`` are (label, href) of
+    the region's other years and the site pages."""
     counts, rows = content.issue_counts, content.issue_rows
     return _template().render(
         csp=CSP,
@@ -211,4 +225,6 @@ def render_index(
         issue_counts=counts.to_dict("records"),
         issue_rows=rows.to_dict("records"),
         severity_code=SEVERITY_CODE,
+        checks=content.checks,
+        links=links or [],
     )

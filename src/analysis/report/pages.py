@@ -183,7 +183,7 @@ _PAGE_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block body_header -%}
 <body class="jp-Notebook fazhi-page" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
 <header class="fazhi-bar">
-<a class="fazhi-home" href="index.html">← 返回报告目录</a>
+<a class="fazhi-home" href="{{ resources.fazhi.home | e }}">← 返回报告目录</a>
 <span class="fazhi-where">{{ resources.fazhi.region | e }} · {{ resources.fazhi.year | e }} 年度</span>
 </header>
 {%- if resources.fazhi.failure %}
@@ -248,8 +248,10 @@ def render_notebook(
     failure: str = "",
     failed_cell: int | None = None,
     footer: str = "",
+    home: str = "index.html",
 ) -> tuple[str, PageInfo]:
-    """The page of one executed notebook (code hidden) and its :class:`PageInfo`."""
+    """The page of one executed notebook (code hidden) and its :class:`PageInfo`; ``home`` is the page its
+    back link opens (the report's index, or the site overview for a comparison page)."""
     prepared, charts = prepare_notebook(nb, failed_cell=failed_cell if failure else None)
     title = notebook_title(prepared, stem)
     meta = {
@@ -263,6 +265,7 @@ def render_notebook(
         "csp": CSP,
         "version": __version__,
         "footer": footer or f"由 fazhi-analysis {__version__} 根据整洁数据表自动生成。",
+        "home": home,
     }
     body, _ = _exporter().from_notebook_node(prepared, resources={"fazhi": meta, "metadata": {"name": title}})
     info = PageInfo(

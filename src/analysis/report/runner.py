@@ -239,7 +239,7 @@ def worker_main(argv: list[str]) -> int:
     return 0
 
 
-def _hard_limit(notebook: Path, timeout: int) -> float:
+def hard_limit(notebook: Path, timeout: int) -> float:
     """Wall-clock limit of one worker: every code cell at its timeout, plus kernel starts."""
     nb = nbformat.read(notebook, as_version=4)
     cells = sum(1 for c in nb.cells if c.cell_type == "code") + 1
@@ -294,7 +294,7 @@ def run_all(
     def one(item: tuple[Path, dict]) -> NotebookResult:
         nb_path, job = item
         try:
-            limit = _hard_limit(nb_path, job["timeout"])
+            limit = hard_limit(nb_path, job["timeout"])
         except Exception as exc:  # not a notebook (bad JSON, wrong format): report it, run the others
             result = NotebookResult(stem=nb_path.stem, status="crashed", detail=f"笔记本文件无法读取：{exc}")
         else:
