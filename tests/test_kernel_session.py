@@ -83,7 +83,7 @@ def test_a_chart_cell_yields_the_plotly_bundle_jupyterlab_renders(tmp_path):
             f"ctx = nb.setup({fp.REGION!r}, {fp.YEAR}, {str(processed)!r}, '', notebook='07_legal_services')",
             "fig = nb.show_chart(\n"
             "    ctx,\n"
-            "    charts.bar(ctx.view, ['disputes.mediators', 'disputes.mediation_orgs'], '人民调解队伍'),\n"
+            "    charts.bar(ctx.view, ['disputes.mediation_cases', 'disputes.mediation_success'], '人民调解案件'),\n"
             "    'mediators',\n"
             ")",
         ],
@@ -92,7 +92,7 @@ def test_a_chart_cell_yields_the_plotly_bundle_jupyterlab_renders(tmp_path):
     chart = [o for o in outputs[2] if PLOTLY_MIME in o.get("data", {})]
     assert len(chart) == 1, [list(o.get("data", {})) for o in outputs[2]]
     bundle = chart[0]["data"][PLOTLY_MIME]
-    assert bundle["data"][0]["type"] == "bar" and "人民调解队伍" in bundle["layout"]["title"]["text"]
+    assert bundle["data"][0]["type"] == "bar" and "人民调解案件" in bundle["layout"]["title"]["text"]
     assert bundle["config"]["showSendToCloud"] is False and bundle["config"]["locale"] == "zh-CN"
     assert "sendChartToCloud" in bundle["config"]["modeBarButtonsToRemove"]
     # a run by hand: the print figures went to the scratch folder beside the notebook

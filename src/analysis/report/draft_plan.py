@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.core.catalog import ReportSection
-from analysis.core.formatting import number_zh, qualified
+from analysis.core.formatting import format_number, number_zh, qualified
 from analysis.explore import sentences
-from analysis.explore.selection import MISSING, View, format_value
+from analysis.explore.selection import MISSING, View
 
 PART_ONE = "一、推进法治政府建设的主要举措和成效"
 PART_TWO = "二、推进法治政府建设存在的不足、原因和问题情况"
@@ -223,10 +223,11 @@ def source_rows(view: View) -> list[SourceRow]:
     for ind in view.catalog.indicators.values():
         row = view.current.get(ind.indicator_id)
         value = view.get(ind.indicator_id)
+        # exact, as the cell holds it (``11000``, not ``1.1万``): this table is for checking against the source
         text = (
             MISSING
             if value is None
-            else format_value(value, "", view.qualifier(ind.indicator_id), ind.digits)
+            else qualified(format_number(value, ind.digits), view.qualifier(ind.indicator_id))
         )
         if ind.formula is not None:
             label = {n: view.indicator(n).name_zh for n in ind.formula.names}
