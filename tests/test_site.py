@@ -255,6 +255,21 @@ def test_comparison_page_shows_missing_as_missing(site_run):
     assert "少56项" in page  # 2020: 2976 − 42 + 48 = 2982, reported 2926
 
 
+def test_nothing_on_a_page_is_shown_twice(site_run):
+    """A ``show_*`` call returns what it showed; a cell that ends with one unassigned would show its table,
+    chart or list a second time as the cell's result (the comparison page once drew every check twice)."""
+    root, _, _ = site_run
+    executed = sorted((root / "reports").rglob("notebooks/*.ipynb"))
+    assert len(executed) >= 6  # four overviews and two comparisons
+    repeated = [
+        (path.relative_to(root).as_posix(), k)
+        for path in executed
+        for k, cell in enumerate(nbformat.read(path, as_version=4).cells)
+        if any(out.get("output_type") == "execute_result" for out in cell.get("outputs", []))
+    ]
+    assert repeated == []
+
+
 # --- the new pages in headless Chromium, from a copied folder, network blocked ---------------------------
 
 TOOLBAR_LEAK = re.compile(r"share|cloud|chart studio|edit in|分享|云", re.IGNORECASE)
