@@ -67,6 +67,7 @@ lab: install
 
 bench: install-test
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py ingest
 
 clean:
 	rm -rf data/processed/*.parquet data/processed/*.csv data/processed/*.json reports/*/

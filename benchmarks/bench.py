@@ -113,6 +113,12 @@ def _corpus():
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ingest"]:  # issue 10: ingest at provincial scale (benchmarks/ingest_bench.py)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import ingest_bench
+
+        return ingest_bench.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description="导入性能与资源占用基准")
     parser.add_argument("--runs", type=int, default=3, help="每项测量的重复次数（默认 3）")
     parser.add_argument("--raw", type=Path, default=ROOT / "data" / "raw", help="基线：原始报表文件夹")

@@ -87,3 +87,34 @@ def set_cached_formula(path: Path, sheet_index: int, ref: str, formula: str, cac
         for info, data in items:
             zout.writestr(info, xml.encode("utf-8") if info.filename == member else data)
     shutil.move(tmp, path)
+
+
+SAMPLE_REGION = "通许县"
+
+
+def _char_refs(text: str) -> bytes:
+    return "".join(f"&#{ord(ch)};" for ch in text).encode()
+
+
+def renamed_region(data: bytes, region: str) -> bytes:
+    """A sample workbook with the region's name replaced in every part (titles, 基本信息), whether written
+    as UTF-8 or as character references (openpyxl writes inline strings that way)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            part = zin.read(info).replace(SAMPLE_REGION.encode(), region.encode())
+            zout.writestr(info, part.replace(_char_refs(SAMPLE_REGION), _char_refs(region)))
+    return out.getvalue()
+
+
+def write_sample_regions(raw: Path, regions: list[str]) -> Path:
+    """The eight sample workbooks of 2019 for each of ``regions`` (``raw/<region>/2019/…``); returns ``raw``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = write_sample_data(Path(tmp)) / SAMPLE_REGION / "2019"
+        books = {p.name: p.read_bytes() for p in sorted(sample.glob("*.xlsx"))}
+    for region in regions:
+        folder = raw / region / "2019"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in books.items():
+            (folder / name).write_bytes(renamed_region(data, region))
+    return raw

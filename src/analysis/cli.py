@@ -35,7 +35,9 @@ def file_line(summary) -> str:
     return f"  {mark} {summary.file}（{summary.department}）：{detail}，错误 {summary.errors}，警告 {summary.warnings}"
 
 
-def run_ingest(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False) -> int:
+def run_ingest(
+    raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False, workers: int | None = None
+) -> int:
     """``ingest``: 0 without errors, 1 with errors in the data (good values still written), 2 otherwise."""
     from tqdm import tqdm
 
@@ -44,6 +46,7 @@ def run_ingest(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bo
     from analysis.core.problems import ERROR, WARNING
     from analysis.core.store import write_tables
     from analysis.ingest.limits import Limits
+    from analysis.ingest.parallel import worker_count
     from analysis.ingest.pipeline import ingest
 
     if not raw.is_dir():
@@ -56,6 +59,7 @@ def run_ingest(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bo
         return EXIT_USAGE
     try:
         limits = Limits.from_env()  # a bad FAZHI_* value is the caller's to fix, before any file is read
+        worker_count(0, workers)  # FAZHI_INGEST_WORKERS too
     except ValueError as exc:
         _error(exc)
         return EXIT_USAGE
@@ -72,7 +76,9 @@ def run_ingest(raw: Path, out: Path, catalog_path: Path | None = None, quiet: bo
 
     if not quiet:
         print(f"读取 {raw} …")
-    result = ingest(raw, catalog, limits, progress=progress, report=None if quiet else report)
+    result = ingest(
+        raw, catalog, limits, progress=progress, report=None if quiet else report, workers=workers
+    )
     if not result.files:  # an unmounted share or an empty folder must not replace good tables with empty ones
         _error(f"在 {raw} 中没有找到任何工作簿（应为 <地区>/<年度>/<单位>.xlsx），未写出任何文件，")
         print(f"{out} 中原有的导入结果保持不变。", file=sys.stderr)
@@ -274,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("ingest", "run", "draft"):
         _chinese_store_warnings()
     if args.command == "ingest":
-        return run_ingest(args.raw, args.out, catalog_path=args.catalog, quiet=args.quiet)
+        return run_ingest(
+            args.raw, args.out, catalog_path=args.catalog, quiet=args.quiet, workers=args.workers
+        )
     if args.command == "template":
         return run_template(args.region, args.year, args.out, catalog_path=args.catalog)
     if args.command == "run":

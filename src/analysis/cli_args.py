@@ -64,6 +64,17 @@ class ChineseArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}：错误：{translate(message)}\n")
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse reports the Chinese message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} 不是整数") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应至少为 1，收到 {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ChineseArgumentParser(
         prog="python -m analysis", description="法治政府建设情况报告：数据导入、校验、分析与报告"
@@ -83,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--catalog", type=Path, metavar="文件", help="指标目录 YAML（默认使用内置目录）")
     ingest.add_argument("--quiet", action="store_true", help="不显示进度条和逐文件摘要")
+    ingest.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="个数",
+        help="并行读取报表的进程数（默认取环境变量 FAZHI_INGEST_WORKERS，否则文件多时每个 CPU 一个）",
+    )
 
     template = sub.add_parser("template", help="为各填报单位生成空白报表模板")
     template.add_argument("--region", required=True, metavar="地区", help="地区名称，如 通许县")

@@ -28,7 +28,7 @@ import pandas as pd
 from analysis.core.catalog import Catalog, load_catalog, parse_catalog
 from analysis.core.fileio import BusyError, atomic_write_bytes, output_lock
 from analysis.core.problems import ISSUE_COLUMNS
-from analysis.core.sanitize import neutralize
+from analysis.core.sanitize import FORMULA_TRIGGERS, neutralize
 from analysis.core.schema import (
     INDICATOR_COLUMNS,
     INDICATORS_SCHEMA,
@@ -80,7 +80,9 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 def _csv_bytes(frame: pd.DataFrame, text_columns: list[str]) -> bytes:
     shown = frame.copy()
     for col in text_columns:
-        shown[col] = shown[col].map(lambda v: neutralize(v) if isinstance(v, str) else v)
+        values = shown[col].tolist()
+        if any(isinstance(v, str) and v and v[0] in FORMULA_TRIGGERS for v in values):  # rarely: one pass
+            shown[col] = shown[col].map(lambda v: neutralize(v) if isinstance(v, str) else v)
     return shown.to_csv(index=False).encode("utf-8-sig")
 
 

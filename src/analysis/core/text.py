@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -24,6 +25,13 @@ def drop_invisible(text: str) -> str:
 
 def fold(text: str) -> str:
     """Fold full-width characters (NFKC) and drop every kind of white space and invisible character."""
+    if len(text) <= 80:  # headers, names and units come back in every file; long texts are not kept
+        return _fold_short(text)
+    return _SPACE.sub("", drop_invisible(unicodedata.normalize("NFKC", text)))
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _fold_short(text: str) -> str:
     return _SPACE.sub("", drop_invisible(unicodedata.normalize("NFKC", text)))
 
 
@@ -34,6 +42,8 @@ def match_key(text: str) -> str:
 
 def clip(text: str, limit: int = 60) -> str:
     """Shorten a submitted string for a message, showing control characters visibly."""
+    if len(text) <= limit and text.isprintable():  # the usual case, without a look at each character
+        return text
     shown = "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
@@ -43,9 +53,12 @@ def _escape(ch: str) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def scrub_surrogates(text: str) -> str:
     """``text`` with every lone surrogate (no file format can store one) replaced by U+FFFD; a valid pair
     of surrogates (an escaped emoji) becomes its character."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+    if not _SURROGATE.search(text):
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

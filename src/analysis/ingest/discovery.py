@@ -16,6 +16,7 @@ row saying why it is not read. Nothing in a year folder is passed over with only
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -157,8 +158,8 @@ class _Walker:
             return
         region_dir, year_dir, _ = parts
         try:
-            region = check_region(region_dir, advice=None)
-            department = plain_name(safe_name(name[: -len(suffix)], "文件名（单位名称）"), "单位")
+            region = _region(region_dir)
+            department = _department(name[: -len(suffix)])
         except ValueError as exc:
             self.skip("bad-path", parts, f"{exc}；此文件未读取")
             return
@@ -176,6 +177,16 @@ class _Walker:
         self.found.append(
             (path, FileContext(region=region, year=year, department=department, file=shown(parts)))
         )
+
+
+@functools.lru_cache(maxsize=4096)  # every file of a region asks again (a bad name raises: not kept)
+def _region(folder: str) -> str:
+    return check_region(folder, advice=None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _department(stem: str) -> str:
+    return plain_name(safe_name(stem, "文件名（单位名称）"), "单位")
 
 
 def _suffix(name: str) -> str:

@@ -8,6 +8,7 @@ either a row of the tidy table or a row of the problems table (a whole-file reje
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from analysis.core.text import scrub_surrogates
 from analysis.ingest.checks import check_completeness, check_identities, derive
 from analysis.ingest.discovery import discover
 from analysis.ingest.extract import Blank, Candidate, FileContext, extract
+from analysis.ingest.parallel import gc_paused, map_files
 from analysis.ingest.provenance import check_provenance, resolve_department, same_department_files
 from analysis.ingest.safety import Limits
 from analysis.ingest.workbook import WorkbookError, read_workbook
@@ -31,6 +33,7 @@ from analysis.ingest.workbook import WorkbookError, read_workbook
 # Places a duplicate-conflict message lists (1,000 drafts of one form would otherwise make each of the
 # 1,000 rows name all 1,000 places: a million places in issues.csv).
 LISTED = 3
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -113,6 +116,18 @@ def ingest_file(
     return _Loaded(ctx, extraction.candidates, blanks=extraction.blanks), problems
 
 
+def file_crashed(
+    path: Path, ctx: FileContext, catalog: Catalog, limits: Limits | None = None
+) -> tuple[_Loaded, list[Problem]]:
+    """What stands for a file whose reading failed unexpectedly or killed its worker process."""
+    ctx, _ = resolve_department(ctx, catalog)
+    message = (
+        "读取本文件时程序意外出错（文件可能已损坏或结构异常），本文件的数值全部未导入；"
+        "请在 Excel 中打开并另存为 .xlsx 后重新报送"
+    )
+    return _Loaded(ctx, [], rejected=True), [ctx.problem("unreadable-file", message)]
+
+
 # --- across files ---------------------------------------------------------------------------------
 
 
@@ -184,12 +199,19 @@ def _rows(kept: list[tuple[FileContext, Candidate]]) -> list[dict]:
     ]
 
 
+def _scrubbed(column: pd.Series) -> pd.Series:
+    """The column with lone surrogates replaced (:func:`scrub_surrogates`); one search when there are none."""
+    if not _SURROGATE.search("".join(column.tolist())):
+        return column
+    return column.map(scrub_surrogates)
+
+
 def indicators_frame(rows: list[dict]) -> pd.DataFrame:
     frame = with_precision(pd.DataFrame(rows, columns=INDICATOR_COLUMNS))
     frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
     for col in INDICATOR_COLUMNS:
         if col not in NUMERIC_COLUMNS:
-            frame[col] = frame[col].astype(object).fillna("").astype(str).map(scrub_surrogates)
+            frame[col] = _scrubbed(frame[col].astype(object).fillna("").astype(str))
     return frame.sort_values(["region", "year", "derived", "indicator_id"], kind="stable").reset_index(
         drop=True
     )
@@ -200,7 +222,7 @@ def issues_frame(problems: list[Problem]) -> pd.DataFrame:
     frame["year"] = pd.array(frame["year"].tolist(), dtype="Int64")
     for col in ISSUE_COLUMNS:
         if col != "year":
-            frame[col] = frame[col].astype(object).fillna("").astype(str).map(scrub_surrogates)
+            frame[col] = _scrubbed(frame[col].astype(object).fillna("").astype(str))
     frame["_order"] = frame["severity"].map(severity_rank)
     frame = frame.sort_values(["_order", "region", "year", "file", "sheet", "cell"], kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
@@ -209,25 +231,28 @@ def issues_frame(problems: list[Problem]) -> pd.DataFrame:
 # --- entry points ---------------------------------------------------------------------------------
 
 
+@gc_paused
 def ingest(
     raw_dir: Path | str,
     catalog: Catalog | None = None,
     limits: Limits | None = None,
     progress: Callable[[list], Iterable] | None = None,
     report: Callable[[FileSummary], None] | None = None,
+    workers: int | None = None,
 ) -> IngestResult:
     """Read every submission under ``raw_dir``; never raises for bad input (it becomes problems).
 
     ``progress`` may wrap the list of files (e.g. in a progress bar); ``report`` is called after each file.
-    """
+    Many files are read in a process pool (:mod:`analysis.ingest.parallel`; ``workers``, else
+    ``FAZHI_INGEST_WORKERS``, else one per CPU); the result is the same as in one process."""
     started = time.perf_counter()
     raw_dir = Path(raw_dir)
     catalog = catalog or load_catalog()
     files, problems = discover(raw_dir)
     loaded: list[_Loaded] = []
     summaries: list[FileSummary] = []
-    for path, ctx in progress(files) if progress else files:
-        item, file_problems = ingest_file(path, ctx, catalog, limits)
+    results = map_files(ingest_file, files, (catalog, limits), file_crashed, workers)
+    for (_, ctx), (item, file_problems) in zip(progress(files) if progress else files, results, strict=True):
         loaded.append(item)
         problems.extend(file_problems)
         summary = FileSummary(
