@@ -68,6 +68,7 @@ lab: install
 bench: install-test
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/bench.py ingest
+	$(PY) benchmarks/bench_batch.py
 
 clean:
 	rm -rf data/processed/*.parquet data/processed/*.csv data/processed/*.json reports/*/

@@ -41,7 +41,7 @@ def setup(tmp_path: Path) -> dict:
     return {"processed": processed, "books": books, "reports": tmp_path / "reports"}
 
 
-def run_cli(setup: dict, books: Path | None = None, reports: Path | None = None) -> int:
+def run_cli(setup: dict, books: Path | None = None, reports: Path | None = None, force: bool = False) -> int:
     return cli.run_reports(
         region="通许县",
         year="2019",
@@ -49,6 +49,7 @@ def run_cli(setup: dict, books: Path | None = None, reports: Path | None = None)
         reports=reports or setup["reports"],
         workers=1,
         notebooks=books or setup["books"],
+        force=force,
     )
 
 
@@ -75,9 +76,11 @@ def test_a_full_disk_keeps_the_previous_report(setup: dict, monkeypatch: pytest.
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
 
     monkeypatch.setattr(publish, "publish", full)
-    assert run_cli(setup) == 2
+    assert run_cli(setup, force=True) == 2  # forced: an unchanged report would be reused, not published
     assert "无法写入报告文件夹" in capsys.readouterr().err
-    assert report_files(folder) == before
+    # the pages stay whole; the build record is gone, so the next run builds the report again
+    record = before.pop(".build.json")
+    assert record and report_files(folder) == before
 
 
 def test_an_ingest_during_the_run_is_never_mixed_into_a_report(setup: dict, tmp_path: Path, capsys) -> None:

@@ -209,6 +209,7 @@ def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], t
     cmd = _cli(
         "run", "--region", hc.REGION, "--year", hc.YEAR, "--processed", processed, "--reports", reports
     )
+    cmd.append("--force")  # every run builds (an unchanged report would be reused in a moment)
     started = time.monotonic()
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ENV)
     full = time.monotonic() - started

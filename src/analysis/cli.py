@@ -136,14 +136,27 @@ def summary_lines(results: list, timeout: int | None = None) -> list[str]:
 
     lines = []
     for rep in results:
+        if rep.reused:
+            lines.append(f"{_report_label(rep)}：未变化，沿用上次的报告（{rep.reused_pages or 1} 个页面）。")
+            lines.append(f"  报告目录：{rep.folder / rep.page}")
+            continue
         total, failed = len(rep.results), rep.failed
         state = "全部成功" if not failed else f"{len(failed)} 个失败"
-        lines.append(f"{rep.target.label}：{total} 个笔记本，{state}，用时 {rep.seconds:.1f} 秒。")
+        why = "、".join(rep.reasons)
+        lines.append(
+            f"{_report_label(rep)}：{total} 个笔记本，{state}，用时 {rep.seconds:.1f} 秒（原因：{why}）。"
+        )
         for r in failed:
             lines.append(f"  ✗ {r.stem}.ipynb：{r.failure_text(timeout)}")
             lines.append(f"    执行后的笔记本已保留：{rep.folder / EXECUTED_DIR / (r.stem + '.ipynb')}")
         lines.append(f"  报告目录：{rep.folder / rep.page}")
     return lines
+
+
+def _report_label(rep) -> str:
+    from analysis.report.batch import REGIONS
+
+    return f"{rep.target.year} 年地区对比" if rep.target.region == REGIONS else rep.target.label
 
 
 def run_reports(
@@ -154,8 +167,11 @@ def run_reports(
     workers: int = 2,
     timeout: int = 600,
     notebooks: Path | None = None,
+    force: bool = False,
+    scheduler: str | None = None,
 ) -> int:
-    """``run``: 0 when every notebook ran, 1 when one failed, 2 for a bad request."""
+    """``run``: 0 when every notebook ran (or every report was current), 1 when one failed, 2 for a bad
+    request."""
     from analysis.core.fileio import BusyError
     from analysis.core.store import StoreError
     from analysis.report.batch import run_batch
@@ -172,6 +188,8 @@ def run_reports(
             workers=workers,
             timeout=timeout,
             say=print,
+            force=force,
+            scheduler=scheduler,
         )
     except BatchError as exc:
         _error(exc)
@@ -189,8 +207,10 @@ def run_reports(
         print(line)
     failed = sum(len(r.failed) for r in results)
     total = sum(len(r.results) for r in results)
+    reused = sum(r.reused for r in results)
     print(
-        f"共 {len(results)} 份报告、{total} 个笔记本，失败 {failed} 个；总用时 {time.monotonic() - started:.1f} 秒。"
+        f"共 {len(results)} 份报告：重新生成 {len(results) - reused} 份（{total} 个笔记本，失败 {failed} 个），"
+        f"沿用 {reused} 份；总用时 {time.monotonic() - started:.1f} 秒。"
     )
     return EXIT_DATA_ERRORS if failed else EXIT_OK
 
@@ -294,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             timeout=args.timeout,
             notebooks=args.notebooks,
+            force=args.force,
+            scheduler=args.scheduler,
         )
     if args.command == "draft":
         return run_draft(args)

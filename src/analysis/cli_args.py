@@ -132,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="文件夹",
         help="笔记本文件夹（默认取环境变量 FAZHI_NOTEBOOKS，否则为当前文件夹下的 notebooks/）",
     )
+    run.add_argument(
+        "--scheduler",
+        metavar="地址",
+        help="在 Dask 集群上运行笔记本：local 表示在本机启动 --workers 个 Dask 工作进程，或调度器地址 tcp://主机:8786"
+        "（需要可选依赖 distributed；各工作机须能以相同路径访问笔记本、整洁数据和报告文件夹）",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="全部重新生成（默认只重新生成数据、笔记本、程序或参数有变化的报告，其余沿用上次的报告）",
+    )
 
     draft = sub.add_parser("draft", help="从整洁数据表生成 Word 报告初稿（.docx，公文格式）")
     draft.add_argument("--region", required=True, metavar="地区", help="地区名称，如 通许县")

@@ -1,23 +1,31 @@
 """The notebook batch: ``python -m analysis run --region R --year Y``.
 
-For every region-year asked for (:mod:`~analysis.report.targets`), each notebook runs in a worker process
-(:mod:`~analysis.report.runner`); its executed notebook becomes a page (:mod:`~analysis.report.pages`);
-the summary workbook and ``index.html`` (:mod:`~analysis.report.index`) follow; everything is staged and
-then published under the folder's lock (:mod:`~analysis.report.publish`). When every region is asked
-for, each year with two or more regions gets a comparison page, run the same way; the site overview
-``reports/index.html`` (:mod:`~analysis.report.site`) is written last. Nothing here prints: progress
-goes to ``say`` and results are returned (:mod:`analysis.cli` prints them).
+For every region-year asked for (:mod:`~analysis.report.targets`) the batch first decides whether its report
+is current (:mod:`~analysis.report.builds`: content hashes of its data, the notebooks, the program and the
+parameters); a current report is reused as it is. The notebooks of every report to build are then handed to
+the executor at once (by default the warm worker processes of :mod:`~analysis.report.pool`), so the workers
+go on while the batch writes the pages of a finished report: each executed notebook becomes a page
+(:mod:`~analysis.report.pages`); the summary workbook and ``index.html`` (:mod:`~analysis.report.index`)
+follow; everything is staged and then published under the folder's lock (:mod:`~analysis.report.publish`),
+and the build record is written last. When every region is asked for, each year with two or more regions
+gets a comparison page, run the same way and rebuilt whenever a region of its year is; the site overview
+``reports/index.html`` (:mod:`~analysis.report.site`) is written last, when anything was built.
+
+Nothing here prints: progress goes to ``say`` and results are returned (:mod:`analysis.cli` prints them).
+The modules that run notebooks and write pages (papermill, nbconvert, plotly) are imported only when a
+report is built: a run that reuses everything only reads the tables and hashes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
-from dataclasses import dataclass
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
 from analysis.core.fileio import atomic_write_bytes, output_lock
@@ -29,31 +37,24 @@ from analysis.core.store import (
     read_indicators,
     read_issues,
 )
-from analysis.explore.comparison import REGIONS
-from analysis.explore.nb import RUN_STAGE_MARKER
-from analysis.explore.quality import issues_of
-from analysis.explore.selection import select
-from analysis.report import draft, index, pages, publish, site, static, summary
-from analysis.report.kernel import KERNEL_NAME, ensure_kernel
-from analysis.report.publish import EXECUTED_DIR, INDEX
-from analysis.report.runner import (
-    START_ATTEMPTS,
-    START_TIMEOUT,
-    NotebookResult,
-    Say,
-    hard_limit,
-    notebook_parameters,
-    run_all,
-    run_worker,
-)
+from analysis.report import builds
+from analysis.report.builds import Decision
+from analysis.report.kernel import KERNEL_NAME
+from analysis.report.runner import START_ATTEMPTS, START_TIMEOUT, NotebookResult, Say, notebook_parameters
 from analysis.report.targets import (
+    COMPARISON_NOTEBOOK,
+    COMPARISON_PAGE,
     BatchError,
     Target,
+    comparison_years,
     discover_notebooks,
     notebook_folder,
     report_folder,
     resolve_targets,
 )
+
+INDEX = "index.html"
+REGIONS = "各地区"  # as explore.comparison.REGIONS (not imported: it loads plotly): a comparison's region
 
 
 @dataclass
@@ -62,83 +63,271 @@ class ReportResult:
     folder: Path
     results: list[NotebookResult]
     seconds: float
-    pages: list[pages.PageInfo]
+    pages: list  # pages.PageInfo of the pages written (none when reused)
     page: str = INDEX  # the page to open, in ``folder``
+    reasons: list[str] = field(default_factory=list)  # why it was built; empty: reused as it was
+    reused_pages: int = 0  # pages of a reused report
 
     @property
     def failed(self) -> list[NotebookResult]:
         return [r for r in self.results if not r.ok]
 
+    @property
+    def reused(self) -> bool:
+        return not self.reasons
 
-def build_report(
-    target: Target,
-    *,
-    notebooks: list[Path],
+
+@dataclass
+class _Build:
+    """A report being built: its folder is locked and staged, its notebooks handed to the executor."""
+
+    target: Target
+    decision: Decision
+    stage: Path
+    notebooks: list[Path]
+    handles: list[Future | NotebookResult]
+    started: float
+
+
+def run_batch(
+    region: str,
+    year: str | int,
     processed: Path,
     reports: Path,
-    workers: int,
-    timeout: int,
+    *,
+    notebooks_dir: Path | None = None,
+    workers: int = 2,
+    timeout: int = 600,
     kernel_name: str = KERNEL_NAME,
     say: Say = lambda _: None,
     env: dict | None = None,
-    indicators: pd.DataFrame | None = None,
-    issues: pd.DataFrame | None = None,
-) -> ReportResult:
-    """Run every notebook for ``target`` and write its report folder."""
-    started = time.monotonic()
-    folder = report_folder(reports, target)
+    force: bool = False,
+    executor: Executor | None = None,
+    scheduler: str | None = None,
+) -> list[ReportResult]:
+    """Validate the request, then build (or reuse) one report folder per region-year. Raises
+    :class:`BatchError`. ``executor`` runs the notebooks (``submit(execute_one, job)``); by default a
+    :class:`~analysis.report.pool.NotebookPool` of ``workers`` warm worker processes, or with
+    ``scheduler`` (``local`` or ``tcp://…``) a Dask cluster (:mod:`~analysis.report.cluster`)."""
+    if scheduler is not None:
+        from analysis.report.cluster import check_scheduler
+
+        scheduler = check_scheduler(scheduler)
+    if workers < 1:
+        raise BatchError(f"--workers 必须至少为 1，收到 {workers}。")
+    if timeout < 1:
+        raise BatchError(f"--timeout 必须至少为 1 秒，收到 {timeout}。")
+    try:  # one snapshot: every notebook reads the set of this manifest, or fails (see _same_snapshot)
+        digest = manifest_digest(processed)
+        indicators = read_indicators(processed, expect=digest)
+        issues = read_issues(processed, expect=digest)
+    except StoreError as exc:
+        raise BatchError(str(exc)) from exc
+    env = {**(os.environ if env is None else env), EXPECT_ENV: digest}
+    targets = resolve_targets(region, year, indicators)
+    folder = notebook_folder(notebooks_dir)
+    notebooks = discover_notebooks(folder)
     processed = Path(processed).resolve()
-    with output_lock(folder, wait_seconds=3600, say=say), publish.staging(folder) as stage:
-        (stage / RUN_STAGE_MARKER).touch()  # the notebooks write their figures here only because of this
-        jobs_dir = stage / ".jobs"
-        jobs_dir.mkdir()
-        jobs = [
-            (
-                nb_path,
-                {
-                    "input": str(nb_path.resolve()),
-                    "output": str(stage / EXECUTED_DIR / nb_path.name),
-                    "parameters": notebook_parameters(target, processed, stage),
-                    "kernel_name": kernel_name,
-                    "timeout": int(timeout),
-                    "start_timeout": START_TIMEOUT,
-                    "attempts": START_ATTEMPTS,
-                    "cwd": str(nb_path.resolve().parent),
-                },
-            )
-            for nb_path in notebooks
-        ]
-        results = run_all(jobs, jobs_dir, workers, say, env)
-        static.write_assets(folder)
-        now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-        written = [
-            write_page(stage, folder, processed, nb_path, result, target, timeout, now)
-            for nb_path, result in zip(notebooks, results, strict=True)
-        ]
-        digest = (env or {}).get(EXPECT_ENV)
-        _same_snapshot(processed, digest)
-        indicators = read_indicators(processed, digest) if indicators is None else indicators
-        issues = read_issues(processed, digest) if issues is None else issues
-        catalog = read_catalog(processed, digest)  # the one ingest used, as the notebooks do
-        view = select(indicators, target.region, target.year, catalog)
-        their_issues = issues_of(issues, target.region, target.year)
-        summary.write_workbook(
-            stage / summary.WORKBOOK_NAME, target.region, target.year, indicators, their_issues, catalog
+    data = builds.Data(processed, indicators, issues)
+    book_digest = builds.notebooks_digest(notebooks)
+    plans = []
+    for t in targets:
+        params = {"region": t.region, "year": t.year, "processed_dir": str(processed), "kernel": kernel_name}
+        current = builds.inputs(data.of_region(t.region), book_digest, params)
+        plans.append((t, builds.decide(report_folder(reports, t), current, force)))
+    # comparison pages only when every region was asked for: a one-region run must not redraw them
+    years = comparison_years(indicators) if str(region).strip() == "all" else []
+    years = sorted({t.year for t in targets} & set(years))
+    comparison = folder / COMPARISON_NOTEBOOK
+    if years and not comparison.is_file():
+        say(f"找不到地区对比笔记本 {comparison}，未生成地区对比页。")
+        years = []
+    rebuilt_years = {t.year for t, d in plans if not d.reuse}
+    for each in years:
+        params = {"year": each, "processed_dir": str(processed), "kernel": kernel_name}
+        current = builds.inputs(data.of_year(each), builds.notebooks_digest([comparison]), params)
+        decision = builds.decide(Path(reports).resolve() / str(each), current, force, COMPARISON_PAGE)
+        if decision.reuse and each in rebuilt_years:
+            decision.reasons = [builds.COMPARED]
+        plans.append((Target(REGIONS, each), decision))
+    for t, decision in plans:
+        say(_plan_line(t, decision, len(notebooks) if t.region != REGIONS else 1, workers, timeout))
+    todo = [(t, d) for t, d in plans if not d.reuse]
+    built = {}
+    if todo:
+        settings = _Settings(
+            processed, notebooks, comparison, timeout, kernel_name, say, env, indicators, issues
         )
-        page = index.render_index(
-            region=target.region,
-            year=target.year,
-            pages=written,
-            content=index.index_content(view, their_issues),
-            workbook=summary.WORKBOOK_NAME,
-            generated=now,
-            links=site.year_links(target.region, target.year, indicators),
+        built = _build_all(todo, settings, executor, workers, scheduler)
+    out = [built.get(t) or _reused(t, d) for t, d in plans]
+    if todo or not (Path(reports) / INDEX).is_file():
+        from analysis.report import site
+
+        site.write_site_index(reports, indicators, issues, read_catalog(processed, env[EXPECT_ENV]))
+    return out
+
+
+def _plan_line(target: Target, decision: Decision, count: int, workers: int, timeout: int) -> str:
+    label = f"{target.year} 年地区对比" if target.region == REGIONS else target.label
+    if decision.reuse:
+        return f"{label}：数据、笔记本、程序和参数均未变化，沿用上次的报告。"
+    return (
+        f"{label}：运行 {count} 个笔记本（原因：{'、'.join(decision.reasons)}；"
+        f"并行 {workers} 个，单元格时限 {timeout} 秒）…"
+    )
+
+
+def _reused(target: Target, decision: Decision) -> ReportResult:
+    page = COMPARISON_PAGE if target.region == REGIONS else INDEX
+    return ReportResult(target, decision.folder, [], 0.0, [], page=page, reused_pages=len(decision.pages))
+
+
+@dataclass
+class _Settings:
+    processed: Path
+    notebooks: list[Path]
+    comparison: Path
+    timeout: int
+    kernel_name: str
+    say: Say
+    env: dict
+    indicators: pd.DataFrame
+    issues: pd.DataFrame
+
+
+def _build_all(
+    todo: list[tuple[Target, Decision]],
+    s: _Settings,
+    executor: Executor | None,
+    workers: int,
+    scheduler: str | None,
+) -> dict[Target, ReportResult]:
+    """Stage every report to build and hand all their notebooks to the executor, then finish and publish
+    the reports in order while the later notebooks run."""
+    from analysis.report.kernel import ensure_kernel
+    from analysis.report.pool import NotebookPool
+
+    if s.kernel_name == KERNEL_NAME:
+        ensure_kernel()
+    with contextlib.ExitStack() as outer:
+        own = None
+        if executor is None and scheduler:
+            from analysis.report.cluster import dask_executor
+
+            executor = outer.enter_context(dask_executor(scheduler, workers))
+        elif executor is None:
+            executor = own = NotebookPool(workers, s.env)
+        finished = False
+        try:
+            with contextlib.ExitStack() as stack:
+                several = len(todo) > 1
+                started = [_start(stack, t, d, s, executor, several) for t, d in todo]
+                out = {b.target: _finish(b, s) for b in started}
+            finished = True
+            return out
+        finally:
+            if own is not None:
+                own.shutdown(wait=finished, cancel_futures=True)
+
+
+def _start(
+    stack: contextlib.ExitStack,
+    target: Target,
+    decision: Decision,
+    s: _Settings,
+    pool: Executor,
+    several: bool,
+) -> _Build:
+    """Lock and stage the report's folder, forget its build record, submit its notebooks."""
+    from analysis.explore.nb import RUN_STAGE_MARKER
+    from analysis.report import publish, runner
+
+    comparison = target.region == REGIONS
+    folder = decision.folder
+    stack.enter_context(output_lock(folder, wait_seconds=3600, say=s.say))
+    stage = stack.enter_context(publish.staging(folder))
+    (stage / RUN_STAGE_MARKER).touch()  # the notebooks write their figures here only because of this
+    books = [s.comparison] if comparison else s.notebooks
+    jobs = []
+    for nb_path in books:
+        params = (
+            {"year": int(target.year), "processed_dir": str(s.processed), "output_dir": str(stage)}
+            if comparison
+            else notebook_parameters(target, s.processed, stage)
         )
-        atomic_write_bytes(stage / INDEX, page.encode("utf-8"))
-        static.write_font(folder, [p.read_text(encoding="utf-8") for p in stage.glob("*.html")])
-        publish.publish(stage, folder, keep_figures=any(not r.ok for r in results))
-        draft.add_to_report(folder, target.region, target.year, indicators, issues, say, catalog)
-    return ReportResult(target, folder, results, round(time.monotonic() - started, 1), written)
+        job = {
+            "input": str(nb_path.resolve()),
+            "output": str(stage / publish.EXECUTED_DIR / nb_path.name),
+            "parameters": params,
+            "kernel_name": s.kernel_name,
+            "timeout": int(s.timeout),
+            "start_timeout": START_TIMEOUT,
+            "attempts": START_ATTEMPTS,
+            "cwd": str(nb_path.resolve().parent),
+            "env": {EXPECT_ENV: s.env[EXPECT_ENV]},  # for executors whose processes did not get it
+        }
+        jobs.append((nb_path, job))
+    label = (f"{target.year} 年地区对比" if comparison else target.label) if several else ""
+    handles = runner.submit_all(jobs, pool, s.say, label)
+    return _Build(target, decision, stage, books, handles, time.monotonic())
+
+
+def _finish(b: _Build, s: _Settings) -> ReportResult:
+    """Wait for the report's notebooks, write its pages, publish, and record the build when it is whole."""
+    from analysis.explore.quality import issues_of
+    from analysis.explore.selection import select
+    from analysis.report import draft, index, publish, runner, site, static, summary
+
+    folder, stage, target = b.decision.folder, b.stage, b.target
+    digest = s.env.get(EXPECT_ENV)
+    now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    home = f"../{site.SITE_INDEX}" if target.region == REGIONS else INDEX
+    results, written = [], []
+    for nb_path, handle in zip(b.notebooks, b.handles, strict=True):  # each page as soon as its notebook ends
+        [result] = runner.collect([handle], [nb_path])
+        results.append(result)
+        written.append(write_page(stage, folder, s.processed, nb_path, result, target, s.timeout, now, home))
+    _same_snapshot(s.processed, digest)  # before the folder is touched: an ingest during the notebooks
+    builds.forget(folder)  # from here until the new record is written, the folder does not look done
+    static.write_assets(folder)
+    failed = any(not r.ok for r in results)
+    if target.region == REGIONS:
+        [info] = written
+        os.replace(stage / info.html_name, stage / site.COMPARISON_PAGE)
+        info.html_name = site.COMPARISON_PAGE
+        static.write_font(folder, [(stage / site.COMPARISON_PAGE).read_text(encoding="utf-8")])
+        publish.publish(stage, folder, keep_figures=failed)
+        if not failed:
+            builds.record(folder, b.decision.inputs, [])
+        seconds = round(time.monotonic() - b.started, 1)
+        return ReportResult(
+            target, folder, results, seconds, written, page=site.COMPARISON_PAGE, reasons=b.decision.reasons
+        )
+    _same_snapshot(s.processed, digest)
+    catalog = read_catalog(s.processed, digest)  # the one ingest used, as the notebooks do
+    view = select(s.indicators, target.region, target.year, catalog)
+    their_issues = issues_of(s.issues, target.region, target.year)
+    summary.write_workbook(
+        stage / summary.WORKBOOK_NAME, target.region, target.year, s.indicators, their_issues, catalog
+    )
+    page = index.render_index(
+        region=target.region,
+        year=target.year,
+        pages=written,
+        content=index.index_content(view, their_issues),
+        workbook=summary.WORKBOOK_NAME,
+        generated=now,
+        links=site.year_links(target.region, target.year, s.indicators),
+    )
+    atomic_write_bytes(stage / INDEX, page.encode("utf-8"))
+    static.write_font(folder, [p.read_text(encoding="utf-8") for p in stage.glob("*.html")])
+    publish.publish(stage, folder, keep_figures=failed)
+    drafted = draft.add_to_report(folder, target.region, target.year, s.indicators, s.issues, s.say, catalog)
+    site.record_status(folder, target.region, target.year, len(results), sum(not r.ok for r in results))
+    if not failed and drafted is not None:  # a report with a failed notebook or no draft is never done
+        builds.record(folder, b.decision.inputs, [info.html_name for info in written])
+    seconds = round(time.monotonic() - b.started, 1)
+    return ReportResult(target, folder, results, seconds, written, reasons=b.decision.reasons)
 
 
 def _same_snapshot(processed: Path, digest: str | None) -> None:
@@ -167,9 +356,13 @@ def write_page(
     timeout: int,
     now: str,
     home: str = INDEX,
-) -> pages.PageInfo:
-    """Retarget and slim the executed notebook, then write its page into ``stage``."""
-    executed = stage / EXECUTED_DIR / nb_path.name
+):
+    """Retarget and slim the executed notebook, then write its page into ``stage``; its ``PageInfo``."""
+    import nbformat
+
+    from analysis.report import pages, publish
+
+    executed = stage / publish.EXECUTED_DIR / nb_path.name
     try:
         nb = nbformat.read(executed, as_version=4)
     except Exception:  # never written (the kernel did not start) or torn: show the source notebook
@@ -188,13 +381,15 @@ def write_page(
         footer=f"{target.region} {target.year} 年度 · 生成于 {now} · 由 fazhi-analysis 自动生成，代码已隐藏。",
         home=home,
     )
-    info.notebook_name = f"{EXECUTED_DIR}/{nb_path.name}"
+    info.notebook_name = f"{publish.EXECUTED_DIR}/{nb_path.name}"
     info.seconds = result.seconds
     atomic_write_bytes(stage / info.html_name, body.encode("utf-8"))
     return info
 
 
-def _source_without_outputs(nb_path: Path) -> nbformat.NotebookNode:
+def _source_without_outputs(nb_path: Path):
+    import nbformat
+
     try:
         nb = nbformat.read(nb_path, as_version=4)
     except Exception:
@@ -204,123 +399,3 @@ def _source_without_outputs(nb_path: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
     return nb
-
-
-def run_batch(
-    region: str,
-    year: str | int,
-    processed: Path,
-    reports: Path,
-    *,
-    notebooks_dir: Path | None = None,
-    workers: int = 2,
-    timeout: int = 600,
-    kernel_name: str = KERNEL_NAME,
-    say: Say = lambda _: None,
-    env: dict | None = None,
-) -> list[ReportResult]:
-    """Validate the request, then build one report folder per region-year. Raises :class:`BatchError`."""
-    if workers < 1:
-        raise BatchError(f"--workers 必须至少为 1，收到 {workers}。")
-    if timeout < 1:
-        raise BatchError(f"--timeout 必须至少为 1 秒，收到 {timeout}。")
-    try:  # one snapshot: every notebook reads the set of this manifest, or fails (see _same_snapshot)
-        digest = manifest_digest(processed)
-        indicators = read_indicators(processed, expect=digest)
-        issues = read_issues(processed, expect=digest)
-    except StoreError as exc:
-        raise BatchError(str(exc)) from exc
-    env = {**(os.environ if env is None else env), EXPECT_ENV: digest}
-    targets = resolve_targets(region, year, indicators)
-    folder = notebook_folder(notebooks_dir)
-    notebooks = discover_notebooks(folder)
-    if kernel_name == KERNEL_NAME:
-        ensure_kernel()
-    out = []
-    for target in targets:
-        say(f"{target.label}：运行 {len(notebooks)} 个笔记本（并行 {workers} 个，单元格时限 {timeout} 秒）…")
-        out.append(
-            build_report(
-                target,
-                notebooks=notebooks,
-                processed=processed,
-                reports=reports,
-                workers=workers,
-                timeout=timeout,
-                kernel_name=kernel_name,
-                say=say,
-                env=env,
-                indicators=indicators,
-                issues=issues,
-            )
-        )
-        done = out[-1]
-        site.record_status(done.folder, target.region, target.year, len(done.results), len(done.failed))
-    # comparison pages only when every region was asked for: a one-region run must not redraw them
-    years = site.comparison_years(indicators) if str(region).strip() == "all" else []
-    years = sorted({t.year for t in targets} & set(years))
-    comparison = folder / site.COMPARISON_NOTEBOOK
-    if years and not comparison.is_file():
-        say(f"找不到地区对比笔记本 {comparison}，未生成地区对比页。")
-        years = []
-    for each in years:
-        say(f"{each} 年地区对比：运行 {comparison.name} …")
-        out.append(
-            build_comparison(
-                each,
-                notebook=comparison,
-                processed=processed,
-                reports=reports,
-                timeout=timeout,
-                kernel_name=kernel_name,
-                say=say,
-                env=env,
-            )
-        )
-    site.write_site_index(reports, indicators, issues, read_catalog(processed, env[EXPECT_ENV]))
-    return out
-
-
-def build_comparison(
-    year: int,
-    *,
-    notebook: Path,
-    processed: Path,
-    reports: Path,
-    timeout: int,
-    kernel_name: str = KERNEL_NAME,
-    say: Say = lambda _: None,
-    env: dict | None = None,
-) -> ReportResult:
-    """Run the comparison notebook for ``year`` and publish ``reports/<year>/地区对比.html`` (staged, locked)."""
-    started = time.monotonic()
-    folder = Path(reports).resolve() / str(int(year))
-    target = Target(REGIONS, int(year))
-    processed = Path(processed).resolve()
-    with output_lock(folder, wait_seconds=3600, say=say), publish.staging(folder) as stage:
-        (stage / RUN_STAGE_MARKER).touch()  # the notebook writes its figures here only because of this
-        jobs_dir = stage / ".jobs"
-        jobs_dir.mkdir()
-        job = {
-            "input": str(notebook.resolve()),
-            "output": str(stage / EXECUTED_DIR / notebook.name),
-            "parameters": {"year": int(year), "processed_dir": str(processed), "output_dir": str(stage)},
-            "kernel_name": kernel_name,
-            "timeout": int(timeout),
-            "start_timeout": START_TIMEOUT,
-            "attempts": START_ATTEMPTS,
-            "cwd": str(notebook.resolve().parent),
-        }
-        result = run_worker(job, jobs_dir, hard_limit(notebook, timeout), env=env)
-        say(f"  {'完成' if result.ok else '失败'}  {notebook.name}（{result.seconds:.1f} 秒）")
-        _same_snapshot(processed, (env or {}).get(EXPECT_ENV))
-        static.write_assets(folder)
-        now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-        home = f"../{site.SITE_INDEX}"
-        info = write_page(stage, folder, processed, notebook, result, target, timeout, now, home=home)
-        os.replace(stage / info.html_name, stage / site.COMPARISON_PAGE)
-        info.html_name = site.COMPARISON_PAGE
-        static.write_font(folder, [(stage / site.COMPARISON_PAGE).read_text(encoding="utf-8")])
-        publish.publish(stage, folder, keep_figures=not result.ok)
-    seconds = round(time.monotonic() - started, 1)
-    return ReportResult(target, folder, [result], seconds, [info], page=site.COMPARISON_PAGE)

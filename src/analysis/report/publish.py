@@ -83,7 +83,8 @@ def retarget(nb: nbformat.NotebookNode, stage: Path, final: Path, processed: Pat
     (``<final>/notebooks/``): ``output_dir`` becomes ``..`` (the report folder, not the staging folder),
     ``processed_dir`` the way from there to the processed tables, and papermill's record of the input and
     output files loses the paths of the machine that ran it. JupyterLab runs a notebook in its own folder,
-    so re-running it writes where the batch published its files, wherever the project was copied."""
+    so re-running it writes where the batch published its files, wherever the project was copied.
+    The injected cell gets a fixed id, so that two runs on the same inputs give the same page."""
     home = final / EXECUTED_DIR
     new = {str(stage): _relative(final, home), str(processed): _relative(processed, home)}
     pm = nb.metadata.get("papermill", {})
@@ -97,5 +98,7 @@ def retarget(nb: nbformat.NotebookNode, stage: Path, final: Path, processed: Pat
         pm["output_path"] = f"{EXECUTED_DIR}/{source.name}"
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            if "id" in cell:  # papermill gives it a random id: the same page from every run
+                cell.id = "injected-parameters"
             for old, rel in new.items():
                 cell.source = cell.source.replace(repr(old), repr(rel))

@@ -1,40 +1,38 @@
-"""Running notebooks: each one under papermill, on the project kernel, in a worker process of its own.
+"""Running notebooks: each one under papermill, on a fresh kernel of the project, in a worker process.
 
-Up to ``workers`` notebooks run at a time, each with a per-cell timeout and a wall-clock limit for the
-whole worker; a kernel that fails to start is retried. A notebook that raises, kills its kernel or hangs
-is reported (:class:`NotebookResult`) with the cell where it stopped; the others go on.
+:func:`execute_one` runs one notebook (a job: paths, parameters, kernel, timeouts) in the process that calls
+it; :func:`run_all` hands the jobs of a report to an executor (``concurrent.futures.Executor``-shaped, by
+default the warm worker processes of :mod:`~analysis.report.pool`). Each notebook has a per-cell timeout
+and, in a worker process, a wall-clock limit; a kernel that fails to start is retried. A notebook that
+raises, kills its kernel or hangs is reported (:class:`NotebookResult`) with the cell where it stopped; the
+others go on.
 
 Parameters are injected with their Python types (``"007"`` stays a string, unlike ``papermill -p``):
 strings as ``repr`` literals by :class:`ReprTranslator`, which every worker registers.
 
-The worker entry point is ``python -m analysis.report.runner --worker JOB.json RESULT.json``.
+papermill and nbclient are imported only when a notebook runs: a batch that reuses every report never
+loads them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import functools
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-import papermill as pm
-from jupyter_client.kernelspec import NoSuchKernel
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from papermill.exceptions import PapermillExecutionError
-from papermill.translators import PythonTranslator, papermill_translators
-
-from analysis.core.fileio import atomic_write_bytes
 from analysis.report.kernel import KERNEL_NAME
 from analysis.report.targets import Target
+
+if TYPE_CHECKING:
+    import nbformat
+
+    from analysis.report.warm import Kernels
 
 START_TIMEOUT = 60  # seconds for a kernel to start and answer
 START_ATTEMPTS = 3  # a kernel that fails to start is tried this many times
@@ -138,25 +136,68 @@ def notebook_parameters(target: Target, processed_dir: Path | str, output_dir: P
     }
 
 
-class ReprTranslator(PythonTranslator):
-    """Inject string parameters as Python ``repr`` literals (readable Chinese, always a valid literal)."""
+@functools.cache
+def _repr_translator() -> type:
+    from papermill.translators import PythonTranslator
 
-    @classmethod
-    def translate_str(cls, val):
-        return repr(str(val))
+    class ReprTranslator(PythonTranslator):
+        """Inject string parameters as Python ``repr`` literals (readable Chinese, always a valid literal)."""
+
+        @classmethod
+        def translate_str(cls, val):
+            return repr(str(val))
+
+    return ReprTranslator
+
+
+def __getattr__(name: str):
+    if name == "ReprTranslator":  # built on first use: papermill is imported only when notebooks run
+        return _repr_translator()
+    raise AttributeError(name)
 
 
 def register_parameter_translator() -> None:
-    """Make papermill inject Python parameters with :class:`ReprTranslator` (done in every worker)."""
-    papermill_translators.register("python", ReprTranslator)
+    """Make papermill inject Python parameters with ``ReprTranslator``, in every process that runs notebooks."""
+    from papermill.translators import papermill_translators
+
+    papermill_translators.register("python", _repr_translator())
 
 
-def execute_one(job: dict) -> dict:
+def execute_one(job: dict, kernels: Kernels | None = None) -> dict:
     """Run one notebook as described by ``job`` (paths, parameters, kernel, timeout); a result dict.
 
-    Called in a worker process. A kernel that fails to start (no cell started) is retried.
+    With ``kernels`` (a worker's :class:`~analysis.report.warm.Kernels`) the notebook runs on a kernel that
+    was started ahead, and when ``job["prestart"]`` says another notebook follows, the kernel for that one
+    starts while this one runs; without, papermill starts the kernel. Either way the kernel is new and is
+    shut down at the end. A kernel that fails to start (no cell started) is retried. ``job["env"]`` is set
+    in the environment while the notebook runs (an executor's processes may not have it).
     """
-    register_parameter_translator()
+    with _environment(job.get("env") or {}):
+        return _execute(job, kernels)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    """``values`` in this process's environment (the kernel inherits it) while a job runs; then as before."""
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _execute(job: dict, kernels: Kernels | None) -> dict:
+    import nbformat
+    import papermill as pm
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
     register_parameter_translator()
     output = Path(job["output"])
     stem = Path(job["input"]).stem
@@ -164,7 +205,14 @@ def execute_one(job: dict) -> dict:
     attempts = job.get("attempts", START_ATTEMPTS)
     status, detail, error, stop = "startup", "", ("", ""), {}
     for attempt in range(1, attempts + 1):
+        engine: dict = {}
         try:
+            if kernels is not None:
+                from analysis.report.warm import ENGINE_NAME
+
+                engine = {"engine_name": ENGINE_NAME, "km": kernels.take(job["kernel_name"], job["cwd"])}
+                if job.get("prestart") and attempt == 1:
+                    kernels.start(job["kernel_name"], job["cwd"])  # for the next notebook, meanwhile
             pm.execute_notebook(
                 job["input"],
                 str(output),
@@ -175,6 +223,7 @@ def execute_one(job: dict) -> dict:
                 progress_bar=False,
                 log_output=False,
                 cwd=job["cwd"],
+                **engine,
             )
             status = "ok"
         except PapermillExecutionError as exc:
@@ -188,6 +237,11 @@ def execute_one(job: dict) -> dict:
             break
         except Exception as exc:  # kernel start-up failures come as RuntimeError, TimeoutError, OSError …
             status, detail = "startup", f"{type(exc).__name__}: {exc}"
+        finally:
+            if "km" in engine:  # normally shut down by the engine already
+                from analysis.report.warm import shutdown
+
+                shutdown(engine["km"])
         stop = _read_stop(output)
         if status == "startup" and stop:
             status = "dead"  # a cell had started: the kernel went away under it
@@ -210,105 +264,66 @@ def execute_one(job: dict) -> dict:
 
 
 def _read_stop(path: Path) -> dict:
+    import nbformat
+
     try:
         return locate_stop(nbformat.read(path, as_version=4))
     except Exception:  # not written yet, or torn by a killed worker
         return {}
 
 
-def _watch_parent() -> None:
-    """Exit when the batch process that started this worker is gone (so nothing runs on unattended)."""
-    parent = os.getppid()
-
-    def poll() -> None:
-        while True:
-            if os.getppid() != parent:
-                os._exit(3)
-            time.sleep(1.0)
-
-    threading.Thread(target=poll, daemon=True).start()
-
-
-def worker_main(argv: list[str]) -> int:
-    """``python -m analysis.report.runner --worker JOB.json RESULT.json``: execute one notebook, write the result."""
-
-    _watch_parent()
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    result = execute_one(job)
-    atomic_write_bytes(Path(argv[1]), json.dumps(result, ensure_ascii=False).encode("utf-8"))
-    return 0
-
-
 def hard_limit(notebook: Path, timeout: int) -> float:
-    """Wall-clock limit of one worker: every code cell at its timeout, plus kernel starts."""
+    """Wall-clock limit of one notebook in a worker: every code cell at its timeout, plus kernel starts."""
+    import nbformat
+
     nb = nbformat.read(notebook, as_version=4)
     cells = sum(1 for c in nb.cells if c.cell_type == "code") + 1
     return cells * timeout + START_ATTEMPTS * (START_TIMEOUT + 10) + 60
 
 
-def run_worker(job: dict, job_dir: Path, hard_limit: float, env: dict | None = None) -> NotebookResult:
-    """Run :func:`execute_one` in a fresh Python process; a worker that dies or overruns is reported."""
-    stem = Path(job["input"]).stem
-    job_path, result_path, log_path = (
-        job_dir / f"{stem}.{ext}" for ext in ("job.json", "result.json", "log")
-    )
-    job_path.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
-    started = time.monotonic()
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.report.runner", "--worker", str(job_path), str(result_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-        )
+def submit_all(
+    jobs: list[tuple[Path, dict]], executor: Executor, say: Say, label: str = ""
+) -> list[Future | NotebookResult]:
+    """Hand each ``(notebook, job)`` to ``executor`` (``submit(execute_one, job)``); one line is said per
+    notebook as it ends (``label`` in front when several reports run at once). A notebook that cannot be
+    read is reported at once, without running. :func:`collect` waits for the results."""
+    handles: list[Future | NotebookResult] = []
+    for nb_path, job in jobs:
         try:
-            proc.wait(timeout=hard_limit)
-            overran = False
-        except subprocess.TimeoutExpired:
-            overran = True
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    if result_path.is_file():
-        return NotebookResult(**json.loads(result_path.read_text(encoding="utf-8")))
-    stop = _read_stop(Path(job["output"]))
-    tail = log_path.read_bytes()[-2000:].decode("utf-8", "replace").strip().splitlines()
-    detail = f"超过总时限 {hard_limit:.0f} 秒，已强制结束" if overran else f"退出码 {proc.returncode}"
-    if tail:
-        detail += f"；最后输出：{tail[-1]}"
-    return NotebookResult(
-        stem=stem,
-        status="timeout" if overran else "crashed",
-        seconds=round(time.monotonic() - started, 2),
-        detail=detail,
-        **stop,
-    )
-
-
-def run_all(
-    jobs: list[tuple[Path, dict]], jobs_dir: Path, workers: int, say: Say, env: dict | None = None
-) -> list[NotebookResult]:
-    """Run each ``(notebook, job)`` in a worker process, ``workers`` at a time; results in the same order."""
-
-    def one(item: tuple[Path, dict]) -> NotebookResult:
-        nb_path, job = item
-        try:
-            limit = hard_limit(nb_path, job["timeout"])
+            job = {**job, "hard_limit": hard_limit(nb_path, job["timeout"])}
         except Exception as exc:  # not a notebook (bad JSON, wrong format): report it, run the others
             result = NotebookResult(stem=nb_path.stem, status="crashed", detail=f"笔记本文件无法读取：{exc}")
-        else:
-            result = run_worker(job, jobs_dir, limit, env=env)
-        mark = "完成" if result.ok else "失败"
-        say(f"  {mark}  {nb_path.name}（{result.seconds:.1f} 秒）")
-        return result
+            _say_result(say, label, nb_path, result)
+            handles.append(result)
+            continue
+        future = executor.submit(execute_one, job)
+        future.add_done_callback(lambda f, p=nb_path: _say_result(say, label, p, _result_of(f, p)))
+        handles.append(future)
+    return handles
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(one, jobs))
+
+def collect(handles: list[Future | NotebookResult], notebooks: list[Path]) -> list[NotebookResult]:
+    """The results of :func:`submit_all`, in the order of the notebooks. A job the executor lost (a remote
+    worker that died, a broken pool) is reported as crashed."""
+    return [
+        h if isinstance(h, NotebookResult) else _result_of(h, p)
+        for h, p in zip(handles, notebooks, strict=True)
+    ]
 
 
-if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
-        sys.exit(worker_main(sys.argv[2:]))
-    print("本模块的 --worker 模式供批处理内部使用；请运行 python -m analysis run。", file=sys.stderr)
-    sys.exit(2)
+def run_all(jobs: list[tuple[Path, dict]], executor: Executor, say: Say) -> list[NotebookResult]:
+    """:func:`submit_all`, then :func:`collect`."""
+    return collect(submit_all(jobs, executor, say), [p for p, _ in jobs])
+
+
+def _result_of(future: Future, nb_path: Path) -> NotebookResult:
+    try:
+        value = future.result()
+    except Exception as exc:  # the executor lost the job (a remote worker died, a broken pool)
+        return NotebookResult(stem=nb_path.stem, status="crashed", detail=f"{type(exc).__name__}: {exc}")
+    return value if isinstance(value, NotebookResult) else NotebookResult(**value)
+
+
+def _say_result(say: Say, label: str, nb_path: Path, result: NotebookResult) -> None:
+    where = f"{label} · " if label else ""
+    say(f"  {'完成' if result.ok else '失败'}  {where}{nb_path.name}（{result.seconds:.1f} 秒）")

@@ -20,11 +20,10 @@ from analysis.core.catalog import Catalog
 from analysis.core.fileio import atomic_write_bytes
 from analysis.explore.quality import issues_of
 from analysis.report import static
+from analysis.report.targets import COMPARISON_NOTEBOOK, COMPARISON_PAGE, comparison_years  # noqa: F401
 
 SITE_INDEX = "index.html"
 STATUS_FILE = "status.json"
-COMPARISON_PAGE = "地区对比.html"
-COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks folder
 SITE_ASSETS = (static.REPORT_CSS, static.REPORT_JS)
 
 
@@ -103,12 +102,6 @@ def site_rows(reports: Path, indicators: pd.DataFrame, issues: pd.DataFrame, cat
             )
         )
     return rows
-
-
-def comparison_years(indicators: pd.DataFrame) -> list[int]:
-    """Years with two or more regions in the data (each gets a comparison page)."""
-    counts = indicators.groupby("year")["region"].nunique()
-    return sorted(int(y) for y, n in counts.items() if n >= 2)
 
 
 def render_site_index(rows: list[Row], comparisons: dict[int, str], generated: str) -> str:

@@ -18,6 +18,8 @@ from analysis.core import sanitize, years
 
 NOTEBOOKS_ENV = "FAZHI_NOTEBOOKS"  # the notebook folder, when --notebooks is not given
 NOTEBOOKS_DEFAULT = Path("notebooks")  # relative to the working directory
+COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks folder
+COMPARISON_PAGE = "地区对比.html"  # reports/<year>/地区对比.html
 
 
 class BatchError(ValueError):
@@ -107,3 +109,9 @@ def report_folder(reports: Path, target: Target) -> Path:
     if root not in folder.parents:
         raise BatchError(f"报告文件夹 {folder} 不在 {root} 之内。")
     return folder
+
+
+def comparison_years(indicators: pd.DataFrame) -> list[int]:
+    """Years with two or more regions in the data (each gets a comparison page)."""
+    counts = indicators.groupby("year")["region"].nunique()
+    return sorted(int(y) for y, n in counts.items() if n >= 2)

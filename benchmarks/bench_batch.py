@@ -1,0 +1,324 @@
+"""Benchmarks of the notebook batch (issue 10): ``python benchmarks/bench_batch.py`` (``make bench`` runs it
+after ``benchmarks/bench.py``).
+
+Three measurements, each printed as ONE JSON line followed by a one-line verdict (Chinese). Every figure is a
+ratio against a baseline run in the same invocation on the same machine, so runs on different machines
+compare; nothing here is a test and nothing asserts a time.
+
+- **batch**: the shipped 通许县 2019 data (copied from ``data/raw`` to a temporary folder and ingested there)
+  through ``python -m analysis run --workers 2``, against (a) the naive loop: ``papermill`` CLI then
+  ``jupyter nbconvert --to html`` CLI per notebook, one after the other, and (b) the floor: a notebook that
+  only takes the parameters and imports the package, executed as many times as there are notebooks over
+  two worker processes (each notebook on a fresh kernel). Goals: ≥ 3× faster than (a), ≤ 1.5× (b).
+  ``run`` also writes the summary workbook and the Word draft, which the naive loop does not; the PDF
+  preview (LibreOffice, 8–37 s a report) is left out of the comparison (``FAZHI_SOFFICE`` pointed at
+  nothing) and measured on its own.
+- **incremental**: two regions × two years from filled templates: (a) ``ingest`` + ``run`` a second time
+  with nothing changed (goal ≤ 0.1× the first); (b) one department's workbook resent with one value
+  changed: which region-years re-ran, and the time.
+- **scale**: 20 regions × 2 years (``--quick``: 3 regions), ``run --region all --year all --workers 2``:
+  total and per-notebook time.
+
+Never touches the live ``data/processed`` or ``reports/``: everything is written in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SHIPPED = ROOT / "data" / "raw" / "通许县" / "2019"
+BIN = Path(sys.executable).parent
+KERNEL = "fazhi-analysis"
+NO_PDF = {"FAZHI_SOFFICE": "fazhi-no-soffice"}  # soffice() finds nothing: the draft without its PDF
+FLOOR_CELLS = (
+    'region = "通许县"\nyear = 2019\nprocessed_dir = ""\noutput_dir = ""',
+    "import analysis.explore.nb\nfrom analysis.explore import charts, quality, sentences, selection, tables",
+)
+
+
+def _env(extra: dict | None = None) -> dict:
+    return {**os.environ, "PYTHONWARNINGS": "ignore", **(extra or {})}
+
+
+def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, str]:
+    """Wall time of a command (its output kept, for the lines that say what ran)."""
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env or _env(), cwd=cwd, timeout=7200)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"命令失败（{done.returncode}）：{' '.join(map(str, cmd))}\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def analysis(*args: object) -> list[str]:
+    return [sys.executable, "-m", "analysis", *map(str, args)]
+
+
+def ingest(raw: Path, processed: Path) -> tuple[float, str]:
+    return timed(analysis("ingest", "--raw", raw, "--out", processed, "--quiet"))
+
+
+def run(processed: Path, reports: Path, *extra: object, env: dict | None = None) -> tuple[float, str]:
+    cmd = analysis("run", "--processed", processed, "--reports", reports, "--notebooks", NOTEBOOKS)
+    return timed(cmd + ["--workers", "2", *map(str, extra)], env=_env(env))
+
+
+def report_notebooks() -> list[Path]:
+    return sorted(p for p in NOTEBOOKS.glob("*.ipynb") if re.match(r"\d\d_", p.name))
+
+
+def shipped_raw(root: Path) -> Path:
+    raw = root / "raw"
+    shutil.copytree(SHIPPED, raw / "通许县" / "2019")
+    return raw
+
+
+# --- batch -----------------------------------------------------------------------------------------------
+
+
+def naive_loop(processed: Path, out: Path) -> float:
+    """papermill CLI, then jupyter nbconvert CLI, per notebook, one after the other."""
+    out.mkdir(parents=True)
+    started = time.perf_counter()
+    for nb in report_notebooks():
+        executed = out / nb.name
+        params = ["-p", "region", "通许县", "-p", "year", "2019", "-p", "processed_dir", str(processed)]
+        params += ["-p", "output_dir", str(out)]
+        timed(
+            [str(BIN / "papermill"), str(nb), str(executed), "-k", KERNEL, "--cwd", str(NOTEBOOKS), *params]
+        )
+        timed([str(BIN / "jupyter"), "nbconvert", "--to", "html", str(executed)])
+    return time.perf_counter() - started
+
+
+def _floor_share(notebook: str, processed: str, out: str, count: int) -> None:
+    import papermill as pm
+
+    for n in range(count):
+        params = {"region": "通许县", "year": 2019, "processed_dir": processed, "output_dir": out}
+        pm.execute_notebook(
+            notebook,
+            f"{out}/floor-{os.getpid()}-{n}.ipynb",
+            parameters=params,
+            kernel_name=KERNEL,
+            progress_bar=False,
+        )
+
+
+def floor(processed: Path, out: Path, count: int, workers: int = 2) -> float:
+    """A notebook that takes the parameters and imports the package, ``count`` times over ``workers``
+    worker processes (each started once), each time on a fresh kernel."""
+    import nbformat
+
+    out.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL, "language": "python", "display_name": KERNEL}
+    nb.cells = [nbformat.v4.new_code_cell(FLOOR_CELLS[0], metadata={"tags": ["parameters"]})]
+    nb.cells.append(nbformat.v4.new_code_cell(FLOOR_CELLS[1]))
+    path = out / "floor.ipynb"
+    nbformat.write(nb, path)
+    shares = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        list(
+            pool.map(
+                _floor_share, [str(path)] * workers, [str(processed)] * workers, [str(out)] * workers, shares
+            )
+        )
+    return time.perf_counter() - started
+
+
+def bench_batch(root: Path) -> dict:
+    raw = shipped_raw(root)
+    processed = root / "processed"
+    ingest(raw, processed)
+    count = len(report_notebooks())
+    run_s, _ = run(processed, root / "reports-run", "--region", "通许县", "--year", "2019", env=NO_PDF)
+    with_pdf_s, _ = run(processed, root / "reports-pdf", "--region", "通许县", "--year", "2019")
+    naive_s = naive_loop(processed, root / "naive")
+    floor_s = floor(processed, root / "floor", count)
+    return {
+        "benchmark": "batch",
+        "cpus": os.cpu_count(),
+        "notebooks": count,
+        "workers": 2,
+        "run_s": round(run_s, 2),
+        "run_with_pdf_s": round(with_pdf_s, 2),
+        "naive_s": round(naive_s, 2),
+        "floor_s": round(floor_s, 2),
+        "speedup_vs_naive": round(naive_s / run_s, 2),
+        "ratio_to_floor": round(run_s / floor_s, 2),
+    }
+
+
+def verdict_batch(m: dict) -> str:
+    fast = "满足" if m["speedup_vs_naive"] >= 3 else "未满足"
+    near = "满足" if m["ratio_to_floor"] <= 1.5 else "未满足"
+    return (
+        f"批量运行：{m['run_s']} 秒，比逐个调用命令行（{m['naive_s']} 秒）快 {m['speedup_vs_naive']} 倍（目标 ≥3 倍：{fast}）；"
+        f"是下限（{m['floor_s']} 秒）的 {m['ratio_to_floor']} 倍（目标 ≤1.5 倍：{near}）；含 PDF 预览 {m['run_with_pdf_s']} 秒。"
+    )
+
+
+# --- generated regions and years ----------------------------------------------------------------------------
+
+
+def generated_raw(raw: Path, regions: int, years: tuple[int, ...] = (2019, 2020)) -> list[str]:
+    """Filled templates (as tests/site_data.py fills them) for ``regions`` regions × ``years``; the figures
+    vary a little from one region-year to the next."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests import site_data
+
+    names = [f"测试县{n:02d}" for n in range(1, regions + 1)]
+    for n, name in enumerate(names):
+        for year in years:
+            site_data.PLAN[(name, year)] = 1.0 + 0.01 * n + (0.1 if year == years[-1] else 0.0)
+            site_data.fill_templates(raw, name, year)
+    return names
+
+
+def ran_lines(output: str) -> tuple[list[str], list[str]]:
+    ran = [line.split("：")[0] for line in output.splitlines() if "：运行 " in line]
+    reused = [line.split("：")[0] for line in output.splitlines() if "沿用上次的报告。" in line]
+    return ran, reused
+
+
+def change_one_value(workbook: Path) -> None:
+    """One department resends its workbook with one figure changed (its first value, +1)."""
+    import openpyxl
+
+    from analysis.ingest import template as tpl
+
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb[tpl.DATA_SHEET]
+    for row in range(tpl.FIRST_DATA_ROW, ws.max_row + 1):
+        cell = ws.cell(row, tpl.VALUE_COL)
+        if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+            cell.value = cell.value + 1
+            wb.save(workbook)
+            return
+    raise SystemExit(f"{workbook} 中没有数值")
+
+
+def bench_incremental(root: Path) -> dict:
+    raw = root / "raw"
+    names = generated_raw(raw, 2)
+    processed, reports = root / "processed", root / "reports"
+    args = ("--region", "all", "--year", "all")
+    first_ingest, _ = ingest(raw, processed)
+    first_run, _ = run(processed, reports, *args, env=NO_PDF)
+    second_ingest, _ = ingest(raw, processed)
+    second_run, out = run(processed, reports, *args, env=NO_PDF)
+    _, unchanged_reused = ran_lines(out)
+    workbook = sorted((raw / names[0] / "2020").glob("*.xlsx"))[0]
+    change_one_value(workbook)
+    third_ingest, _ = ingest(raw, processed)
+    third_run, out = run(processed, reports, *args, env=NO_PDF)
+    ran, reused = ran_lines(out)
+    first = first_ingest + first_run
+    return {
+        "benchmark": "incremental",
+        "cpus": os.cpu_count(),
+        "region_years": 4,
+        "first_s": round(first, 2),
+        "first_ingest_s": round(first_ingest, 2),
+        "unchanged_s": round(second_ingest + second_run, 2),
+        "unchanged_ingest_s": round(second_ingest, 2),
+        "unchanged_run_s": round(second_run, 2),
+        "unchanged_ratio": round((second_ingest + second_run) / first, 3),
+        "unchanged_reused": len(unchanged_reused),
+        "resent_file": workbook.relative_to(raw).as_posix(),
+        "resent_s": round(third_ingest + third_run, 2),
+        "resent_ratio": round((third_ingest + third_run) / first, 3),
+        "resent_reran": ran,
+        "resent_reused": reused,
+    }
+
+
+def verdict_incremental(m: dict) -> str:
+    ok = "满足" if m["unchanged_ratio"] <= 0.1 else "未满足"
+    return (
+        f"增量：未变化的第二次导入+运行 {m['unchanged_s']} 秒，是第一次（{m['first_s']} 秒）的 {m['unchanged_ratio']} 倍"
+        f"（目标 ≤0.1：{ok}；其中导入 {m['unchanged_ingest_s']} 秒、run {m['unchanged_run_s']} 秒）；"
+        f"重新报送 {m['resent_file']} 后 {m['resent_s']} 秒，重新生成：{'、'.join(m['resent_reran'])}；"
+        f"沿用：{'、'.join(m['resent_reused']) or '无'}。"
+    )
+
+
+def bench_scale(root: Path, regions: int) -> dict:
+    raw = root / "raw"
+    started = time.perf_counter()
+    generated_raw(raw, regions)
+    generate_s = time.perf_counter() - started
+    processed = root / "processed"
+    ingest_s, _ = ingest(raw, processed)
+    run_s, out = run(processed, root / "reports", "--region", "all", "--year", "all", env=NO_PDF)
+    ran, _ = ran_lines(out)
+    notebooks = len(report_notebooks()) * regions * 2 + 2  # the two comparison pages
+    return {
+        "benchmark": "scale",
+        "cpus": os.cpu_count(),
+        "regions": regions,
+        "years": 2,
+        "reports": len(ran),
+        "notebooks": notebooks,
+        "workers": 2,
+        "generate_s": round(generate_s, 1),
+        "ingest_s": round(ingest_s, 2),
+        "run_s": round(run_s, 1),
+        "per_notebook_s": round(run_s / notebooks, 3),
+        "notebooks_per_s": round(notebooks / run_s, 3),
+    }
+
+
+def verdict_scale(m: dict) -> str:
+    return (
+        f"规模：{m['regions']} 个地区 × {m['years']} 个年度（{m['reports']} 份报告、{m['notebooks']} 个笔记本）"
+        f"用时 {m['run_s']} 秒，每个笔记本 {m['per_notebook_s']} 秒（2 个工作进程，每秒 {m['notebooks_per_s']} 个）。"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/bench_batch.py", description="批量运行、增量运行与规模基准"
+    )
+    parser.add_argument(
+        "--only", choices=("batch", "incremental", "scale"), action="append", help="只运行某项（可重复）"
+    )
+    parser.add_argument("--quick", action="store_true", help="规模基准只用 3 个地区")
+    parser.add_argument("--regions", type=int, default=None, help="规模基准的地区数（默认 20，--quick 为 3）")
+    args = parser.parse_args(argv)
+    chosen = args.only or ["batch", "incremental", "scale"]
+    regions = args.regions or (3 if args.quick else 20)
+    for name in chosen:
+        with tempfile.TemporaryDirectory(prefix=f"fazhi-bench-{name}-") as tmp:
+            root = Path(tmp)
+            if name == "batch":
+                m = bench_batch(root)
+                line = verdict_batch(m)
+            elif name == "incremental":
+                m = bench_incremental(root)
+                line = verdict_incremental(m)
+            else:
+                m = bench_scale(root, regions)
+                line = verdict_scale(m)
+        print(json.dumps(m, ensure_ascii=False), flush=True)
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

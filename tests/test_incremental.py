@@ -1,0 +1,239 @@
+"""Warm workers and incremental runs (issue 10): no state passes from one notebook to the next although the
+worker stays; a report is rebuilt only when its data, the notebooks, the program or the parameters changed
+(content hashes, never timestamps), and says why; a failed or interrupted build never looks done; a run
+that reuses everything imports neither papermill nor nbconvert nor plotly. Small notebooks written here
+(the real ones run in test_site.py and test_browser.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from analysis import cli
+from analysis.report import batch, builds, publish
+from tests import fixtures_processed as fp
+from tests.test_batch import GOOD, outputs_text, write_notebook, write_processed
+
+REGIONS = ("通许县", "杞县")
+ONLY = ["disputes.mediation_cases", "functions.power_items_before"]
+
+
+def two_regions(folder: Path, mediation: float = 100.0) -> Path:
+    """Processed tables with two regions of 2019 (so the year has a comparison page)."""
+    table = fp.frame(
+        fp.rows(region="通许县", only=ONLY),
+        fp.rows(region="杞县", values={"disputes.mediation_cases": mediation}),
+    )
+    return write_processed(folder, table, fp.empty_issues())
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> dict:
+    books = tmp_path / "notebooks"
+    write_notebook(books / "01_good.ipynb", GOOD)
+    write_notebook(books / "02_second.ipynb", "print('二')")
+    write_notebook(books / "site" / "地区对比.ipynb", "print(year)")
+    return {
+        "processed": two_regions(tmp_path / "processed"),
+        "books": books,
+        "reports": tmp_path / "reports",
+        "root": tmp_path,
+    }
+
+
+def run(setup: dict, region: str = "all", **kwargs) -> tuple[dict, list[str]]:
+    said: list[str] = []
+    results = batch.run_batch(
+        region,
+        "all",
+        kwargs.pop("processed", setup["processed"]),
+        setup["reports"],
+        notebooks_dir=setup["books"],
+        workers=kwargs.pop("workers", 1),
+        timeout=60,
+        say=said.append,
+        **kwargs,
+    )
+    return {(r.target.region, r.target.year): r for r in results}, said
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+# --- warm workers --------------------------------------------------------------------------------------
+
+DEFINES = """
+import json, os, sys
+import analysis.core.formatting as formatting
+LEAKED = "变量"
+formatting.LEAKED = "模块全局"
+os.environ["FAZHI_LEAKED"] = "环境"
+print(json.dumps({"pid": os.getpid(), "worker": os.getppid()}))
+"""
+
+LOOKS = """
+import json, os, sys
+preloaded = "pandas" in sys.modules and "analysis.explore.nb" in sys.modules
+import analysis.core.formatting as formatting
+print(json.dumps({"pid": os.getpid(), "worker": os.getppid(), "variable": "LEAKED" in globals(),
+                  "module": hasattr(formatting, "LEAKED"), "env": "FAZHI_LEAKED" in os.environ,
+                  "preloaded": preloaded}))
+"""
+
+
+def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path) -> None:
+    """One worker runs both notebooks (same parent process), each on its own kernel (another pid): the
+    variable, the module global and the environment variable of the first are not seen by the second,
+    whose kernel had the heavy modules imported before it was handed the notebook."""
+    processed = write_processed(tmp_path / "processed")
+    books = tmp_path / "nb"
+    write_notebook(books / "01_defines.ipynb", DEFINES)
+    write_notebook(books / "02_looks.ipynb", LOOKS)
+    write_notebook(books / "03_looks_again.ipynb", LOOKS)
+    [report] = batch.run_batch("通许县", 2019, processed, tmp_path / "r", notebooks_dir=books, workers=1)
+    assert [r.status for r in report.results] == ["ok", "ok", "ok"]
+    executed = report.folder / "notebooks"
+    first = json.loads(outputs_text(executed / "01_defines.ipynb"))
+    seen = [json.loads(outputs_text(executed / name)) for name in ("02_looks.ipynb", "03_looks_again.ipynb")]
+    assert {s["worker"] for s in seen} == {first["worker"]}  # one long-lived worker
+    assert len({first["pid"], *(s["pid"] for s in seen)}) == 3  # three kernels
+    for s in seen:
+        assert (s["variable"], s["module"], s["env"]) == (False, False, False)
+        assert s["preloaded"] is True
+
+
+def test_any_executor_runs_the_batch(tmp_path: Path) -> None:
+    """``run_batch`` takes a ``concurrent.futures.Executor``: here threads of this process (papermill starts
+    each kernel), giving the same report files as the default warm workers."""
+    processed = write_processed(tmp_path / "processed")
+    books = tmp_path / "nb"
+    write_notebook(books / "01_good.ipynb", GOOD)
+    with ThreadPoolExecutor(1) as threads:
+        [report] = batch.run_batch(
+            "通许县", 2019, processed, tmp_path / "threads", notebooks_dir=books, executor=threads
+        )
+    [default] = batch.run_batch("通许县", 2019, processed, tmp_path / "pool", notebooks_dir=books)
+    assert report.results[0].ok and default.results[0].ok
+    assert set(files(report.folder)) == set(files(default.folder))
+
+
+# --- incremental runs ----------------------------------------------------------------------------------
+
+
+def test_an_unchanged_rerun_reuses_every_report_and_says_so(setup: dict) -> None:
+    first, said = run(setup)
+    assert {k: r.reasons for k, r in first.items()} == {
+        ("通许县", 2019): [builds.FIRST],
+        ("杞县", 2019): [builds.FIRST],
+        (batch.REGIONS, 2019): [builds.FIRST],
+    }
+    folder = setup["reports"] / "通许县" / "2019"
+    assert (folder / builds.BUILD_FILE).is_file()
+    before = {k: files(r.folder) for k, r in first.items()}
+    site_before = (setup["reports"] / "index.html").read_bytes()
+    second, said = run(setup)
+    assert all(r.reused and r.results == [] for r in second.values())
+    assert {k: files(r.folder) for k, r in second.items()} == before  # not one byte rewritten
+    assert (setup["reports"] / "index.html").read_bytes() == site_before
+    assert sum("沿用上次的报告" in line for line in said) == 3
+    lines = cli.summary_lines(list(second.values()))
+    assert "通许县 2019 年：未变化，沿用上次的报告（2 个页面）。" in lines
+
+
+def test_a_changed_region_reruns_with_its_comparison_only(setup: dict) -> None:
+    run(setup)
+    two_regions(setup["processed"], mediation=101.0)  # 杞县 resends one figure
+    again, said = run(setup)
+    assert again[("通许县", 2019)].reused
+    assert again[("杞县", 2019)].reasons == ["数据变化"]
+    assert again[(batch.REGIONS, 2019)].reasons == ["数据变化"]
+    assert any(line.startswith("杞县 2019 年：运行 2 个笔记本（原因：数据变化") for line in said)
+
+
+def test_notebook_program_parameters_and_force_are_reasons(setup: dict, monkeypatch) -> None:
+    run(setup, region="通许县")
+    write_notebook(setup["books"] / "02_second.ipynb", "print('改过的')")
+    assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == ["笔记本变化"]
+    monkeypatch.setattr(builds, "program_digest", lambda: "另一个版本")
+    assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == ["程序变化"]
+    copy = setup["root"] / "copy-of-processed"
+    shutil.copytree(setup["processed"], copy)  # same content, another folder: a parameter of the notebooks
+    assert run(setup, region="通许县", processed=copy)[0][("通许县", 2019)].reasons == ["参数变化"]
+    assert run(setup, region="通许县", processed=copy)[0][("通许县", 2019)].reused
+    assert run(setup, region="通许县", processed=copy, force=True)[0][("通许县", 2019)].reasons == ["--force"]
+
+
+def test_timestamps_alone_change_nothing(setup: dict) -> None:
+    run(setup, region="通许县")
+    for path in [*setup["books"].rglob("*.ipynb"), *setup["processed"].iterdir()]:
+        path.touch()
+    assert run(setup, region="通许县")[0][("通许县", 2019)].reused
+
+
+def test_a_report_with_a_failed_notebook_is_never_done(setup: dict) -> None:
+    write_notebook(setup["books"] / "03_raises.ipynb", 'raise ValueError("坏")')
+    first, _ = run(setup, region="通许县")
+    folder = first[("通许县", 2019)].folder
+    assert first[("通许县", 2019)].failed and not (folder / builds.BUILD_FILE).exists()
+    again, said = run(setup, region="通许县")
+    assert again[("通许县", 2019)].reasons == [builds.UNFINISHED]
+    assert any("上次未完成" in line for line in said)
+
+
+def test_a_build_stopped_while_publishing_leaves_no_record(setup: dict, monkeypatch) -> None:
+    """The record goes before anything new is published and comes back last: a run that stops half-way
+    (here the disk fills up while publishing) leaves a folder that does not look done."""
+    run(setup, region="通许县")
+    folder = setup["reports"] / "通许县" / "2019"
+    real = publish.publish
+
+    def half(stage, target, keep_figures):
+        (stage / "index.html").unlink()  # some files moved, then the run stops
+        real(stage, target, keep_figures)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publish, "publish", half)
+    with pytest.raises(OSError):
+        run(setup, region="通许县", force=True)
+    assert not (folder / builds.BUILD_FILE).exists()
+    monkeypatch.setattr(publish, "publish", real)
+    assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == [builds.UNFINISHED]
+
+
+def test_a_missing_page_is_rebuilt(setup: dict) -> None:
+    run(setup, region="通许县")
+    (setup["reports"] / "通许县" / "2019" / "02_second.html").unlink()
+    assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == [builds.MISSING_FILES]
+
+
+def test_a_reusing_run_imports_no_notebook_machinery(setup: dict) -> None:
+    """The command line, as a user runs it: nothing changed, so papermill, nbconvert and plotly stay out."""
+    run(setup)
+    script = (
+        "import json, sys\n"
+        "from analysis.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = ('papermill', 'nbconvert', 'nbclient', 'plotly', 'matplotlib', 'jupyter_client')\n"
+        "print(json.dumps({'code': code, 'heavy': [m for m in heavy if m in sys.modules]}))\n"
+    )
+    args = ["run", "--region", "all", "--year", "all", "--processed", str(setup["processed"])]
+    args += ["--reports", str(setup["reports"]), "--notebooks", str(setup["books"])]
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
+    *lines, last = done.stdout.strip().splitlines()
+    assert json.loads(last) == {"code": 0, "heavy": []}, done.stderr
+    assert "沿用 3 份" in lines[-1]
+
+
+def test_the_comparison_region_is_the_explore_one() -> None:
+    from analysis.explore.comparison import REGIONS as explore_regions
+
+    assert explore_regions == batch.REGIONS
