@@ -333,7 +333,7 @@ def test_show_functions_return_what_they_showed(tmp_path, monkeypatch):
 
 
 DEVELOPER_WORDS = re.compile(
-    r"papermill|\.yaml|key_figures|processed_dir|output_dir|parameters|[a-z]+-[a-z]+"
+    r"papermill|\.yaml|\.csv|key_figures|processed_dir|output_dir|parameters|笔记本|[a-z]+-[a-z]+"
 )
 
 
