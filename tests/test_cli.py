@@ -11,6 +11,7 @@ import pytest
 
 from analysis import cli, cli_args
 from analysis.core.fileio import lock_path
+from analysis.ingest.reuse import RECORD
 from analysis.report import targets
 from tests.builders import write_xlsx
 
@@ -89,7 +90,8 @@ def test_ingest_leaves_no_lock_file_in_its_output(tmp_path, capsys):
     out = tmp_path / "out"
     cli.main(["ingest", "--raw", str(_raw_with_files(tmp_path, 1)), "--out", str(out), "--quiet"])
     assert (out / "manifest.json").is_file()
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    # the only hidden file is the record of what was read (analysis.ingest.reuse): no lock, no staging
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [RECORD]
     assert not lock_path(out).is_relative_to(out)
 
 

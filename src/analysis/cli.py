@@ -29,14 +29,22 @@ def _error(message: object) -> None:
 
 
 def file_line(summary) -> str:
-    """One line per ingested file: ✓ clean, ! with errors, ✗ not loaded at all."""
+    """One line per ingested file: ✓ clean, ! with errors, ✗ not loaded at all; "未变化" when the file was
+    not read again (its earlier result was used)."""
     mark = "✗" if summary.rejected else ("!" if summary.errors else "✓")
     detail = "整个文件未导入" if summary.rejected else f"导入 {summary.values} 个数值"
+    if summary.reused:
+        detail = f"未变化，沿用上次读取的结果（{detail}）"
     return f"  {mark} {summary.file}（{summary.department}）：{detail}，错误 {summary.errors}，警告 {summary.warnings}"
 
 
 def run_ingest(
-    raw: Path, out: Path, catalog_path: Path | None = None, quiet: bool = False, workers: int | None = None
+    raw: Path,
+    out: Path,
+    catalog_path: Path | None = None,
+    quiet: bool = False,
+    workers: int | None = None,
+    force: bool = False,
 ) -> int:
     """``ingest``: 0 without errors, 1 with errors in the data (good values still written), 2 otherwise."""
     from tqdm import tqdm
@@ -48,6 +56,7 @@ def run_ingest(
     from analysis.ingest.limits import Limits
     from analysis.ingest.parallel import worker_count
     from analysis.ingest.pipeline import ingest
+    from analysis.ingest.reuse import Reads
 
     if not raw.is_dir():
         _error(f"找不到原始报表文件夹 {raw}")
@@ -74,10 +83,17 @@ def run_ingest(
     def report(summary) -> None:
         tqdm.write(file_line(summary), file=sys.stdout) if bar else print(file_line(summary))
 
+    reads = Reads.load(out, catalog, limits, force=force)
     if not quiet:
-        print(f"读取 {raw} …")
+        print(f"读取 {raw} …" + (f"（{reads.note}）" if reads.note else ""))
     result = ingest(
-        raw, catalog, limits, progress=progress, report=None if quiet else report, workers=workers
+        raw,
+        catalog,
+        limits,
+        progress=progress,
+        report=None if quiet else report,
+        workers=workers,
+        reads=reads,
     )
     if not result.files:  # an unmounted share or an empty folder must not replace good tables with empty ones
         _error(f"在 {raw} 中没有找到任何工作簿（应为 <地区>/<年度>/<单位>.xlsx），未写出任何文件，")
@@ -87,8 +103,10 @@ def run_ingest(
         return EXIT_USAGE
     try:
         with output_lock(out):
-            meta = {"raw": str(raw), "seconds": round(result.seconds, 3)}
+            reused = sum(f.reused for f in result.files)
+            meta = {"raw": str(raw), "seconds": round(result.seconds, 3), "files_reused": reused}
             write_tables(out, result.indicators, result.issues, meta, catalog=catalog)
+            reads.save(out)  # after the tables: a record never describes tables that were not written
     except (BusyError, OSError) as exc:
         _error(exc)
         return EXIT_USAGE
@@ -99,6 +117,11 @@ def run_ingest(
         f"错误 {counts.get(ERROR, 0)}，警告 {counts.get(WARNING, 0)}，提示 {counts.get('info', 0)}；"
         f"用时 {result.seconds:.1f} 秒。输出：{out}"
     )
+    if reused:
+        print(
+            f"其中 {reused} 个文件内容未变化（按 SHA-256 比对），沿用上次的读取结果；"
+            f"重新读取 {len(result.files) - reused} 个。全部重新读取：ingest --force"
+        )
     if result.has_errors:
         print(f"有错误：请查看 {out / 'issues.csv'}，按其中的说明请相关单位改正后重新报送。", file=sys.stderr)
         return EXIT_DATA_ERRORS
@@ -301,7 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         _chinese_store_warnings()
     if args.command == "ingest":
         return run_ingest(
-            args.raw, args.out, catalog_path=args.catalog, quiet=args.quiet, workers=args.workers
+            args.raw,
+            args.out,
+            catalog_path=args.catalog,
+            quiet=args.quiet,
+            workers=args.workers,
+            force=args.force,
         )
     if args.command == "template":
         return run_template(args.region, args.year, args.out, catalog_path=args.catalog)

@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="个数",
         help="并行读取报表的进程数（默认取环境变量 FAZHI_INGEST_WORKERS，否则文件多时每个 CPU 一个）",
     )
+    ingest.add_argument(
+        "--force",
+        action="store_true",
+        help="重新读取全部报表（默认只读取内容有变化的文件，其余沿用上次的读取结果）",
+    )
 
     template = sub.add_parser("template", help="为各填报单位生成空白报表模板")
     template.add_argument("--region", required=True, metavar="地区", help="地区名称，如 通许县")

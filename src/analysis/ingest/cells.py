@@ -68,6 +68,7 @@ class Workbook:
     path: Path
     format: str
     sheets: list[Sheet]
+    digest: str = ""  # SHA-256 of the bytes the sheets were read from
 
 
 def column_letter(col: int) -> str:

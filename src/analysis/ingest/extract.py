@@ -95,6 +95,18 @@ class Extraction:
     blanks: list[Blank] = field(default_factory=list)
 
 
+@dataclass
+class Loaded:
+    """What one file yields for the steps across files; ``digest``: SHA-256 of the bytes it was read from
+    (empty when the file could not be read at all)."""
+
+    ctx: FileContext
+    candidates: list[Candidate]
+    rejected: bool = False
+    blanks: list[Blank] = field(default_factory=list)
+    digest: str = ""
+
+
 @dataclass(frozen=True)
 class Metadata:
     """The 基本信息 sheet: key → value as written (keys folded)."""

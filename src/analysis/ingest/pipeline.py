@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +24,10 @@ from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precis
 from analysis.core.text import scrub_surrogates
 from analysis.ingest.checks import check_completeness, check_identities, derive
 from analysis.ingest.discovery import discover
-from analysis.ingest.extract import Blank, Candidate, FileContext, extract
+from analysis.ingest.extract import Candidate, FileContext, Loaded, extract
 from analysis.ingest.parallel import gc_paused, map_files
 from analysis.ingest.provenance import check_provenance, resolve_department, same_department_files
+from analysis.ingest.reuse import Reads
 from analysis.ingest.safety import Limits
 from analysis.ingest.workbook import WorkbookError, read_workbook
 
@@ -44,6 +45,7 @@ class FileSummary:
     errors: int = 0
     warnings: int = 0
     rejected: bool = False
+    reused: bool = False  # unchanged since the last ingest: its earlier result was used, the file not read
 
 
 @dataclass
@@ -58,30 +60,22 @@ class IngestResult:
         return bool((self.issues["severity"] == ERROR).any())
 
 
-@dataclass
-class _Loaded:
-    ctx: FileContext
-    candidates: list[Candidate]
-    rejected: bool = False
-    blanks: list[Blank] = field(default_factory=list)
-
-
 # --- one file -------------------------------------------------------------------------------------
 
 
 def ingest_file(
     path: Path, ctx: FileContext, catalog: Catalog, limits: Limits | None = None
-) -> tuple[_Loaded, list[Problem]]:
+) -> tuple[Loaded, list[Problem]]:
     try:
         workbook = read_workbook(path, limits)
     except WorkbookError as exc:
         ctx, _ = resolve_department(ctx, catalog)
-        return _Loaded(ctx, [], rejected=True), [
+        return Loaded(ctx, [], rejected=True, digest=exc.digest), [
             ctx.problem(exc.code, f"{exc.message}；本文件的数值全部未导入")
         ]
     ctx, problems = check_provenance(workbook, ctx, catalog)
     if problems:
-        return _Loaded(ctx, [], rejected=True), problems
+        return Loaded(ctx, [], rejected=True, digest=workbook.digest), problems
     ctx, problems = resolve_department(ctx, catalog)
     extraction = extract(workbook, ctx, catalog)
     problems.extend(extraction.problems)
@@ -97,7 +91,7 @@ def ingest_file(
                 + "）；请使用报表模板填报",
             )
         )
-        return _Loaded(ctx, [], rejected=True), problems
+        return Loaded(ctx, [], rejected=True, digest=workbook.digest), problems
     for cand in extraction.candidates:
         if (
             cand.indicator.department
@@ -113,25 +107,51 @@ def ingest_file(
                     cand.indicator.indicator_id,
                 )
             )
-    return _Loaded(ctx, extraction.candidates, blanks=extraction.blanks), problems
+    return Loaded(ctx, extraction.candidates, blanks=extraction.blanks, digest=workbook.digest), problems
 
 
 def file_crashed(
     path: Path, ctx: FileContext, catalog: Catalog, limits: Limits | None = None
-) -> tuple[_Loaded, list[Problem]]:
+) -> tuple[Loaded, list[Problem]]:
     """What stands for a file whose reading failed unexpectedly or killed its worker process."""
     ctx, _ = resolve_department(ctx, catalog)
     message = (
         "读取本文件时程序意外出错（文件可能已损坏或结构异常），本文件的数值全部未导入；"
         "请在 Excel 中打开并另存为 .xlsx 后重新报送"
     )
-    return _Loaded(ctx, [], rejected=True), [ctx.problem("unreadable-file", message)]
+    return Loaded(ctx, [], rejected=True), [ctx.problem("unreadable-file", message)]
+
+
+def _results(
+    files: list[tuple[Path, FileContext]],
+    catalog: Catalog,
+    limits: Limits,
+    workers: int | None,
+    reads: Reads | None,
+) -> Iterator[tuple[Loaded, list[Problem], bool]]:
+    """(result, problems, reused) of every file in order: the earlier result of an unchanged file, else the
+    file read (in a pool when there are many to read)."""
+    if reads is None:
+        for item, problems in map_files(ingest_file, files, (catalog, limits), file_crashed, workers):
+            yield item, problems, False
+        return
+    digests = reads.digests(files, limits)
+    earlier = [reads.reuse(ctx, digest, catalog) for (_, ctx), digest in zip(files, digests, strict=True)]
+    todo = [f for f, hit in zip(files, earlier, strict=True) if hit is None]
+    fresh = map_files(ingest_file, todo, (catalog, limits), file_crashed, workers)
+    for (_, ctx), hit in zip(files, earlier, strict=True):
+        if hit is not None:
+            yield *hit, True
+            continue
+        item, problems = next(fresh)
+        reads.keep(ctx, item, problems)
+        yield item, problems, False
 
 
 # --- across files ---------------------------------------------------------------------------------
 
 
-def resolve_duplicates(loaded: list[_Loaded]) -> tuple[list[tuple[FileContext, Candidate]], list[Problem]]:
+def resolve_duplicates(loaded: list[Loaded]) -> tuple[list[tuple[FileContext, Candidate]], list[Problem]]:
     """One value per region, year and indicator: equal repeats count once; different values load none."""
     groups: dict[tuple[str, int, str], list[tuple[FileContext, Candidate]]] = defaultdict(list)
     for item in loaded:
@@ -239,20 +259,26 @@ def ingest(
     progress: Callable[[list], Iterable] | None = None,
     report: Callable[[FileSummary], None] | None = None,
     workers: int | None = None,
+    reads: Reads | None = None,
 ) -> IngestResult:
     """Read every submission under ``raw_dir``; never raises for bad input (it becomes problems).
 
     ``progress`` may wrap the list of files (e.g. in a progress bar); ``report`` is called after each file.
     Many files are read in a process pool (:mod:`analysis.ingest.parallel`; ``workers``, else
-    ``FAZHI_INGEST_WORKERS``, else one per CPU); the result is the same as in one process."""
+    ``FAZHI_INGEST_WORKERS``, else one per CPU); the result is the same as in one process. With ``reads``
+    (:mod:`analysis.ingest.reuse`), a file whose bytes did not change since that record is not read again;
+    ``reads`` then holds this ingest's record. The result is the same either way."""
     started = time.perf_counter()
     raw_dir = Path(raw_dir)
     catalog = catalog or load_catalog()
+    limits = limits or Limits.from_env()
     files, problems = discover(raw_dir)
-    loaded: list[_Loaded] = []
+    loaded: list[Loaded] = []
     summaries: list[FileSummary] = []
-    results = map_files(ingest_file, files, (catalog, limits), file_crashed, workers)
-    for (_, ctx), (item, file_problems) in zip(progress(files) if progress else files, results, strict=True):
+    results = _results(files, catalog, limits, workers, reads)
+    for (_, ctx), (item, file_problems, reused) in zip(
+        progress(files) if progress else files, results, strict=True
+    ):
         loaded.append(item)
         problems.extend(file_problems)
         summary = FileSummary(
@@ -262,6 +288,7 @@ def ingest(
             errors=sum(p.severity == ERROR for p in file_problems),
             warnings=sum(p.severity == WARNING for p in file_problems),
             rejected=item.rejected,
+            reused=reused,
         )
         summaries.append(summary)
         if report is not None:

@@ -23,6 +23,7 @@ class FileRejected(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.digest = ""  # SHA-256 of the refused bytes, when they were read (see safety.load_checked)
 
     def __repr__(self) -> str:
         return f"FileRejected({self.code!r}, {self.message!r})"

@@ -17,6 +17,7 @@ Limits are documented on :class:`analysis.ingest.limits.Limits`. Only the standa
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import struct
@@ -38,20 +39,31 @@ def preflight(path: Path, limits: Limits | None = None) -> str:
 
 
 def load_checked(path: Path, limits: Limits | None = None) -> tuple[str, bytes]:
-    """(format, bytes) of a submitted file that passed the checks, read once; or raise FileRejected."""
+    """(format, bytes) of a submitted file that passed the checks, read once; or raise FileRejected.
+
+    A refusal of bytes that were read carries their SHA-256 (``digest``): the verdict depends on them alone,
+    so an ingest may reuse it while the file stays the same (:mod:`analysis.ingest.reuse`)."""
     limits = limits or Limits.from_env()
+    data = read_capped(path, limits)
+    try:
+        return check_bytes(data, limits), data
+    except FileRejected as exc:
+        exc.digest = hashlib.sha256(data).hexdigest()
+        raise
+
+
+def read_capped(path: Path, limits: Limits) -> bytes:
+    """The bytes of ``path``, never more than the size limit allows (plus one byte to tell "too large")."""
     path = Path(path)
     try:
         if not path.is_file():
             raise FileRejected(UNREADABLE, "这不是一个普通文件（可能是文件夹或快捷方式），无法作为报表读取。")
         with path.open("rb") as fh:
-            # Never more than the limit allows (plus one byte to tell "too large"), whatever the file does.
-            data = fh.read(min(os.fstat(fh.fileno()).st_size, int(limits.max_file_mb * MB)) + 1)
+            return fh.read(min(os.fstat(fh.fileno()).st_size, int(limits.max_file_mb * MB)) + 1)
     except FileRejected:
         raise
     except OSError as exc:
         raise FileRejected(UNREADABLE, corrupt(type(exc).__name__)) from exc
-    return check_bytes(data, limits), data
 
 
 def check_bytes(data: bytes, limits: Limits) -> str:

@@ -17,6 +17,7 @@ department should know (text with invalid characters, merges beyond the budget) 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 from pathlib import Path
@@ -34,12 +35,14 @@ MERGE_FILL_BUDGET = 200_000
 
 
 class WorkbookError(Exception):
-    """The file cannot be read as a workbook; ``code`` is a problem code, ``message`` Chinese."""
+    """The file cannot be read as a workbook; ``code`` is a problem code, ``message`` Chinese; ``digest``
+    the SHA-256 of the bytes that were refused (empty when the file could not be read at all)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, digest: str = ""):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.digest = digest
 
 
 def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
@@ -48,10 +51,22 @@ def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
     try:
         fmt, data = load_checked(path, limits)
     except FileRejected as exc:
-        raise WorkbookError(exc.code, exc.message) from exc
+        raise WorkbookError(exc.code, exc.message, exc.digest) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        sheets = _sheets(fmt, data, limits)
+    except WorkbookError as exc:
+        exc.digest = digest
+        raise
+    for sheet in sheets:
+        _fill_merged(sheet)
+    return Workbook(path=path, format=fmt, sheets=sheets, digest=digest)
+
+
+def _sheets(fmt: str, data: bytes, limits: Limits) -> list[Sheet]:
     try:
         readers = {"xlsx": read_xlsx, "xls": read_xls, "ods": lambda raw: read_ods(raw, limits)}
-        sheets = readers[fmt](data)
+        return readers[fmt](data)
     except FileRejected as exc:
         raise WorkbookError(exc.code, exc.message) from exc
     except WorkbookError:
@@ -66,9 +81,6 @@ def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
             "unreadable-file",
             f"文件无法读取（{type(exc).__name__}: {str(exc)[:80]}）；请在 Excel 中另存为 .xlsx 后重新报送",
         ) from exc
-    for sheet in sheets:
-        _fill_merged(sheet)
-    return Workbook(path=path, format=fmt, sheets=sheets)
 
 
 # --- merged ranges ---------------------------------------------------------------------------------

@@ -20,14 +20,14 @@ This module needs only pandas: a run that reuses every report never imports pape
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
+from analysis.core.digest import program_digest
+from analysis.core.digest import sha_parts as _sha
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.store import CATALOG
 
@@ -38,7 +38,6 @@ UNFINISHED = "上次未完成"
 MISSING_FILES = "报告文件缺失"
 FORCED = "--force"
 COMPARED = "本年度有地区重新生成"  # a comparison page whose year had a region rebuilt
-PACKAGE = Path(__file__).resolve().parents[1]  # src/analysis
 
 
 @dataclass
@@ -53,26 +52,6 @@ class Decision:
     @property
     def reuse(self) -> bool:
         return not self.reasons
-
-
-def _sha(*parts: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()
-
-
-@cache
-def program_digest(package: Path = PACKAGE) -> str:
-    """The package source: every ``.py``/``.yaml`` file and the report assets, by path and content."""
-    files = sorted(
-        p
-        for p in package.rglob("*")
-        if p.is_file()
-        and "__pycache__" not in p.parts
-        and (p.suffix in (".py", ".yaml") or "assets" in p.relative_to(package).parts)
-    )
-    return _sha(*(p.relative_to(package).as_posix().encode() + b"\0" + p.read_bytes() for p in files))
 
 
 def notebooks_digest(notebooks: list[Path]) -> str:
