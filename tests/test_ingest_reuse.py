@@ -210,6 +210,9 @@ def test_the_terminal_says_which_files_were_reused(raw, tmp_path, capsys) -> Non
     assert "其中 8 个文件内容未变化（按 SHA-256 比对），沿用上次的读取结果；重新读取 1 个" in text
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["files_reused"] == 8
+    # the manifest names the exact bytes every table row came from
+    assert manifest["sources"][JUDICIAL] == hashlib.sha256((raw / JUDICIAL).read_bytes()).hexdigest()
+    assert len(manifest["sources"]) == 9
     assert cli.main(["ingest", "--raw", str(raw), "--out", str(out), "--force"]) == 1
     text = capsys.readouterr().out
     assert "按 --force 重新读取全部文件" in text and "未变化" not in text

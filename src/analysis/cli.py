@@ -104,7 +104,12 @@ def run_ingest(
     try:
         with output_lock(out):
             reused = sum(f.reused for f in result.files)
-            meta = {"raw": str(raw), "seconds": round(result.seconds, 3), "files_reused": reused}
+            meta = {
+                "raw": str(raw),
+                "seconds": round(result.seconds, 3),
+                "sources": {f.file: f.digest for f in result.files},  # SHA-256 of each submission as read
+                "files_reused": reused,
+            }
             write_tables(out, result.indicators, result.issues, meta, catalog=catalog)
             reads.save(out)  # after the tables: a record never describes tables that were not written
     except (BusyError, OSError) as exc:

@@ -46,6 +46,7 @@ class FileSummary:
     warnings: int = 0
     rejected: bool = False
     reused: bool = False  # unchanged since the last ingest: its earlier result was used, the file not read
+    digest: str = ""  # SHA-256 of the file's bytes as read ("" when they could not be read)
 
 
 @dataclass
@@ -131,12 +132,10 @@ def _results(
 ) -> Iterator[tuple[Loaded, list[Problem], bool]]:
     """(result, problems, reused) of every file in order: the earlier result of an unchanged file, else the
     file read (in a pool when there are many to read)."""
-    if reads is None:
-        for item, problems in map_files(ingest_file, files, (catalog, limits), file_crashed, workers):
-            yield item, problems, False
-        return
-    digests = reads.digests(files, limits)
-    earlier = [reads.reuse(ctx, digest, catalog) for (_, ctx), digest in zip(files, digests, strict=True)]
+    earlier: list[tuple[Loaded, list[Problem]] | None] = [None] * len(files)
+    if reads is not None:
+        digests = reads.digests(files, limits)
+        earlier = [reads.reuse(ctx, digest, catalog) for (_, ctx), digest in zip(files, digests, strict=True)]
     todo = [f for f, hit in zip(files, earlier, strict=True) if hit is None]
     fresh = map_files(ingest_file, todo, (catalog, limits), file_crashed, workers)
     for (_, ctx), hit in zip(files, earlier, strict=True):
@@ -144,7 +143,8 @@ def _results(
             yield *hit, True
             continue
         item, problems = next(fresh)
-        reads.keep(ctx, item, problems)
+        if reads is not None:
+            reads.keep(ctx, item, problems)
         yield item, problems, False
 
 
@@ -289,6 +289,7 @@ def ingest(
             warnings=sum(p.severity == WARNING for p in file_problems),
             rejected=item.rejected,
             reused=reused,
+            digest=item.digest,
         )
         summaries.append(summary)
         if report is not None:
