@@ -19,6 +19,9 @@ from analysis.core.text import fold, match_key
 __all__ = ["Catalog", "CatalogError", "Computed", "Expression", "Identity", "Indicator", "Unit", "Verdict"]
 __all__ += ["load_catalog"]
 
+# libyaml when the platform has it (about 6× faster; the same safe subset of YAML)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -327,7 +330,7 @@ def _default_catalog() -> Catalog:
 
 def _read_yaml(text: str, source: str) -> dict:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogError(f"指标目录 {source} 不是有效的 YAML：{exc}") from exc
     for key in ("units", "headers", "sheets", "topics", "departments", "indicators"):

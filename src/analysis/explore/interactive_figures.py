@@ -192,21 +192,23 @@ def _pl_funnel(chart: Chart) -> go.Figure:
 
 def _pl_tiles(chart: Chart) -> go.Figure:
     rows, cols = grid(len(chart.values), 3)
-    fig = go.Figure()
+    shapes, annotations = [], []  # set at once: adding them one by one re-validates the list each time
     for i, (label, text) in enumerate(zip(chart.labels, chart.texts, strict=True)):
         r, c = divmod(i, cols)
         x0, x1 = c / cols + 0.01, (c + 1) / cols - 0.01
         y1, y0 = 1 - r / rows - 0.02, 1 - (r + 1) / rows + 0.02
-        fig.add_shape(type="rect", xref="paper", yref="paper", x0=x0, x1=x1, y0=y0, y1=y1, line_width=0,
-                      fillcolor=COLORS["track"], layer="below")  # fmt: skip
+        shapes.append({"type": "rect", "xref": "paper", "yref": "paper", "x0": x0, "x1": x1, "y0": y0, "y1": y1,
+                       "line": {"width": 0}, "fillcolor": COLORS["track"], "layer": "below"})  # fmt: skip
         middle = (x0 + x1) / 2
         # explicit anchors: plotly's "auto" anchors paper annotations by their side of the page
-        fig.add_annotation(x=middle, y=y0 + 0.64 * (y1 - y0), text=f"<b>{_esc(text)}</b>", showarrow=False,
-                           xref="paper", yref="paper", xanchor="center", yanchor="middle",
-                           font={"size": 26, "color": COLORS["main"]})  # fmt: skip
-        fig.add_annotation(x=middle, y=y0 + 0.26 * (y1 - y0), text=_wrap_html(label, 14),
-                           showarrow=False, xref="paper", yref="paper", xanchor="center", yanchor="middle",
-                           font={"size": 13})  # fmt: skip
+        tile = {"x": middle, "showarrow": False, "xref": "paper", "yref": "paper", "xanchor": "center",
+                "yanchor": "middle"}  # fmt: skip
+        annotations.append({**tile, "y": y0 + 0.64 * (y1 - y0), "text": f"<b>{_esc(text)}</b>",
+                            "font": {"size": 26, "color": COLORS["main"]}})  # fmt: skip
+        annotations.append({**tile, "y": y0 + 0.26 * (y1 - y0), "text": _wrap_html(label, 14),
+                            "font": {"size": 13}})  # fmt: skip
+    fig = go.Figure()
+    fig.update_layout(shapes=shapes, annotations=annotations)
     fig.update_xaxes(visible=False, range=[0, 1])
     fig.update_yaxes(visible=False, range=[0, 1])
     fig.update_layout(height=150 * rows + 90, plot_bgcolor="white")

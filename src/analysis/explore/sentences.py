@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.core.catalog import Expression
+from analysis.core.catalog import SAFE_LOADER, Expression
 from analysis.core.formatting import format_number, growth_rate, number_zh, qualified
 from analysis.explore.selection import View
 
@@ -64,7 +64,7 @@ def _default() -> Templates:
 
 
 def _parse(text: str) -> Templates:
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=SAFE_LOADER)
     items = []
     for d in data["sentences"]:
         texts = {k: d[k] for k in ("text", "negative", "zero", "positive") if k in d}
