@@ -222,7 +222,7 @@ def test_a_reusing_run_imports_no_notebook_machinery(setup: dict) -> None:
         "import json, sys\n"
         "from analysis.cli import main\n"
         "code = main(sys.argv[1:])\n"
-        "heavy = ('papermill', 'nbconvert', 'nbclient', 'plotly', 'matplotlib', 'jupyter_client')\n"
+        "heavy = ('papermill', 'nbconvert', 'nbclient', 'plotly', 'matplotlib', 'jupyter_client', 'pandera')\n"
         "print(json.dumps({'code': code, 'heavy': [m for m in heavy if m in sys.modules]}))\n"
     )
     args = ["run", "--region", "all", "--year", "all", "--processed", str(setup["processed"])]
@@ -237,3 +237,17 @@ def test_the_comparison_region_is_the_explore_one() -> None:
     from analysis.explore.comparison import REGIONS as explore_regions
 
     assert explore_regions == batch.REGIONS
+
+
+def test_reading_the_tables_imports_no_validator(setup: dict) -> None:
+    """pandera (about 0.3 s to import) checks the tables before a write; a kernel that only reads them,
+    as every notebook does, never imports it."""
+    script = (
+        "import json, sys\n"
+        "import analysis.explore.nb\n"
+        "from analysis.core.store import read_indicators, read_issues\n"
+        f"rows = len(read_indicators({str(setup['processed'])!r})) + len(read_issues({str(setup['processed'])!r}))\n"
+        "print(json.dumps({'rows': rows > 0, 'pandera': 'pandera' in sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"rows": True, "pandera": False}, done.stderr

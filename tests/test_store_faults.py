@@ -99,3 +99,19 @@ def test_a_read_bound_to_one_manifest_refuses_another_set(
         read_issues(published)
     monkeypatch.setenv(EXPECT_ENV, manifest_digest(published))
     assert read_indicators(published).equals(indicators)
+
+
+@pytest.mark.parametrize(
+    "column, bad",
+    [("indicator_id", "不是编号"), ("year", 1800), ("value", 1e16), ("precision", 0.0), ("region", "")],
+)
+def test_a_table_that_breaks_the_contract_is_never_published(published: Path, column, bad) -> None:
+    """The schema is built on first use (pandera is imported only by a write) and checked on every write."""
+    import pandera.errors
+
+    before = (published / MANIFEST).read_bytes()
+    indicators = read_indicators(published)
+    indicators.loc[0, column] = bad
+    with output_lock(published), pytest.raises(pandera.errors.SchemaError):
+        write_tables(published, indicators, read_issues(published))
+    assert (published / MANIFEST).read_bytes() == before

@@ -1,9 +1,13 @@
-"""The tidy tables' contract: column order and a pandera schema checked before every write."""
+"""The tidy tables' contract: column order and a pandera schema checked before every write.
+
+The schemas are built on first use: only a write needs pandera, and importing it costs about 0.3 s in every
+process that merely reads the tables (each notebook's kernel, `run`, an analyst's session)."""
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis.core.numbers import known_precision
 from analysis.core.problems import CODES, ISSUE_COLUMNS, SEVERITIES
@@ -31,49 +35,65 @@ INDICATOR_COLUMNS = [
     "derived",  # bool: computed from other indicators, not submitted
 ]
 
-INDICATORS_SCHEMA = pa.DataFrameSchema(
-    {
-        "region": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "year": pa.Column(int, pa.Check.in_range(YEAR_MIN, YEAR_MAX)),
-        "indicator_id": pa.Column(str, pa.Check.str_matches(r"^[a-z_]+\.[a-z0-9_]+$")),
-        "name_zh": pa.Column(str),
-        "topic": pa.Column(str),
-        "value": pa.Column(float, pa.Check(lambda s: s.abs() < MAX_VALUE, element_wise=False)),
-        "unit": pa.Column(str),
-        "qualifier": pa.Column(str),
-        "precision": pa.Column(float, pa.Check.gt(0)),
-        "department": pa.Column(str),
-        "source_file": pa.Column(str),
-        "sheet": pa.Column(str),
-        "cell": pa.Column(str),
-        "raw_value": pa.Column(str),
-        "note": pa.Column(str),
-        "derived": pa.Column(bool),
-    },
-    unique=["region", "year", "indicator_id"],
-    strict=True,
-    ordered=True,
-)
 
-ISSUES_SCHEMA = pa.DataFrameSchema(
-    {
-        "severity": pa.Column(str, pa.Check.isin(list(SEVERITIES))),
-        "code": pa.Column(str, pa.Check.isin(list(CODES))),
-        "region": pa.Column(str),
-        "year": pa.Column("Int64", nullable=True),
-        "department": pa.Column(str),
-        "file": pa.Column(str),
-        "sheet": pa.Column(str),
-        "cell": pa.Column(str),
-        "indicator_id": pa.Column(str),
-        "message": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "note": pa.Column(str),
-    },
-    strict=True,
-    ordered=True,
-)
-assert list(ISSUES_SCHEMA.columns) == ISSUE_COLUMNS
-assert list(INDICATORS_SCHEMA.columns) == INDICATOR_COLUMNS
+@functools.cache
+def indicators_schema():
+    """The pandera schema of the tidy table (pandera imported here, on first use)."""
+    import pandera.pandas as pa
+
+    schema = pa.DataFrameSchema(
+        {
+            "region": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "year": pa.Column(int, pa.Check.in_range(YEAR_MIN, YEAR_MAX)),
+            "indicator_id": pa.Column(str, pa.Check.str_matches(r"^[a-z_]+\.[a-z0-9_]+$")),
+            "name_zh": pa.Column(str),
+            "topic": pa.Column(str),
+            "value": pa.Column(float, pa.Check(lambda s: s.abs() < MAX_VALUE, element_wise=False)),
+            "unit": pa.Column(str),
+            "qualifier": pa.Column(str),
+            "precision": pa.Column(float, pa.Check.gt(0)),
+            "department": pa.Column(str),
+            "source_file": pa.Column(str),
+            "sheet": pa.Column(str),
+            "cell": pa.Column(str),
+            "raw_value": pa.Column(str),
+            "note": pa.Column(str),
+            "derived": pa.Column(bool),
+        },
+        unique=["region", "year", "indicator_id"],
+        strict=True,
+        ordered=True,
+    )
+    assert list(schema.columns) == INDICATOR_COLUMNS
+    return schema
+
+
+@functools.cache
+def issues_schema():
+    """The pandera schema of the problems table."""
+    import pandera.pandas as pa
+
+    schema = pa.DataFrameSchema(
+        {
+            "severity": pa.Column(str, pa.Check.isin(list(SEVERITIES))),
+            "code": pa.Column(str, pa.Check.isin(list(CODES))),
+            "region": pa.Column(str),
+            "year": pa.Column("Int64", nullable=True),
+            "department": pa.Column(str),
+            "file": pa.Column(str),
+            "sheet": pa.Column(str),
+            "cell": pa.Column(str),
+            "indicator_id": pa.Column(str),
+            "message": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "note": pa.Column(str),
+        },
+        strict=True,
+        ordered=True,
+    )
+    assert list(schema.columns) == ISSUE_COLUMNS
+    return schema
+
+
 NUMERIC_COLUMNS = ("year", "value", "precision", "derived")
 
 

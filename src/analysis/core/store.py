@@ -31,9 +31,9 @@ from analysis.core.problems import ISSUE_COLUMNS
 from analysis.core.sanitize import FORMULA_TRIGGERS, neutralize
 from analysis.core.schema import (
     INDICATOR_COLUMNS,
-    INDICATORS_SCHEMA,
-    ISSUES_SCHEMA,
     NUMERIC_COLUMNS,
+    indicators_schema,
+    issues_schema,
     with_precision,
 )
 
@@ -104,8 +104,8 @@ def write_tables(
     """
     folder = Path(folder)
     recover(folder)
-    indicators = INDICATORS_SCHEMA.validate(indicators[INDICATOR_COLUMNS].reset_index(drop=True))
-    issues = ISSUES_SCHEMA.validate(issues[ISSUE_COLUMNS].reset_index(drop=True))
+    indicators = indicators_schema().validate(indicators[INDICATOR_COLUMNS].reset_index(drop=True))
+    issues = issues_schema().validate(issues[ISSUE_COLUMNS].reset_index(drop=True))
     text_ind = [c for c in INDICATOR_COLUMNS if c not in NUMERIC_COLUMNS]
     text_iss = [c for c in ISSUE_COLUMNS if c != "year"]
     payloads = {
