@@ -67,3 +67,15 @@ def test_an_unused_helper_is_ended() -> None:
     assert cutter.proc is not None and cutter.proc.poll() is not None
     with pytest.raises(RuntimeError):
         cutter.result()
+
+
+def test_the_site_index_font_from_a_helper_is_the_same(tmp_path) -> None:
+    from analysis.report import site
+
+    site.write_site_assets(tmp_path / "here", PAGES)
+    cutter = webfont.FontCutter(bundled_font_path())
+    cutter.start()
+    site.write_site_assets(tmp_path / "helper", PAGES, cutter)
+    cutter.close()
+    font = f"{static.ASSETS_DIR}/{static.WEB_FONT_FILE}"
+    assert (tmp_path / "helper" / font).read_bytes() == (tmp_path / "here" / font).read_bytes()

@@ -155,10 +155,11 @@ def run_batch(
         say(_plan_line(t, decision, len(notebooks) if t.region != REGIONS else 1, workers, timeout))
     todo = [(t, d) for t, d in plans if not d.reuse]
 
-    def site_index() -> None:
+    def site_index(cutter=None) -> None:  # cutter: webfont.FontCutter for its font, started beforehand
         from analysis.report import site
 
-        site.write_site_index(reports, indicators, issues, read_catalog(processed, env[EXPECT_ENV]))
+        catalog = read_catalog(processed, env[EXPECT_ENV])
+        site.write_site_index(reports, indicators, issues, catalog, cutter)
 
     built = {}
     if todo:
@@ -205,12 +206,14 @@ def _build_all(
     executor: Executor | None,
     workers: int,
     scheduler: str | None,
-    site_index: Callable[[], None],
+    site_index: Callable[..., None],
 ) -> dict[Target, ReportResult]:
     """Stage every report to build and hand all their notebooks to the executor, then finish and publish
     the reports in order while the later notebooks run, and write the site overview. Each report is
     completed (its web font, then its build record) once the next one is published, the last one after
     the site overview: the fonts are cut in helper processes meanwhile."""
+    from analysis.explore.style import bundled_font_path
+    from analysis.report import webfont
     from analysis.report.kernel import ensure_kernel
     from analysis.report.pool import NotebookPool
 
@@ -231,13 +234,15 @@ def _build_all(
                 started = [_start(stack, t, d, s, executor, several) for t, d in todo]
                 if own is not None:
                     own.close()  # every job is queued: each worker exits when it has no more
+                site_font = webfont.FontCutter(bundled_font_path())  # started beside the last report's helper
+                stack.callback(site_font.close)
                 out, pending = {}, []
                 try:
                     for b in started:
-                        out[b.target], complete = _finish(b, s)
+                        out[b.target], complete = _finish(b, s, [site_font] if b is started[-1] else [])
                         _complete(pending)
                         pending = [complete]
-                    site_index()
+                    site_index(site_font)
                 finally:
                     _complete(pending)
             finished = True
@@ -293,16 +298,16 @@ def _start(
     return _Build(target, decision, stage, books, handles, time.monotonic())
 
 
-def _finish(b: _Build, s: _Settings) -> tuple[ReportResult, Callable[[], None]]:
+def _finish(b: _Build, s: _Settings, also: list) -> tuple[ReportResult, Callable[[], None]]:
     """Wait for the report's notebooks, write its pages, publish, write its draft; returns the result and
     what completes the report: its web font (cut meanwhile in a helper process, started when the first
-    notebook ended), then its build record when it is whole."""
+    notebook ended, with the helpers ``also``), then its build record when it is whole."""
     from analysis.explore.style import bundled_font_path
     from analysis.report import static, webfont
 
     cutter = webfont.FontCutter(bundled_font_path())
     try:
-        result, whole = _write_report(b, s, cutter)
+        result, whole = _write_report(b, s, cutter, [cutter, *also])
     except BaseException:
         cutter.close()
         raise
@@ -319,7 +324,7 @@ def _finish(b: _Build, s: _Settings) -> tuple[ReportResult, Callable[[], None]]:
     return result, complete
 
 
-def _write_report(b: _Build, s: _Settings, cutter) -> tuple[ReportResult, bool]:
+def _write_report(b: _Build, s: _Settings, cutter, helpers: list) -> tuple[ReportResult, bool]:
     """Everything of :func:`_finish` but the font's bytes and the record: the result, and whether the
     report is whole (every notebook ran, the draft was written)."""
     from analysis.explore.quality import issues_of
@@ -337,7 +342,8 @@ def _write_report(b: _Build, s: _Settings, cutter) -> tuple[ReportResult, bool]:
         written.append(
             pages.write_page(stage, folder, s.processed, nb_path, result, target, s.timeout, now, home)
         )
-        cutter.start()  # the font helper opens the font while the other notebooks run (workers warm by now)
+        for helper in helpers:  # the font helpers open the font while the other notebooks run
+            helper.start()
     _same_snapshot(s.processed, digest)  # before the folder is touched: an ingest during the notebooks
     builds.forget(folder)  # from here until the new record is written, the folder does not look done
     static.write_assets(folder)
