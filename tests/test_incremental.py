@@ -209,6 +209,50 @@ def test_a_build_stopped_while_publishing_leaves_no_record(setup: dict, monkeypa
     assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == [builds.UNFINISHED]
 
 
+def test_a_font_that_could_not_be_cut_leaves_no_record(setup: dict, monkeypatch) -> None:
+    """The web font is cut in a helper while the batch publishes and drafts; the record waits for it."""
+    from analysis.report import webfont
+
+    def broken(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(webfont.FontCutter, "result", broken)
+    with pytest.raises(OSError):
+        run(setup, region="通许县")
+    assert not (setup["reports"] / "通许县" / "2019" / builds.BUILD_FILE).exists()
+
+
+def test_reports_published_before_a_later_one_failed_are_recorded(setup: dict, monkeypatch) -> None:
+    """Each report is completed (font, record) once the next one is published, and still when a later
+    one fails: here the comparison page, built last, cannot be published."""
+    real = publish.publish
+
+    def full_for_the_comparison(stage, target, keep_figures):
+        if target.parent.resolve() == setup["reports"].resolve():  # reports/2019, not reports/<地区>/2019
+            raise OSError(28, "No space left on device")
+        real(stage, target, keep_figures)
+
+    monkeypatch.setattr(publish, "publish", full_for_the_comparison)
+    with pytest.raises(OSError):
+        run(setup)
+    for region in REGIONS:
+        assert (setup["reports"] / region / "2019" / builds.BUILD_FILE).is_file(), region
+        assert (setup["reports"] / region / "2019" / "assets" / "cjk-subset.woff").is_file(), region
+    assert not (setup["reports"] / "2019" / builds.BUILD_FILE).exists()
+
+
+def test_a_closed_pool_starts_no_kernel_for_its_end() -> None:
+    """``close`` queues the end of each worker behind its jobs: no spare kernel is started for an end."""
+    from analysis.report.pool import NotebookPool
+
+    pool = NotebookPool(1)
+    pool._jobs.put(None)
+    assert not pool._more_jobs()
+    pool._jobs.put(({"input": "x"}, None))
+    assert pool._more_jobs()
+    pool.shutdown()
+
+
 def test_a_missing_page_is_rebuilt(setup: dict) -> None:
     run(setup, region="通许县")
     (setup["reports"] / "通许县" / "2019" / "02_second.html").unlink()

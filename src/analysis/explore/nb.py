@@ -30,6 +30,7 @@ from plotly.io._base_renderers import NotebookRenderer
 
 from analysis.core import store
 from analysis.core.catalog import Catalog
+from analysis.core.fileio import RUN_STAGE_MARKER  # written by ``run`` into its staging folder
 from analysis.explore import quality, selection, tables
 from analysis.explore.chartspec import Chart
 from analysis.explore.interactive_figures import to_plotly
@@ -40,7 +41,6 @@ from analysis.explore.toolbar import plotly_config
 
 PLOTLY_RENDERERS = "plotly_mimetype+notebook"
 TABLE_CLASSES = "fazhi-table"
-RUN_STAGE_MARKER = ".fazhi-run-stage"  # written by ``run`` into its staging folder, never published
 PUBLISHED_MARKER = "index.html"  # a folder with a report index (or inside one) is a published report
 OWN_OUTPUT = "output"  # a notebook's own output folder (beside it) when ``output_dir`` is empty
 SCRATCH = "scratch"

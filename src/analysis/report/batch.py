@@ -22,13 +22,14 @@ import contextlib
 import datetime as dt
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.core.fileio import atomic_write_bytes, output_lock
+from analysis.core.fileio import RUN_STAGE_MARKER, atomic_write_bytes, output_lock
 from analysis.core.store import (
     EXPECT_ENV,
     StoreError,
@@ -153,18 +154,22 @@ def run_batch(
     for t, decision in plans:
         say(_plan_line(t, decision, len(notebooks) if t.region != REGIONS else 1, workers, timeout))
     todo = [(t, d) for t, d in plans if not d.reuse]
+
+    def site_index(cutter=None) -> None:  # cutter: webfont.FontCutter for its font, started beforehand
+        from analysis.report import site
+
+        catalog = read_catalog(processed, env[EXPECT_ENV])
+        site.write_site_index(reports, indicators, issues, catalog, cutter)
+
     built = {}
     if todo:
         settings = _Settings(
             processed, notebooks, comparison, timeout, kernel_name, say, env, indicators, issues
         )
-        built = _build_all(todo, settings, executor, workers, scheduler)
-    out = [built.get(t) or _reused(t, d) for t, d in plans]
-    if todo or not (Path(reports) / INDEX).is_file():
-        from analysis.report import site
-
-        site.write_site_index(reports, indicators, issues, read_catalog(processed, env[EXPECT_ENV]))
-    return out
+        built = _build_all(todo, settings, executor, workers, scheduler, site_index)
+    elif not (Path(reports) / INDEX).is_file():
+        site_index()
+    return [built.get(t) or _reused(t, d) for t, d in plans]
 
 
 def _plan_line(target: Target, decision: Decision, count: int, workers: int, timeout: int) -> str:
@@ -201,9 +206,14 @@ def _build_all(
     executor: Executor | None,
     workers: int,
     scheduler: str | None,
+    site_index: Callable[..., None],
 ) -> dict[Target, ReportResult]:
     """Stage every report to build and hand all their notebooks to the executor, then finish and publish
-    the reports in order while the later notebooks run."""
+    the reports in order while the later notebooks run, and write the site overview. Each report is
+    completed (its web font, then its build record) once the next one is published, the last one after
+    the site overview: the fonts are cut in helper processes meanwhile."""
+    from analysis.explore.style import bundled_font_path
+    from analysis.report import webfont
     from analysis.report.kernel import ensure_kernel
     from analysis.report.pool import NotebookPool
 
@@ -219,15 +229,32 @@ def _build_all(
             executor = own = NotebookPool(workers, s.env)
         finished = False
         try:
-            with contextlib.ExitStack() as stack:
+            with contextlib.ExitStack() as stack:  # the reports' locks and staging folders
                 several = len(todo) > 1
                 started = [_start(stack, t, d, s, executor, several) for t, d in todo]
-                out = {b.target: _finish(b, s) for b in started}
+                if own is not None:
+                    own.close()  # every job is queued: each worker exits when it has no more
+                site_font = webfont.FontCutter(bundled_font_path())  # started beside the last report's helper
+                stack.callback(site_font.close)
+                out, pending = {}, []
+                try:
+                    for b in started:
+                        out[b.target], complete = _finish(b, s, [site_font] if b is started[-1] else [])
+                        _complete(pending)
+                        pending = [complete]
+                    site_index(site_font)
+                finally:
+                    _complete(pending)
             finished = True
             return out
         finally:
             if own is not None:
                 own.shutdown(wait=finished, cancel_futures=True)
+
+
+def _complete(pending: list[Callable[[], None]]) -> None:
+    while pending:
+        pending.pop(0)()
 
 
 def _start(
@@ -239,7 +266,6 @@ def _start(
     several: bool,
 ) -> _Build:
     """Lock and stage the report's folder, forget its build record, submit its notebooks."""
-    from analysis.explore.nb import RUN_STAGE_MARKER
     from analysis.report import publish, runner
 
     comparison = target.region == REGIONS
@@ -272,11 +298,38 @@ def _start(
     return _Build(target, decision, stage, books, handles, time.monotonic())
 
 
-def _finish(b: _Build, s: _Settings) -> ReportResult:
-    """Wait for the report's notebooks, write its pages, publish, and record the build when it is whole."""
+def _finish(b: _Build, s: _Settings, also: list) -> tuple[ReportResult, Callable[[], None]]:
+    """Wait for the report's notebooks, write its pages, publish, write its draft; returns the result and
+    what completes the report: its web font (cut meanwhile in a helper process, started when the first
+    notebook ended, with the helpers ``also``), then its build record when it is whole."""
+    from analysis.explore.style import bundled_font_path
+    from analysis.report import static, webfont
+
+    cutter = webfont.FontCutter(bundled_font_path())
+    try:
+        result, whole = _write_report(b, s, cutter, [cutter, *also])
+    except BaseException:
+        cutter.close()
+        raise
+
+    def complete() -> None:
+        try:
+            static.write_font_bytes(b.decision.folder, cutter.result())
+        finally:
+            cutter.close()
+        if whole:  # a report with a failed notebook or no draft is never done
+            pages = [] if b.target.region == REGIONS else [info.html_name for info in result.pages]
+            builds.record(b.decision.folder, b.decision.inputs, pages)
+
+    return result, complete
+
+
+def _write_report(b: _Build, s: _Settings, cutter, helpers: list) -> tuple[ReportResult, bool]:
+    """Everything of :func:`_finish` but the font's bytes and the record: the result, and whether the
+    report is whole (every notebook ran, the draft was written)."""
     from analysis.explore.quality import issues_of
     from analysis.explore.selection import select
-    from analysis.report import draft, index, publish, runner, site, static, summary
+    from analysis.report import draft, index, pages, publish, runner, site, static, summary, webfont
 
     folder, stage, target = b.decision.folder, b.stage, b.target
     digest = s.env.get(EXPECT_ENV)
@@ -286,7 +339,11 @@ def _finish(b: _Build, s: _Settings) -> ReportResult:
     for nb_path, handle in zip(b.notebooks, b.handles, strict=True):  # each page as soon as its notebook ends
         [result] = runner.collect([handle], [nb_path])
         results.append(result)
-        written.append(write_page(stage, folder, s.processed, nb_path, result, target, s.timeout, now, home))
+        written.append(
+            pages.write_page(stage, folder, s.processed, nb_path, result, target, s.timeout, now, home)
+        )
+        for helper in helpers:  # the font helpers open the font while the other notebooks run
+            helper.start()
     _same_snapshot(s.processed, digest)  # before the folder is touched: an ingest during the notebooks
     builds.forget(folder)  # from here until the new record is written, the folder does not look done
     static.write_assets(folder)
@@ -295,14 +352,11 @@ def _finish(b: _Build, s: _Settings) -> ReportResult:
         [info] = written
         os.replace(stage / info.html_name, stage / site.COMPARISON_PAGE)
         info.html_name = site.COMPARISON_PAGE
-        static.write_font(folder, [(stage / site.COMPARISON_PAGE).read_text(encoding="utf-8")])
+        cutter.cut(webfont.font_chars([(stage / site.COMPARISON_PAGE).read_text(encoding="utf-8")]))
         publish.publish(stage, folder, keep_figures=failed)
-        if not failed:
-            builds.record(folder, b.decision.inputs, [])
         seconds = round(time.monotonic() - b.started, 1)
-        return ReportResult(
-            target, folder, results, seconds, written, page=site.COMPARISON_PAGE, reasons=b.decision.reasons
-        )
+        page = site.COMPARISON_PAGE
+        return ReportResult(target, folder, results, seconds, written, page, b.decision.reasons), not failed
     _same_snapshot(s.processed, digest)
     catalog = read_catalog(s.processed, digest)  # the one ingest used, as the notebooks do
     view = select(s.indicators, target.region, target.year, catalog)
@@ -320,14 +374,13 @@ def _finish(b: _Build, s: _Settings) -> ReportResult:
         links=site.year_links(target.region, target.year, s.indicators),
     )
     atomic_write_bytes(stage / INDEX, page.encode("utf-8"))
-    static.write_font(folder, [p.read_text(encoding="utf-8") for p in stage.glob("*.html")])
+    cutter.cut(webfont.font_chars([p.read_text(encoding="utf-8") for p in stage.glob("*.html")]))
     publish.publish(stage, folder, keep_figures=failed)
     drafted = draft.add_to_report(folder, target.region, target.year, s.indicators, s.issues, s.say, catalog)
     site.record_status(folder, target.region, target.year, len(results), sum(not r.ok for r in results))
-    if not failed and drafted is not None:  # a report with a failed notebook or no draft is never done
-        builds.record(folder, b.decision.inputs, [info.html_name for info in written])
     seconds = round(time.monotonic() - b.started, 1)
-    return ReportResult(target, folder, results, seconds, written, reasons=b.decision.reasons)
+    result = ReportResult(target, folder, results, seconds, written, reasons=b.decision.reasons)
+    return result, not failed and drafted is not None
 
 
 def _same_snapshot(processed: Path, digest: str | None) -> None:
@@ -344,58 +397,3 @@ def _same_snapshot(processed: Path, digest: str | None) -> None:
             f"整洁数据（{processed}）在报告生成期间被重新导入，各页可能混用了两次导入的数据，本次报告未发布，"
             "原有报告保持不变；请在导入完成后重新运行 run。"
         )
-
-
-def write_page(
-    stage: Path,
-    final: Path,
-    processed: Path,
-    nb_path: Path,
-    result: NotebookResult,
-    target: Target,
-    timeout: int,
-    now: str,
-    home: str = INDEX,
-):
-    """Retarget and slim the executed notebook, then write its page into ``stage``; its ``PageInfo``."""
-    import nbformat
-
-    from analysis.report import pages, publish
-
-    executed = stage / publish.EXECUTED_DIR / nb_path.name
-    try:
-        nb = nbformat.read(executed, as_version=4)
-    except Exception:  # never written (the kernel did not start) or torn: show the source notebook
-        nb = _source_without_outputs(nb_path)
-    else:
-        publish.retarget(nb, stage, final, processed, nb_path)
-        pages.drop_plotly_bundles(nb)
-        atomic_write_bytes(executed, nbformat.writes(nb).encode("utf-8"))
-    body, info = pages.render_notebook(
-        nb,
-        stem=nb_path.stem,
-        region=target.region,
-        year=target.year,
-        failure=result.failure_text(timeout),
-        failed_cell=result.cell_index,
-        footer=f"{target.region} {target.year} 年度 · 生成于 {now} · 由 fazhi-analysis 自动生成，代码已隐藏。",
-        home=home,
-    )
-    info.notebook_name = f"{publish.EXECUTED_DIR}/{nb_path.name}"
-    info.seconds = result.seconds
-    atomic_write_bytes(stage / info.html_name, body.encode("utf-8"))
-    return info
-
-
-def _source_without_outputs(nb_path: Path):
-    import nbformat
-
-    try:
-        nb = nbformat.read(nb_path, as_version=4)
-    except Exception:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_markdown_cell(f"# {nb_path.stem}\n\n笔记本文件无法读取。")]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-    return nb

@@ -18,6 +18,8 @@ import functools
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from jinja2 import DictLoader
@@ -25,9 +27,14 @@ from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from analysis import __version__
+from analysis.core.fileio import atomic_write_bytes
 from analysis.explore.toolbar import plotly_config
 from analysis.report.sanitizer import sanitize_html, script_json
 from analysis.report.static import ASSETS_DIR, CSP
+
+if TYPE_CHECKING:
+    from analysis.report.runner import NotebookResult
+    from analysis.report.targets import Target
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 # Only these output types reach a page; JavaScript, widget views and mermaid need code from elsewhere.
@@ -272,3 +279,57 @@ def render_notebook(
         stem=stem, title=title, ok=not failure, failure=failure, charts=charts, html_name=f"{stem}.html"
     )
     return body, info
+
+
+# --- one notebook's page in a batch's staging folder ------------------------------------------------
+
+
+def write_page(
+    stage: Path,
+    final: Path,
+    processed: Path,
+    nb_path: Path,
+    result: NotebookResult,
+    target: Target,
+    timeout: int,
+    now: str,
+    home: str = "index.html",
+) -> PageInfo:
+    """Retarget and slim the executed notebook, then write its page into ``stage``; its ``PageInfo``."""
+    from analysis.report import publish
+
+    executed = stage / publish.EXECUTED_DIR / nb_path.name
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except Exception:  # never written (the kernel did not start) or torn: show the source notebook
+        nb = _source_without_outputs(nb_path)
+    else:
+        publish.retarget(nb, stage, final, processed, nb_path)
+        drop_plotly_bundles(nb)
+        atomic_write_bytes(executed, nbformat.writes(nb).encode("utf-8"))
+    body, info = render_notebook(
+        nb,
+        stem=nb_path.stem,
+        region=target.region,
+        year=target.year,
+        failure=result.failure_text(timeout),
+        failed_cell=result.cell_index,
+        footer=f"{target.region} {target.year} 年度 · 生成于 {now} · 由 fazhi-analysis 自动生成，代码已隐藏。",
+        home=home,
+    )
+    info.notebook_name = f"{publish.EXECUTED_DIR}/{nb_path.name}"
+    info.seconds = result.seconds
+    atomic_write_bytes(stage / info.html_name, body.encode("utf-8"))
+    return info
+
+
+def _source_without_outputs(nb_path: Path):
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {nb_path.stem}\n\n笔记本文件无法读取。")]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    return nb

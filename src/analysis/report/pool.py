@@ -64,22 +64,37 @@ class NotebookPool(Executor):
                 self._threads.append(thread)
         return future
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+    def close(self) -> None:
+        """No more jobs: each worker process exits as soon as the jobs already queued are done (while the
+        batch still writes pages), not at :meth:`shutdown`."""
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            if cancel_futures:
-                with contextlib.suppress(queue.Empty):
-                    while True:
-                        _, future = self._jobs.get_nowait()
-                        future.cancel()
-            for _ in self._threads:
+            if not self._closed:
+                self._closed = True
+                for _ in self._threads:
+                    self._jobs.put(None)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.close()
+        if cancel_futures:
+            with self._lock, contextlib.suppress(queue.Empty):
+                ends = 0
+                while True:
+                    item = self._jobs.get_nowait()
+                    if item is None:
+                        ends += 1
+                    else:
+                        item[1].cancel()
+            for _ in range(ends):
                 self._jobs.put(None)
         if wait:
             for thread in self._threads:
                 thread.join()
             shutil.rmtree(self._logs, ignore_errors=True)
+
+    def _more_jobs(self) -> bool:
+        """A job (not the end) waits in the queue: worth starting a kernel for it."""
+        with self._jobs.mutex:
+            return any(item is not None for item in self._jobs.queue)
 
     def _serve(self, number: int) -> None:
         """One thread per worker process: hand it jobs one at a time; replace it when it died."""
@@ -90,7 +105,7 @@ class NotebookPool(Executor):
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
-                    job = {**job, "prestart": not self._jobs.empty()}  # start a kernel for the next job
+                    job = {**job, "prestart": self._more_jobs()}  # start a kernel for the next job
                     if worker is None or not worker.alive():
                         worker = _Worker(job, self._logs / f"worker-{number}.log", self.env)
                     future.set_result(worker.run(job))

@@ -19,7 +19,7 @@ import pandas as pd
 from analysis.core.catalog import Catalog
 from analysis.core.fileio import atomic_write_bytes
 from analysis.explore.quality import issues_of
-from analysis.report import static
+from analysis.report import static, webfont
 from analysis.report.targets import COMPARISON_NOTEBOOK, COMPARISON_PAGE, comparison_years  # noqa: F401
 
 SITE_INDEX = "index.html"
@@ -163,17 +163,28 @@ def render_site_index(rows: list[Row], comparisons: dict[int, str], generated: s
     return "\n".join(out)
 
 
-def write_site_assets(root: Path, pages: list[str]) -> None:
-    """The style, script and font subset the site index needs (no plotly.js: it draws no chart)."""
+def write_site_assets(root: Path, pages: list[str], cutter: webfont.FontCutter | None = None) -> None:
+    """The style, script and font subset the site index needs (no plotly.js: it draws no chart); the font
+    cut by ``cutter`` (a helper process the batch started beforehand) when given."""
     payloads = static.asset_payloads()
     for name in SITE_ASSETS:
         path = Path(root) / static.ASSETS_DIR / name
         if not (path.is_file() and path.read_bytes() == payloads[name]):
             atomic_write_bytes(path, payloads[name])
-    static.write_font(root, pages)
+    if cutter is None:
+        static.write_font(root, pages)
+    else:
+        cutter.cut(webfont.font_chars(pages))
+        static.write_font_bytes(root, cutter.result())
 
 
-def write_site_index(reports: Path, indicators: pd.DataFrame, issues: pd.DataFrame, catalog: Catalog) -> Path:
+def write_site_index(
+    reports: Path,
+    indicators: pd.DataFrame,
+    issues: pd.DataFrame,
+    catalog: Catalog,
+    cutter: webfont.FontCutter | None = None,
+) -> Path:
     """Write ``reports/index.html`` from the data and the report folders found."""
     reports = Path(reports)
     comparisons = {
@@ -182,7 +193,7 @@ def write_site_index(reports: Path, indicators: pd.DataFrame, issues: pd.DataFra
         if p.parent.name.isdigit()
     }
     page = render_site_index(site_rows(reports, indicators, issues, catalog), comparisons, _now())
-    write_site_assets(reports, [page])
+    write_site_assets(reports, [page], cutter)
     path = reports / SITE_INDEX
     atomic_write_bytes(path, page.encode("utf-8"))
     return path

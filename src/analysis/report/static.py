@@ -9,17 +9,15 @@ or to run any inline script.
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 from importlib import resources
 from pathlib import Path
 
-from fontTools import subset
 from nbconvert import HTMLExporter
 from plotly.offline import get_plotlyjs
 
 from analysis.core.fileio import atomic_write_bytes
 from analysis.explore.style import bundled_font_path
+from analysis.report import webfont
 
 ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
@@ -77,23 +75,16 @@ def write_font(report_dir: Path, pages: list[str]) -> Path:
 
     Pages list system fonts first (Microsoft YaHei, PingFang SC, Noto Sans CJK SC …); this subset is the last
     resort, so that a report copied to a machine without any Chinese font still shows text, not boxes.
+    The batch cuts it in a helper process instead (:class:`~analysis.report.webfont.FontCutter`) and writes
+    the same bytes with :func:`write_font_bytes`.
     """
-    text = "".join(pages)
-    text += "".join(chr(int(h, 16)) for h in re.findall(r"\\u([0-9a-fA-F]{4})", text))  # JSON-escaped
-    chars = sorted({ord(ch) for ch in text if ord(ch) > 0x7F} | set(range(0x20, 0x7F)))
-    options = subset.Options()
-    options.flavor = "woff"  # zlib: no extra dependency (woff2 would need brotli)
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    font = subset.load_font(str(bundled_font_path()), options)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=chars)
-    subsetter.subset(font)
-    buffer = io.BytesIO()
-    subset.save_font(font, buffer, options)
+    return write_font_bytes(report_dir, webfont.subset_bytes(bundled_font_path(), webfont.font_chars(pages)))
+
+
+def write_font_bytes(report_dir: Path, data: bytes) -> Path:
+    """Write ``assets/<WEB_FONT_FILE>`` (only when its content changed)."""
     path = Path(report_dir) / ASSETS_DIR / WEB_FONT_FILE
-    _write_if_changed(path, buffer.getvalue())
+    _write_if_changed(path, data)
     return path
 
 
