@@ -216,3 +216,16 @@ def test_the_terminal_says_which_files_were_reused(raw, tmp_path, capsys) -> Non
     assert cli.main(["ingest", "--raw", str(raw), "--out", str(out), "--force"]) == 1
     text = capsys.readouterr().out
     assert "按 --force 重新读取全部文件" in text and "未变化" not in text
+
+
+def test_a_record_that_cannot_be_saved_costs_nothing_but_the_reuse(
+    raw, tmp_path, capsys, monkeypatch
+) -> None:
+    def full(self, folder):
+        raise OSError(28, "磁盘已满")
+
+    monkeypatch.setattr(Reads, "save", full)
+    out = tmp_path / "out"
+    assert cli.main(["ingest", "--raw", str(raw), "--out", str(out), "--quiet"]) == 1  # the data's own error
+    assert "读取记录未能保存" in capsys.readouterr().err
+    assert (out / "indicators.parquet").is_file() and not (out / RECORD).exists()

@@ -111,7 +111,10 @@ def run_ingest(
                 "files_reused": reused,
             }
             write_tables(out, result.indicators, result.issues, meta, catalog=catalog)
-            reads.save(out)  # after the tables: a record never describes tables that were not written
+            try:  # after the tables: a record never describes tables that were not written
+                reads.save(out)
+            except OSError as exc:  # the tables stand; the next ingest reads every file again
+                print(f"注意：读取记录未能保存（{exc}），下次导入将重新读取全部文件。", file=sys.stderr)
     except (BusyError, OSError) as exc:
         _error(exc)
         return EXIT_USAGE
