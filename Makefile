@@ -71,4 +71,4 @@ bench: install-test
 	$(PY) benchmarks/bench_batch.py
 
 clean:
-	rm -rf data/processed/*.parquet data/processed/*.csv data/processed/*.json reports/*/
+	rm -rf data/processed/*.parquet data/processed/*.csv data/processed/*.json data/processed/.ingest-reads.json reports/*/
