@@ -20,12 +20,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import ingest_bench  # beside this script (its folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS, BUDGET_MB = 60, 600
@@ -52,26 +53,8 @@ def measure(label: str, raw: Path, runs: int) -> Measure:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="fazhi-bench-") as tmp:
             out = Path(tmp) / "processed"
-            cmd = [
-                sys.executable,
-                "-m",
-                "analysis",
-                "ingest",
-                "--raw",
-                str(raw),
-                "--out",
-                str(out),
-                "--quiet",
-            ]
-            log = Path(tmp) / "stderr.txt"
-            started = time.perf_counter()
-            with log.open("wb") as err:  # a file, not a pipe: the child can never block on a full pipe
-                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-                _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
-            walls.append(time.perf_counter() - started)
-            code = os.waitstatus_to_exitcode(status)
-            proc.returncode = code
-            stderr = log.read_text(encoding="utf-8", errors="replace")
+            wall, code, usage, stderr = ingest_bench.ingest_child(raw, out)
+            walls.append(wall)
             if code not in (0, 1) or "Traceback" in stderr:
                 raise SystemExit(f"{label}：导入异常退出（{code}）\n{stderr[-2000:]}")
             peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
@@ -115,9 +98,6 @@ def _corpus():
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ingest"]:  # issue 10: ingest at provincial scale (benchmarks/ingest_bench.py)
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import ingest_bench
-
         return ingest_bench.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description="导入性能与资源占用基准")
     parser.add_argument("--runs", type=int, default=3, help="每项测量的重复次数（默认 3）")

@@ -53,28 +53,25 @@ def build_corpus(regions: int) -> Path:
     return raw
 
 
+def ingest_child(raw: Path, out: Path, env: dict[str, str] | None = None) -> tuple[float, int, object, str]:
+    """One ``python -m analysis ingest --raw RAW --out OUT --quiet`` in a child process: (wall seconds, exit
+    code, the child's own resource usage from ``os.wait4`` (CPU of it and its workers, peak memory), its
+    standard error). Standard error goes to a file beside ``out``, never a pipe the child could block on."""
+    cmd = [sys.executable, "-m", "analysis", "ingest", "--raw", str(raw), "--out", str(out), "--quiet"]
+    log = Path(out).parent / f"{Path(out).name}.stderr.txt"
+    started = time.perf_counter()
+    with log.open("wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    return wall, os.waitstatus_to_exitcode(status), usage, log.read_text(encoding="utf-8", errors="replace")
+
+
 def _ingest_seconds(raw: Path, env: dict[str, str]) -> tuple[float, float]:
     """(wall, CPU) seconds of one ``python -m analysis ingest``; the CPU time is the process's own and
     its workers' (``os.wait4``), which a shared machine's load hardly changes."""
     with tempfile.TemporaryDirectory(prefix="fazhi-bench-") as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "analysis",
-            "ingest",
-            "--raw",
-            str(raw),
-            "--out",
-            f"{tmp}/out",
-            "--quiet",
-        ]
-        log = Path(tmp) / "stderr.txt"
-        started = time.perf_counter()
-        with log.open("wb") as err:  # a file, not a pipe: the child can never block on a full pipe
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
-            _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        code, stderr = os.waitstatus_to_exitcode(status), log.read_text(encoding="utf-8", errors="replace")
+        wall, code, usage, stderr = ingest_child(raw, Path(tmp) / "out", env)
         if code not in (0, 1, 2) or "Traceback" in stderr:
             raise SystemExit(f"导入异常退出（{code}）\n{stderr[-2000:]}")
     return wall, usage.ru_utime + usage.ru_stime
