@@ -483,7 +483,7 @@ def test_workbook_neutralises_formulas_in_submitted_text(tmp_path):
 
 
 def test_kernel_registration_is_idempotent(tmp_path, capsys):
-    from analysis.report import kernel
+    from analysis.execute import kernel
 
     folder, changed = kernel.install_kernel(prefix=tmp_path)
     assert changed and folder == tmp_path / "share" / "jupyter" / "kernels" / "fazhi-analysis"

@@ -21,8 +21,9 @@ from openpyxl import load_workbook
 from analysis import cli
 from analysis.core.problems import CODES, Problem
 from analysis.core.store import write_tables
-from analysis.report import batch, static, summary, targets
-from analysis.report.pages import PLOTLY_MIME, is_plotly_bundle
+from analysis.execute.warm import PLOTLY_MIME, is_plotly_bundle
+from analysis.report import batch, summary, targets
+from analysis.site import static
 from tests import fixtures_processed as fp
 from tests.test_pages import remote_references
 

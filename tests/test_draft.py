@@ -26,10 +26,13 @@ from analysis import cli
 from analysis.core.catalog import Catalog, CatalogError, _read_yaml, load_catalog
 from analysis.core.formatting import number_zh
 from analysis.core.store import read_indicators
+from analysis.draft import plan as draft_plan
+from analysis.draft import preview as pdf_preview
+from analysis.draft import style as docx_style
+from analysis.draft import writer as draft
 from analysis.explore import charts, sentences
 from analysis.explore.selection import select
 from analysis.explore.static_figures import save_static, to_matplotlib
-from analysis.report import docx_style, draft, draft_plan, pdf_preview
 from tests import fixtures_processed as fp
 
 DATA = Path(__file__).parent / "data"

@@ -11,7 +11,7 @@ import pytest
 from analysis.core.catalog import load_catalog
 from analysis.explore import charts, chartspec, interactive_figures, quality, selection, sentences, tables
 from analysis.explore import nb as nbmod
-from analysis.report import index
+from analysis.site import index
 from tests import fixtures_processed as fp
 from tests.test_notebooks_static import notebook_paths, run_in_process
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from analysis import cli
+from analysis.core import names
 from analysis.report import batch, builds, publish
 from tests import fixtures_processed as fp
 from tests.test_batch import GOOD, outputs_text, write_notebook, write_processed
@@ -82,18 +83,19 @@ print(json.dumps({"pid": os.getpid(), "worker": os.getppid()}))
 
 LOOKS = """
 import json, os, sys
-preloaded = "pandas" in sys.modules and "analysis.explore.nb" in sys.modules
+preloaded = "pandas" in sys.modules and "analysis.core.formatting" in sys.modules
+unneeded = "analysis.explore.nb" in sys.modules or "plotly" in sys.modules
 import analysis.core.formatting as formatting
 print(json.dumps({"pid": os.getpid(), "worker": os.getppid(), "variable": "LEAKED" in globals(),
                   "module": hasattr(formatting, "LEAKED"), "env": "FAZHI_LEAKED" in os.environ,
-                  "preloaded": preloaded}))
+                  "preloaded": preloaded, "unneeded": unneeded}))
 """
 
 
 def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path) -> None:
     """One worker runs both notebooks (same parent process), each on its own kernel (another pid): the
     variable, the module global and the environment variable of the first are not seen by the second,
-    whose kernel had the heavy modules imported before it was handed the notebook."""
+    whose kernel had imported what that notebook imports (and only that) before it was handed it."""
     processed = write_processed(tmp_path / "processed")
     books = tmp_path / "nb"
     write_notebook(books / "01_defines.ipynb", DEFINES)
@@ -108,7 +110,8 @@ def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path) -> None:
     assert len({first["pid"], *(s["pid"] for s in seen)}) == 3  # three kernels
     for s in seen:
         assert (s["variable"], s["module"], s["env"]) == (False, False, False)
-        assert s["preloaded"] is True
+        assert s["preloaded"] is True  # what the notebook imports, before its first cell ran
+        assert s["unneeded"] is False  # and nothing it does not import
 
 
 def test_any_executor_runs_the_batch(tmp_path: Path) -> None:
@@ -134,7 +137,7 @@ def test_an_unchanged_rerun_reuses_every_report_and_says_so(setup: dict) -> None
     assert {k: r.reasons for k, r in first.items()} == {
         ("通许县", 2019): [builds.FIRST],
         ("杞县", 2019): [builds.FIRST],
-        (batch.REGIONS, 2019): [builds.FIRST],
+        (names.REGIONS, 2019): [builds.FIRST],
     }
     folder = setup["reports"] / "通许县" / "2019"
     assert (folder / builds.BUILD_FILE).is_file()
@@ -155,7 +158,7 @@ def test_a_changed_region_reruns_with_its_comparison_only(setup: dict) -> None:
     again, said = run(setup)
     assert again[("通许县", 2019)].reused
     assert again[("杞县", 2019)].reasons == ["数据变化"]
-    assert again[(batch.REGIONS, 2019)].reasons == ["数据变化"]
+    assert again[(names.REGIONS, 2019)].reasons == ["数据变化"]
     assert any(line.startswith("杞县 2019 年：运行 2 个笔记本（原因：数据变化") for line in said)
 
 
@@ -209,17 +212,35 @@ def test_a_build_stopped_while_publishing_leaves_no_record(setup: dict, monkeypa
     assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == [builds.UNFINISHED]
 
 
-def test_a_font_that_could_not_be_cut_leaves_no_record(setup: dict, monkeypatch) -> None:
-    """The web font is cut in a helper while the batch publishes and drafts; the record waits for it."""
-    from analysis.report import webfont
+def test_a_report_whose_finishing_step_fails_is_not_published(setup: dict, monkeypatch) -> None:
+    """The finishing steps (workbook, index, draft, font) run in a worker on the staged folder: when one
+    fails (here the font: disk full) that report is not published, its folder and record stay exactly as
+    they were (the old report, for the old data), the run says why, the comparison page is
+    built as usual, and the next run builds the report again because its data changed."""
+    from analysis.site import static
 
-    def broken(self):
-        raise OSError(28, "No space left on device")
+    run(setup)
+    folder = setup["reports"] / "杞县" / "2019"
+    before = files(folder)
+    two_regions(setup["processed"], mediation=250.0)  # 杞县's data changes
+    real = static.write_font
 
-    monkeypatch.setattr(webfont.FontCutter, "result", broken)
-    with pytest.raises(OSError):
-        run(setup, region="通许县")
-    assert not (setup["reports"] / "通许县" / "2019" / builds.BUILD_FILE).exists()
+    def full_for_qixian(report_dir, pages):
+        if "杞县" in str(report_dir):
+            raise OSError(28, "No space left on device")
+        return real(report_dir, pages)
+
+    monkeypatch.setattr(static, "write_font", full_for_qixian)
+    with ThreadPoolExecutor(2) as threads:  # the steps run in this process, where the patch holds
+        results, said = run(setup, executor=threads)
+    failed = results[("杞县", 2019)]
+    assert "样式与网页字体" in failed.error and "No space left on device" in failed.error
+    assert any("本次报告未发布" in line for line in said)
+    assert files(folder) == before
+    assert not results[(names.REGIONS, 2019)].error and results[(names.REGIONS, 2019)].reasons
+    assert any("未发布" in line for line in cli.summary_lines([failed]))
+    monkeypatch.setattr(static, "write_font", real)
+    assert run(setup, region="杞县")[0][("杞县", 2019)].reasons == ["数据变化"]
 
 
 def test_reports_published_before_a_later_one_failed_are_recorded(setup: dict, monkeypatch) -> None:
@@ -241,15 +262,21 @@ def test_reports_published_before_a_later_one_failed_are_recorded(setup: dict, m
     assert not (setup["reports"] / "2019" / builds.BUILD_FILE).exists()
 
 
-def test_a_closed_pool_starts_no_kernel_for_its_end() -> None:
-    """``close`` queues the end of each worker behind its jobs: no spare kernel is started for an end."""
-    from analysis.report.pool import NotebookPool
+def test_a_pool_starts_a_kernel_only_for_a_notebook_that_follows() -> None:
+    """A worker starts a spare kernel for the next queued job only when that job runs a notebook: not for
+    the end ``close`` queues, nor for a finishing step, which also goes ahead of queued notebooks."""
+    from analysis.execute import pool as pool_module
+    from analysis.execute.runner import execute_one
+    from analysis.report import steps
 
-    pool = NotebookPool(1)
-    pool._jobs.put(None)
-    assert not pool._more_jobs()
-    pool._jobs.put(({"input": "x"}, None))
-    assert pool._more_jobs()
+    pool = pool_module.NotebookPool(1)
+    pool._jobs.put(pool_module.END)
+    assert pool._next_notebook() is None
+    notebook = {"call": pool_module.call_name(execute_one), "kernel_name": "k", "cwd": "/", "preload": ["a"]}
+    pool._jobs.put((1, 1, (notebook, None)))
+    assert pool._next_notebook() == {"kernel_name": "k", "cwd": "/", "preload": ["a"]}
+    pool._jobs.put((0, 2, ({"call": pool_module.call_name(steps.finish_report)}, None)))
+    assert pool._next_notebook() is None  # the finishing step is next
     pool.shutdown()
 
 
@@ -275,12 +302,6 @@ def test_a_reusing_run_imports_no_notebook_machinery(setup: dict) -> None:
     *lines, last = done.stdout.strip().splitlines()
     assert json.loads(last) == {"code": 0, "heavy": []}, done.stderr
     assert "沿用 3 份" in lines[-1]
-
-
-def test_the_comparison_region_is_the_explore_one() -> None:
-    from analysis.explore.comparison import REGIONS as explore_regions
-
-    assert explore_regions == batch.REGIONS
 
 
 def test_reading_the_tables_imports_no_validator(setup: dict) -> None:

@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from analysis.core.store import write_tables
-from analysis.report.kernel import KERNEL_NAME, ensure_kernel
+from analysis.execute.kernel import KERNEL_NAME, ensure_kernel
 from tests import fixtures_processed as fp
 
 SECTION_IMPORTS = (

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from analysis.report.kernel import KERNEL_NAME, ensure_kernel
+from analysis.execute.kernel import KERNEL_NAME, ensure_kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"

@@ -13,9 +13,9 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 from papermill.translators import papermill_translators
 
-from analysis.report import runner, targets
-from analysis.report.runner import PARAMETER_NAMES
-from analysis.report.targets import Target
+from analysis.execute import runner
+from analysis.report import targets
+from analysis.report.targets import PARAMETER_NAMES, Target
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -71,7 +71,7 @@ def test_stored_without_outputs(path):
 def test_injected_parameters_are_typed_literals(region, tmp_path):
     runner.register_parameter_translator()  # what every batch worker does before running a notebook
     assert papermill_translators.find_translator("fazhi-analysis", "python") is runner.ReprTranslator
-    params = runner.notebook_parameters(Target(region, 2019), tmp_path / "processed", tmp_path / "out")
+    params = targets.notebook_parameters(Target(region, 2019), tmp_path / "processed", tmp_path / "out")
     assert tuple(params) == PARAMETER_NAMES
     nb = parameterize_notebook(load_notebook_node(str(PATHS[0])), params)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]

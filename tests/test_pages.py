@@ -14,10 +14,11 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
+from analysis.execute.warm import PLOTLY_MIME
 from analysis.explore import quality
-from analysis.report import index, pages, sanitizer, static
-from analysis.report.index import Coverage, KeyFigure
-from analysis.report.pages import PageInfo
+from analysis.site import index, pages, sanitizer, static
+from analysis.site.index import Coverage, KeyFigure
+from analysis.site.pages import PageInfo
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -66,9 +67,7 @@ def plotly_outputs(title: str = "调解情况") -> list[dict]:
     cdn = '<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/3.2.2/es5/tex-svg.min.js"></script>'
     return [
         nbformat.v4.new_output("display_data", data={"text/html": bundle_js}),
-        nbformat.v4.new_output(
-            "display_data", data={pages.PLOTLY_MIME: spec, "text/html": cdn + "<div></div>"}
-        ),
+        nbformat.v4.new_output("display_data", data={PLOTLY_MIME: spec, "text/html": cdn + "<div></div>"}),
     ]
 
 
@@ -290,5 +289,5 @@ def _umask() -> int:
 def test_our_assets_reference_nothing_remote(name):
     from importlib import resources
 
-    text = resources.files("analysis.report").joinpath("assets", name).read_text(encoding="utf-8")
+    text = resources.files("analysis.site").joinpath("assets", name).read_text(encoding="utf-8")
     assert not REMOTE_CSS.search(text) and "http" not in text

@@ -15,18 +15,19 @@ import pandas as pd
 import pytest
 
 from analysis import cli
+from analysis.core import names
 from analysis.core.catalog import load_catalog
+from analysis.core.names import RUN_STAGE_MARKER
 from analysis.core.store import write_tables
 from analysis.explore import comparison
-from analysis.explore.nb import RUN_STAGE_MARKER
 from analysis.ingest.pipeline import ingest
-from analysis.report import batch, site
+from analysis.report import batch
 from tests import fixtures_processed as fp
 from tests import site_data
 from tests.test_notebooks_static import html_of
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-COMPARISON_NB = NOTEBOOKS / site.COMPARISON_NOTEBOOK
+COMPARISON_NB = NOTEBOOKS / names.COMPARISON_NOTEBOOK
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +175,7 @@ def site_run(tmp_path_factory):
     notebooks = root / "notebooks"  # the overview (year-over-year text) and the comparison notebook
     (notebooks / "site").mkdir(parents=True)
     shutil.copy(NOTEBOOKS / "00_overview.ipynb", notebooks)
-    shutil.copy(COMPARISON_NB, notebooks / site.COMPARISON_NOTEBOOK)
+    shutil.copy(COMPARISON_NB, notebooks / names.COMPARISON_NOTEBOOK)
     results = batch.run_batch(
         "all", "all", root / "processed", root / "reports", notebooks_dir=notebooks, workers=2, timeout=300
     )
@@ -196,14 +197,14 @@ def test_batch_builds_four_reports_and_two_comparisons(site_run):
         ]
     )
     for year in (2019, 2020):
-        assert (root / "reports" / str(year) / site.COMPARISON_PAGE).is_file()
+        assert (root / "reports" / str(year) / names.COMPARISON_PAGE).is_file()
     lines = "\n".join(cli.summary_lines(results))
-    assert f"2020/{site.COMPARISON_PAGE}" in lines
+    assert f"2020/{names.COMPARISON_PAGE}" in lines
 
 
 def test_site_index_lists_every_region_year_with_status(site_run):
     root, _, indicators = site_run
-    page = (root / "reports" / site.SITE_INDEX).read_text(encoding="utf-8")
+    page = (root / "reports" / names.INDEX).read_text(encoding="utf-8")
     rows = re.findall(r"<tr><td>(.*?)</td><td>(\d{4})</td><td>(.*?)</td>.*?<td>(\d+) / (\d+)</td>", page)
     assert sorted((r[0], r[1]) for r in rows) == sorted(
         [("通许县", "2019"), ("通许县", "2020"), ("杞县", "2019"), ("杞县", "2020")]
@@ -219,7 +220,7 @@ def test_site_index_lists_every_region_year_with_status(site_run):
         assert int(reported) == len(mine)
     assert ("杞县", "2020") in {(r[0], r[1]) for r in rows if int(r[3]) == catalog_size - 1}
     for year in (2019, 2020):
-        assert f'href="{year}/{site.COMPARISON_PAGE}"' in page
+        assert f'href="{year}/{names.COMPARISON_PAGE}"' in page
     assert "fazhi-sortable" in page and "9 / 9" not in page  # one notebook per report here: "1 / 1 页正常"
     assert "1 / 1 页正常" in page
 
@@ -228,7 +229,7 @@ def test_each_report_links_to_the_regions_other_years(site_run):
     root, _, _ = site_run
     index = (root / "reports" / "杞县" / "2019" / "index.html").read_text(encoding="utf-8")
     assert 'href="../2020/index.html"' in index and 'href="../../index.html"' in index
-    assert f'href="../../2019/{site.COMPARISON_PAGE}"' in index
+    assert f'href="../../2019/{names.COMPARISON_PAGE}"' in index
     assert 'href="../2019/index.html"' not in index  # not a link to itself
     for ref in re.findall(r'href="(\.\./[^"]+)"', index):
         assert (root / "reports" / "杞县" / "2019" / ref).resolve().is_file(), ref
@@ -245,7 +246,7 @@ def test_the_second_year_gets_year_over_year_text(site_run):
 
 def test_comparison_page_shows_missing_as_missing(site_run):
     root, _, _ = site_run
-    page = (root / "reports" / "2020" / site.COMPARISON_PAGE).read_text(encoding="utf-8")
+    page = (root / "reports" / "2020" / names.COMPARISON_PAGE).read_text(encoding="utf-8")
     assert "杞县" in page and "通许县" in page and "返回报告目录" in page
     assert 'href="../index.html"' in page
     assert "未填报" in page and "fazhi-sortable" in page
@@ -300,9 +301,9 @@ def test_site_pages_work_offline_in_chromium(site_run, tmp_path):
     copied = tmp_path / "复制到内网" / "reports"
     shutil.copytree(root / "reports", copied)
     targets = [
-        copied / site.SITE_INDEX,
-        copied / "2019" / site.COMPARISON_PAGE,
-        copied / "2020" / site.COMPARISON_PAGE,
+        copied / names.INDEX,
+        copied / "2019" / names.COMPARISON_PAGE,
+        copied / "2020" / names.COMPARISON_PAGE,
         copied / "杞县" / "2020" / "index.html",
     ]
     blocked: list[str] = []
@@ -331,7 +332,7 @@ def test_site_pages_work_offline_in_chromium(site_run, tmp_path):
                     ".filter(c => c.querySelector('.js-plotly-plot .main-svg')).length"
                 )
                 assert drawn == expected == page.locator("div.fazhi-chart").count(), path.name
-                if path.name == site.COMPARISON_PAGE:
+                if path.name == names.COMPARISON_PAGE:
                     assert expected >= 5  # key figures, power balance, completeness
                     titles = page.evaluate(
                         "() => [...document.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-title') || '')"
@@ -341,7 +342,7 @@ def test_site_pages_work_offline_in_chromium(site_run, tmp_path):
                     ascending = _sort_by(page, column)
                     if path.parent.name == "2020":
                         assert ascending[-1] == "未填报" and _sort_by(page, column)[-1] == "未填报"
-                if path == copied / site.SITE_INDEX:
+                if path == copied / names.INDEX:
                     counts = _sort_by(page, "已填报指标")
                     assert counts == sorted(counts, key=lambda c: int(c.split("/")[0]))
                     assert _sort_by(page, "已填报指标") == counts[::-1]

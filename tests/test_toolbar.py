@@ -17,7 +17,7 @@ import pytest
 
 from analysis.explore import nb
 from analysis.explore.toolbar import DICTIONARY, LOCALE, PLOTLY_CONFIG, plotly_config
-from analysis.report import pages, sanitizer, static
+from analysis.site import pages, sanitizer, static
 from tests.test_browser import CHROMIUM, LAUNCH_ARGS, _chromium_or_skip, block_network
 
 CLOUD_WORDS = ("share", "cloud", "chart studio", "edit in")

@@ -1,23 +1,14 @@
-"""The CJK web font cut in a helper process (:mod:`analysis.report.webfont`): the same bytes as the cut in
-this process, a failed helper changes nothing but who cuts, and a helper whose batch went away writes
-nothing."""
+"""The CJK web font of every page: cut down to the characters the pages use (printable ASCII and every
+other character, also those written as JSON escapes in plotly's figure data), the same bytes wherever it
+is cut, and written only when its content changed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import pytest
-
+from analysis.core.names import ASSETS_DIR
 from analysis.explore.style import bundled_font_path
-from analysis.report import static, webfont
+from analysis.site import overview, static, webfont
 
 PAGES = ["<p>权责清单未说明的增减：−51项</p>", '{"text": "\\u8c03\\u89e3"}']  # JSON-escaped 调解
-
-
-@pytest.fixture(scope="module")
-def expected() -> bytes:
-    return webfont.subset_bytes(bundled_font_path(), webfont.font_chars(PAGES))
 
 
 def test_the_chars_are_ascii_and_every_other_character_of_the_pages() -> None:
@@ -26,56 +17,22 @@ def test_the_chars_are_ascii_and_every_other_character_of_the_pages() -> None:
     assert {ord(c) for c in "权责调解−"} <= set(chars) and ord("龘") not in chars
 
 
-def test_the_helper_cuts_the_same_bytes_as_this_process(expected: bytes, tmp_path) -> None:
-    cutter = webfont.FontCutter(bundled_font_path())
-    cutter.start()
-    cutter.cut(webfont.font_chars(PAGES))
-    assert cutter.result() == expected
-    cutter.close()
-    assert cutter.proc is not None and cutter.proc.returncode == 0  # it was the helper's cut
-    static.write_font(tmp_path / "here", PAGES)
-    assert (tmp_path / "here" / "assets" / static.WEB_FONT_FILE).read_bytes() == expected
+def test_a_report_and_the_site_get_the_same_cut(tmp_path) -> None:
+    from fontTools.ttLib import TTFont
+
+    expected = webfont.subset_bytes(bundled_font_path(), webfont.font_chars(PAGES))
+    path = static.write_font(tmp_path / "report", PAGES)
+    overview.write_site_assets(tmp_path / "site", PAGES)
+    assert path.read_bytes() == expected
+    assert (tmp_path / "site" / ASSETS_DIR / static.WEB_FONT_FILE).read_bytes() == expected
+    cmap = TTFont(path).getBestCmap()
+    assert {ord(c) for c in "权责调解"} <= set(cmap) and ord("龘") not in cmap
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["/nonexistent/python"],  # cannot start
-        [sys.executable, "-c", "import sys; sys.stdin.read(); sys.exit(1)"],  # fails
-        [sys.executable, "-c", "import sys; sys.stdin.read()"],  # says nothing
-    ],
-)
-def test_a_failed_helper_means_the_cut_is_made_here(expected: bytes, monkeypatch, command) -> None:
-    monkeypatch.setattr(webfont, "helper_command", lambda font_path: command)
-    cutter = webfont.FontCutter(bundled_font_path())
-    cutter.cut(webfont.font_chars(PAGES))
-    assert cutter.result() == expected
-    cutter.close()
-
-
-def test_a_helper_whose_batch_went_away_writes_nothing() -> None:
-    done = subprocess.run(
-        webfont.helper_command(str(bundled_font_path())), input=b"[32, 33", capture_output=True, timeout=120
-    )
-    assert done.returncode == 3 and done.stdout == b""
-
-
-def test_an_unused_helper_is_ended() -> None:
-    cutter = webfont.FontCutter(bundled_font_path())
-    cutter.start()
-    cutter.close()
-    assert cutter.proc is not None and cutter.proc.poll() is not None
-    with pytest.raises(RuntimeError):
-        cutter.result()
-
-
-def test_the_site_index_font_from_a_helper_is_the_same(tmp_path) -> None:
-    from analysis.report import site
-
-    site.write_site_assets(tmp_path / "here", PAGES)
-    cutter = webfont.FontCutter(bundled_font_path())
-    cutter.start()
-    site.write_site_assets(tmp_path / "helper", PAGES, cutter)
-    cutter.close()
-    font = f"{static.ASSETS_DIR}/{static.WEB_FONT_FILE}"
-    assert (tmp_path / "helper" / font).read_bytes() == (tmp_path / "here" / font).read_bytes()
+def test_an_unchanged_font_is_not_written_again(tmp_path) -> None:
+    path = static.write_font(tmp_path, PAGES)
+    first = path.stat().st_mtime_ns, path.stat().st_ino
+    static.write_font(tmp_path, PAGES)
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == first
+    static.write_font(tmp_path, [*PAGES, "龘"])
+    assert path.stat().st_ino != first[1]

@@ -163,7 +163,7 @@ def run_template(region: str, year: int, out: Path | None, catalog_path: Path | 
 
 def summary_lines(results: list, timeout: int | None = None) -> list[str]:
     """The batch's terminal summary: per report, the notebooks that failed, where, and the folder."""
-    from analysis.report.publish import EXECUTED_DIR
+    from analysis.core.names import EXECUTED_DIR
 
     lines = []
     for rep in results:
@@ -173,19 +173,24 @@ def summary_lines(results: list, timeout: int | None = None) -> list[str]:
             continue
         total, failed = len(rep.results), rep.failed
         state = "全部成功" if not failed else f"{len(failed)} 个失败"
+        if rep.error:
+            state = f"{state}，未发布"
         why = "、".join(rep.reasons)
         lines.append(
             f"{_report_label(rep)}：{total} 个笔记本，{state}，用时 {rep.seconds:.1f} 秒（原因：{why}）。"
         )
         for r in failed:
             lines.append(f"  ✗ {r.stem}.ipynb：{r.failure_text(timeout)}")
-            lines.append(f"    执行后的笔记本已保留：{rep.folder / EXECUTED_DIR / (r.stem + '.ipynb')}")
+            if not rep.error:
+                lines.append(f"    执行后的笔记本已保留：{rep.folder / EXECUTED_DIR / (r.stem + '.ipynb')}")
+        if rep.error:
+            lines.append(f"  ✗ {rep.error}")
         lines.append(f"  报告目录：{rep.folder / rep.page}")
     return lines
 
 
 def _report_label(rep) -> str:
-    from analysis.report.batch import REGIONS
+    from analysis.core.names import REGIONS
 
     return f"{rep.target.year} 年地区对比" if rep.target.region == REGIONS else rep.target.label
 
@@ -239,11 +244,13 @@ def run_reports(
     failed = sum(len(r.failed) for r in results)
     total = sum(len(r.results) for r in results)
     reused = sum(r.reused for r in results)
+    unpublished = sum(bool(r.error) for r in results)
+    missing = f"，{unpublished} 份未能发布" if unpublished else ""
     print(
-        f"共 {len(results)} 份报告：重新生成 {len(results) - reused} 份（{total} 个笔记本，失败 {failed} 个），"
-        f"沿用 {reused} 份；总用时 {time.monotonic() - started:.1f} 秒。"
+        f"共 {len(results)} 份报告：重新生成 {len(results) - reused} 份（{total} 个笔记本，失败 {failed} 个）"
+        f"{missing}，沿用 {reused} 份；总用时 {time.monotonic() - started:.1f} 秒。"
     )
-    return EXIT_DATA_ERRORS if failed else EXIT_OK
+    return EXIT_DATA_ERRORS if failed or unpublished else EXIT_OK
 
 
 # --- draft ---------------------------------------------------------------------------------------
@@ -252,7 +259,7 @@ def run_reports(
 def run_draft(args: argparse.Namespace) -> int:
     """``draft``: 0 when the draft was written, 2 for a bad request or unreadable tables."""
     from analysis.core.store import StoreError
-    from analysis.report.draft import draft_from_processed
+    from analysis.draft.writer import draft_from_processed
 
     started = time.monotonic()
     try:
@@ -284,7 +291,7 @@ def run_draft(args: argparse.Namespace) -> int:
 
 def run_kernel(install: bool = False) -> int:
     """``kernel [--install]``: register the kernel, or show where it is (2 when it is not registered)."""
-    from analysis.report.kernel import DISPLAY_NAME, KERNEL_NAME, install_kernel, is_installed, kernel_dir
+    from analysis.execute.kernel import DISPLAY_NAME, KERNEL_NAME, install_kernel, is_installed, kernel_dir
 
     if install:
         folder, changed = install_kernel()

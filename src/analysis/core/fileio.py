@@ -18,9 +18,6 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 LOCKS_DIR = "fazhi-analysis-locks"  # under the system temporary folder, shared by every user
-# Written by ``run`` into its staging folder (never published): notebooks write print figures there only
-# because of it (``explore.nb``). Here, so that the batch marks a stage without importing the notebook API.
-RUN_STAGE_MARKER = ".fazhi-run-stage"
 
 
 class BusyError(RuntimeError):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 
+from analysis.core.numbers import PREFIX_QUALIFIERS  # written before the number (约500); others follow it
+
 MISSING = "未填报"  # an indicator not reported: never shown as 0
 DISPLAY_DIGITS = 2  # decimals a table or chart shows when the catalog says nothing
 APPROXIMATE = "约"  # marks a figure derived from rounded inputs (1.1万户 ÷ …)
-# Qualifiers written before the number (约500); the others follow it (500余, 500以上).
-PREFIX_QUALIFIERS = ("大约", "约", "近", "超过", "逾")
 
 
 def format_number(value: float, digits: int | None = None) -> str:

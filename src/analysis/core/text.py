@@ -56,6 +56,11 @@ def _escape(ch: str) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def has_surrogates(text: str) -> bool:
+    """True when ``text`` holds a surrogate code point (a lone one, or half of an escaped pair)."""
+    return _SURROGATE.search(text) is not None
+
+
 def scrub_surrogates(text: str) -> str:
     """``text`` with every lone surrogate (no file format can store one) replaced by U+FFFD; a valid pair
     of surrogates (an escaped emoji) becomes its character."""

@@ -15,13 +15,13 @@ from IPython.display import HTML
 
 from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import MISSING, format_value, number_zh
+from analysis.core.names import REGIONS
 from analysis.explore import nb, quality, selection, sentences
 from analysis.explore.charts import REPORTED_TONES, balance
 from analysis.explore.chartspec import Chart
 from analysis.explore.selection import View
 
 NOTEBOOK = "地区对比"
-REGIONS = "各地区"  # stands for the region in folder names and page headers
 SORTABLE_CLASSES = "fazhi-table fazhi-sortable"
 POWER_BALANCE = "power_list_balance"
 

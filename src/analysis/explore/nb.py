@@ -30,7 +30,7 @@ from plotly.io._base_renderers import NotebookRenderer
 
 from analysis.core import store
 from analysis.core.catalog import Catalog
-from analysis.core.fileio import RUN_STAGE_MARKER  # written by ``run`` into its staging folder
+from analysis.core.names import INDEX, RUN_STAGE_MARKER
 from analysis.explore import quality, selection, tables
 from analysis.explore.chartspec import Chart
 from analysis.explore.interactive_figures import to_plotly
@@ -41,7 +41,6 @@ from analysis.explore.toolbar import plotly_config
 
 PLOTLY_RENDERERS = "plotly_mimetype+notebook"
 TABLE_CLASSES = "fazhi-table"
-PUBLISHED_MARKER = "index.html"  # a folder with a report index (or inside one) is a published report
 OWN_OUTPUT = "output"  # a notebook's own output folder (beside it) when ``output_dir`` is empty
 SCRATCH = "scratch"
 
@@ -114,7 +113,7 @@ def figures_folder(output_dir: str | Path, region: str, year: int) -> tuple[Path
 def in_published_report(folder: Path) -> bool:
     """True when ``folder`` is a published report folder (it has the report's index) or lies inside one."""
     folder = folder.resolve()
-    return any((p / PUBLISHED_MARKER).is_file() for p in (folder, *folder.parents))
+    return any((p / INDEX).is_file() for p in (folder, *folder.parents))
 
 
 def setup(

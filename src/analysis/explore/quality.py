@@ -15,12 +15,15 @@ SEVERITY_TONE = {"错误": "gap", "警告": "down", "提示": "muted"}  # the sa
 # --- data quality --------------------------------------------------------------------------------------
 
 
-def issues_of(issues: pd.DataFrame, region: str, year: int) -> pd.DataFrame:
-    """Issues of this region and year, plus those that belong to no region (e.g. a skipped file)."""
+def issues_of(issues: pd.DataFrame, region: str, year: int, unplaced: bool = True) -> pd.DataFrame:
+    """Issues of this region and year, plus (``unplaced``) those that belong to no region-year, such as a
+    skipped file: every page of a report lists those too, while counts per region and the Word draft
+    (``unplaced=False``) keep only the region-year's own."""
     years = pd.to_numeric(issues["year"], errors="coerce")
     mine = (issues["region"] == region) & (years == year)
-    unplaced = (issues["region"].fillna("") == "") | ((issues["region"] == region) & years.isna())
-    return issues[mine | unplaced].reset_index(drop=True)
+    if unplaced:
+        mine |= (issues["region"].fillna("") == "") | ((issues["region"] == region) & years.isna())
+    return issues[mine].reset_index(drop=True)
 
 
 def submissions_table(view: View, issues: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from analysis.ingest.formulas import formula_origin
 from analysis.ingest.values import read_value
 
 HEADER_SCAN_ROWS = 10
-_BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
+BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
 # A year as written in a folder name or in 统计年度: 2019, 2019年, 2019年度, 2019年1-12月, 2019年全年 (folded).
 # Numbering and sub-item marks written before a name: "1、" "1." "(1)" "一、" "(一)" "其中:" (folded text).
 _NUMBERING = re.compile(
@@ -138,7 +138,7 @@ def read_metadata(workbook: Workbook, catalog: Catalog) -> Metadata | None:
 
 @functools.lru_cache(maxsize=4096)
 def header_key(text: str) -> str:
-    return _BRACKETED.sub("", fold(text)).rstrip(":：")
+    return BRACKETED.sub("", fold(text)).rstrip(":：")
 
 
 Synonyms = dict[str, set[str]]

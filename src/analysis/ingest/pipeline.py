@@ -8,7 +8,6 @@ either a row of the tidy table or a row of the problems table (a whole-file reje
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +20,7 @@ from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import format_number
 from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
 from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precision
-from analysis.core.text import scrub_surrogates
+from analysis.core.text import has_surrogates, scrub_surrogates
 from analysis.ingest.checks import check_completeness, check_identities, derive
 from analysis.ingest.discovery import discover
 from analysis.ingest.extract import Candidate, FileContext, Loaded, extract
@@ -34,7 +33,6 @@ from analysis.ingest.workbook import WorkbookError, read_workbook
 # Places a duplicate-conflict message lists (1,000 drafts of one form would otherwise make each of the
 # 1,000 rows name all 1,000 places: a million places in issues.csv).
 LISTED = 3
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -221,7 +219,7 @@ def _rows(kept: list[tuple[FileContext, Candidate]]) -> list[dict]:
 
 def _scrubbed(column: pd.Series) -> pd.Series:
     """The column with lone surrogates replaced (:func:`scrub_surrogates`); one search when there are none."""
-    if not _SURROGATE.search("".join(column.tolist())):
+    if not has_surrogates("".join(column.tolist())):
         return column
     return column.map(scrub_surrogates)
 

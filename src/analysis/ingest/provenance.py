@@ -20,6 +20,7 @@ from analysis.core.text import clip, fold
 from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
 from analysis.ingest.cells import Sheet, Workbook, a1, cell_text
 from analysis.ingest.extract import (
+    BRACKETED,
     HEADER_SCAN_ROWS,
     FileContext,
     find_header,
@@ -154,13 +155,12 @@ def _same_region(written: str, region: str) -> bool:
     return fold(written).endswith(fold(region))
 
 
-_BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
 _UNIT_ENDINGS = tuple("局办委心院所队站厅处科室部会府司道乡镇庭组")
 
 
 def _bare_unit(name: str, region: str) -> str:
     """A unit's name without the region, the leading 县 and bracketed remarks (``通许县水利局（盖章）`` → 水利局)."""
-    key = _BRACKETED.sub("", fold(name))
+    key = BRACKETED.sub("", fold(name))
     key = key.removeprefix(fold(region)) if region and key != fold(region) else key
     return key.removeprefix("县") or key
 
@@ -186,7 +186,7 @@ def _check_metadata(
         mismatch("统计年度", f"文件夹年度 {ctx.year}", "请改正统计年度，或把文件放到正确年度的文件夹")
     if "填报单位" in meta.values:
         written = meta.values["填报单位"][0]
-        declared = catalog.department(_BRACKETED.sub("", fold(written)), ctx.region)
+        declared = catalog.department(BRACKETED.sub("", fold(written)), ctx.region)
         by_name, _ = department_of_file(ctx.department, ctx.region, catalog)
         forms = {_bare_unit(key, ctx.region) for key, _ in _name_forms(ctx.department)}
         if by_name is not None:

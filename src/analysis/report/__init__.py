@@ -1,2 +1,7 @@
-"""Reports: the notebook batch, offline HTML pages, the summary workbook and the Word draft. Uses explore
-and core."""
+"""The thin orchestration of a report: which reports to build (:mod:`~analysis.report.targets`), whether
+they changed (:mod:`~analysis.report.builds`), the steps of one report (:mod:`~analysis.report.steps`),
+staging and publishing (:mod:`~analysis.report.publish`), the summary workbook
+(:mod:`~analysis.report.summary`) and the batch that runs it all (:mod:`~analysis.report.batch`).
+
+May import every other package (``core``, ``explore``, ``execute``, ``site``, ``draft``); none imports it.
+"""

@@ -2,60 +2,52 @@
 
 For every region-year asked for (:mod:`~analysis.report.targets`) the batch first decides whether its report
 is current (:mod:`~analysis.report.builds`: content hashes of its data, the notebooks, the program and the
-parameters); a current report is reused as it is. The notebooks of every report to build are then handed to
-the executor at once (by default the warm worker processes of :mod:`~analysis.report.pool`), so the workers
-go on while the batch writes the pages of a finished report: each executed notebook becomes a page
-(:mod:`~analysis.report.pages`); the summary workbook and ``index.html`` (:mod:`~analysis.report.index`)
-follow; everything is staged and then published under the folder's lock (:mod:`~analysis.report.publish`),
-and the build record is written last. When every region is asked for, each year with two or more regions
-gets a comparison page, run the same way and rebuilt whenever a region of its year is; the site overview
-``reports/index.html`` (:mod:`~analysis.report.site`) is written last, when anything was built.
+parameters); a current report is reused as it is. Every report to build is locked and staged
+(:mod:`~analysis.report.publish`) and the steps of :mod:`~analysis.report.steps` go to the executor (by
+default the warm worker processes of :mod:`~analysis.execute.pool`): all notebooks at once, each writing
+its page; a report's finishing steps (summary workbook, index, Word draft, PDF preview, font) as soon as
+its last notebook ends, ahead of the notebooks still queued. The main process only plans, publishes each
+finished staging folder atomically and writes its build record. When every region is asked for, each year
+with two or more regions gets a comparison page, built the same way and rebuilt whenever a region of its
+year is; the site overview ``reports/index.html`` is written last (by a worker too), when anything was
+built.
 
 Nothing here prints: progress goes to ``say`` and results are returned (:mod:`analysis.cli` prints them).
-The modules that run notebooks and write pages (papermill, nbconvert, plotly) are imported only when a
-report is built: a run that reuses everything only reads the tables and hashes.
+The modules that run notebooks and write pages (papermill, nbconvert, plotly) are imported only where a
+step runs: a run that reuses everything only reads the tables and hashes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from analysis.core.fileio import RUN_STAGE_MARKER, atomic_write_bytes, output_lock
-from analysis.core.store import (
-    EXPECT_ENV,
-    StoreError,
-    manifest_digest,
-    read_catalog,
-    read_indicators,
-    read_issues,
-)
-from analysis.report import builds
+from analysis.core import names
+from analysis.core.fileio import output_lock
+from analysis.core.names import INDEX, REGIONS
+from analysis.core.store import EXPECT_ENV, StoreError, manifest_digest, read_indicators, read_issues
+from analysis.execute.kernel import KERNEL_NAME
+from analysis.execute.runner import START_ATTEMPTS, START_TIMEOUT, NotebookResult, Say
+from analysis.report import builds, publish, steps
 from analysis.report.builds import Decision
-from analysis.report.kernel import KERNEL_NAME
-from analysis.report.runner import START_ATTEMPTS, START_TIMEOUT, NotebookResult, Say, notebook_parameters
 from analysis.report.targets import (
-    COMPARISON_NOTEBOOK,
-    COMPARISON_PAGE,
     BatchError,
     Target,
     comparison_years,
     discover_notebooks,
     notebook_folder,
+    notebook_parameters,
     report_folder,
     resolve_targets,
 )
 
-INDEX = "index.html"
-REGIONS = "各地区"  # as explore.comparison.REGIONS (not imported: it loads plotly): a comparison's region
+# Imported by every kernel ahead of its notebook, besides what the notebook itself imports: what the
+# notebooks' helpers use to read the processed tables on their first call.
+PRELOAD = ("pandas", "pyarrow.parquet")
 
 
 @dataclass
@@ -68,6 +60,7 @@ class ReportResult:
     page: str = INDEX  # the page to open, in ``folder``
     reasons: list[str] = field(default_factory=list)  # why it was built; empty: reused as it was
     reused_pages: int = 0  # pages of a reused report
+    error: str = ""  # a finishing step failed: the report was not published (Chinese)
 
     @property
     def failed(self) -> list[NotebookResult]:
@@ -87,7 +80,9 @@ class _Build:
     stage: Path
     notebooks: list[Path]
     handles: list[Future | NotebookResult]
+    report: dict  # what every step of this report is told: folders, region, year, time
     started: float
+    finishing: Future | None = None
 
 
 def run_batch(
@@ -107,13 +102,16 @@ def run_batch(
     scheduler: str | None = None,
 ) -> list[ReportResult]:
     """Validate the request, then build (or reuse) one report folder per region-year. Raises
-    :class:`BatchError`. ``executor`` runs the notebooks (``submit(execute_one, job)``); by default a
-    :class:`~analysis.report.pool.NotebookPool` of ``workers`` warm worker processes, or with
-    ``scheduler`` (``local`` or ``tcp://…``) a Dask cluster (:mod:`~analysis.report.cluster`)."""
+    :class:`BatchError`. ``executor`` runs the steps (``submit(step, job)``); by default a
+    :class:`~analysis.execute.pool.NotebookPool` of ``workers`` warm worker processes, or with
+    ``scheduler`` (``local`` or ``tcp://…``) a Dask cluster (:mod:`~analysis.execute.cluster`)."""
     if scheduler is not None:
-        from analysis.report.cluster import check_scheduler
+        from analysis.execute.cluster import SchedulerError, check_scheduler
 
-        scheduler = check_scheduler(scheduler)
+        try:
+            scheduler = check_scheduler(scheduler)
+        except SchedulerError as exc:
+            raise BatchError(str(exc)) from exc
     if workers < 1:
         raise BatchError(f"--workers 必须至少为 1，收到 {workers}。")
     if timeout < 1:
@@ -139,7 +137,7 @@ def run_batch(
     # comparison pages only when every region was asked for: a one-region run must not redraw them
     years = comparison_years(indicators) if str(region).strip() == "all" else []
     years = sorted({t.year for t in targets} & set(years))
-    comparison = folder / COMPARISON_NOTEBOOK
+    comparison = folder / names.COMPARISON_NOTEBOOK
     if years and not comparison.is_file():
         say(f"找不到地区对比笔记本 {comparison}，未生成地区对比页。")
         years = []
@@ -147,7 +145,7 @@ def run_batch(
     for each in years:
         params = {"year": each, "processed_dir": str(processed), "kernel": kernel_name}
         current = builds.inputs(data.of_year(each), builds.notebooks_digest([comparison]), params)
-        decision = builds.decide(Path(reports).resolve() / str(each), current, force, COMPARISON_PAGE)
+        decision = builds.decide(Path(reports).resolve() / str(each), current, force, names.COMPARISON_PAGE)
         if decision.reuse and each in rebuilt_years:
             decision.reasons = [builds.COMPARED]
         plans.append((Target(REGIONS, each), decision))
@@ -155,20 +153,13 @@ def run_batch(
         say(_plan_line(t, decision, len(notebooks) if t.region != REGIONS else 1, workers, timeout))
     todo = [(t, d) for t, d in plans if not d.reuse]
 
-    def site_index(cutter=None) -> None:  # cutter: webfont.FontCutter for its font, started beforehand
-        from analysis.report import site
-
-        catalog = read_catalog(processed, env[EXPECT_ENV])
-        site.write_site_index(reports, indicators, issues, catalog, cutter)
-
+    overview = {"reports": str(Path(reports).resolve()), "processed": str(processed), "digest": digest}
     built = {}
     if todo:
-        settings = _Settings(
-            processed, notebooks, comparison, timeout, kernel_name, say, env, indicators, issues
-        )
-        built = _build_all(todo, settings, executor, workers, scheduler, site_index)
+        settings = _Settings(processed, notebooks, comparison, timeout, kernel_name, say, env)
+        built = _build_all(todo, settings, executor, workers, scheduler, overview)
     elif not (Path(reports) / INDEX).is_file():
-        site_index()
+        steps.write_overview(overview)
     return [built.get(t) or _reused(t, d) for t, d in plans]
 
 
@@ -183,7 +174,7 @@ def _plan_line(target: Target, decision: Decision, count: int, workers: int, tim
 
 
 def _reused(target: Target, decision: Decision) -> ReportResult:
-    page = COMPARISON_PAGE if target.region == REGIONS else INDEX
+    page = names.COMPARISON_PAGE if target.region == REGIONS else INDEX
     return ReportResult(target, decision.folder, [], 0.0, [], page=page, reused_pages=len(decision.pages))
 
 
@@ -196,8 +187,6 @@ class _Settings:
     kernel_name: str
     say: Say
     env: dict
-    indicators: pd.DataFrame
-    issues: pd.DataFrame
 
 
 def _build_all(
@@ -206,23 +195,19 @@ def _build_all(
     executor: Executor | None,
     workers: int,
     scheduler: str | None,
-    site_index: Callable[..., None],
+    overview: dict,
 ) -> dict[Target, ReportResult]:
-    """Stage every report to build and hand all their notebooks to the executor, then finish and publish
-    the reports in order while the later notebooks run, and write the site overview. Each report is
-    completed (its web font, then its build record) once the next one is published, the last one after
-    the site overview: the fonts are cut in helper processes meanwhile."""
-    from analysis.explore.style import bundled_font_path
-    from analysis.report import webfont
-    from analysis.report.kernel import ensure_kernel
-    from analysis.report.pool import NotebookPool
+    """Stage every report to build, hand all their notebooks to the executor, finish and publish each
+    report as its notebooks end (:func:`_finish_all`), then write the site overview."""
+    from analysis.execute.kernel import ensure_kernel
+    from analysis.execute.pool import NotebookPool
 
     if s.kernel_name == KERNEL_NAME:
         ensure_kernel()
     with contextlib.ExitStack() as outer:
         own = None
         if executor is None and scheduler:
-            from analysis.report.cluster import dask_executor
+            from analysis.execute.cluster import dask_executor
 
             executor = outer.enter_context(dask_executor(scheduler, workers))
         elif executor is None:
@@ -232,19 +217,13 @@ def _build_all(
             with contextlib.ExitStack() as stack:  # the reports' locks and staging folders
                 several = len(todo) > 1
                 started = [_start(stack, t, d, s, executor, several) for t, d in todo]
-                if own is not None:
-                    own.close()  # every job is queued: each worker exits when it has no more
-                site_font = webfont.FontCutter(bundled_font_path())  # started beside the last report's helper
-                stack.callback(site_font.close)
-                out, pending = {}, []
-                try:
-                    for b in started:
-                        out[b.target], complete = _finish(b, s, [site_font] if b is started[-1] else [])
-                        _complete(pending)
-                        pending = [complete]
-                    site_index(site_font)
-                finally:
-                    _complete(pending)
+                out = _finish_all(started, s, executor)
+            last = executor.submit(steps.write_overview, {**overview, "priority": 0})
+            if own is not None:
+                own.close()  # nothing more to queue: each worker exits when it has no more
+            done = _outcome(last)
+            if done.get("status") != "ok":
+                raise BatchError(f"全部报告总览未能生成：{done.get('detail', '')}")
             finished = True
             return out
         finally:
@@ -252,27 +231,34 @@ def _build_all(
                 own.shutdown(wait=finished, cancel_futures=True)
 
 
-def _complete(pending: list[Callable[[], None]]) -> None:
-    while pending:
-        pending.pop(0)()
-
-
 def _start(
     stack: contextlib.ExitStack,
     target: Target,
     decision: Decision,
     s: _Settings,
-    pool: Executor,
+    executor: Executor,
     several: bool,
 ) -> _Build:
-    """Lock and stage the report's folder, forget its build record, submit its notebooks."""
-    from analysis.report import publish, runner
+    """Lock and stage the report's folder, submit its notebooks (each writes its page)."""
+    from analysis.execute import runner
 
     comparison = target.region == REGIONS
     folder = decision.folder
     stack.enter_context(output_lock(folder, wait_seconds=3600, say=s.say))
     stage = stack.enter_context(publish.staging(folder))
-    (stage / RUN_STAGE_MARKER).touch()  # the notebooks write their figures here only because of this
+    (stage / names.RUN_STAGE_MARKER).touch()  # the notebooks write their figures here only because of this
+    report = {
+        "region": target.region,
+        "year": int(target.year),
+        "comparison": comparison,
+        "stage": str(stage),
+        "folder": str(folder),
+        "processed": str(s.processed),
+        "digest": s.env.get(EXPECT_ENV),
+        "timeout": int(s.timeout),
+        "now": names.timestamp(),
+        "home": f"../{INDEX}" if comparison else INDEX,
+    }
     books = [s.comparison] if comparison else s.notebooks
     jobs = []
     for nb_path in books:
@@ -283,7 +269,7 @@ def _start(
         )
         job = {
             "input": str(nb_path.resolve()),
-            "output": str(stage / publish.EXECUTED_DIR / nb_path.name),
+            "output": str(stage / names.EXECUTED_DIR / nb_path.name),
             "parameters": params,
             "kernel_name": s.kernel_name,
             "timeout": int(s.timeout),
@@ -291,96 +277,86 @@ def _start(
             "attempts": START_ATTEMPTS,
             "cwd": str(nb_path.resolve().parent),
             "env": {EXPECT_ENV: s.env[EXPECT_ENV]},  # for executors whose processes did not get it
+            "preload": list(PRELOAD),
+            "report": report,
         }
         jobs.append((nb_path, job))
     label = (f"{target.year} 年地区对比" if comparison else target.label) if several else ""
-    handles = runner.submit_all(jobs, pool, s.say, label)
-    return _Build(target, decision, stage, books, handles, time.monotonic())
+    handles = runner.submit_all(jobs, executor, s.say, label, steps.run_notebook)
+    return _Build(target, decision, stage, books, handles, report, time.monotonic())
 
 
-def _finish(b: _Build, s: _Settings, also: list) -> tuple[ReportResult, Callable[[], None]]:
-    """Wait for the report's notebooks, write its pages, publish, write its draft; returns the result and
-    what completes the report: its web font (cut meanwhile in a helper process, started when the first
-    notebook ended, with the helpers ``also``), then its build record when it is whole."""
-    from analysis.explore.style import bundled_font_path
-    from analysis.report import static, webfont
+def _finish_all(started: list[_Build], s: _Settings, executor: Executor) -> dict[Target, ReportResult]:
+    """Hand each report's finishing steps to the executor as soon as its last notebook ends (ahead of the
+    notebooks still queued), and publish each report as soon as they end."""
+    out: dict[Target, ReportResult] = {}
+    waiting = list(started)
+    while waiting:
+        for b in waiting:
+            if b.finishing is None and not any(isinstance(h, Future) and not h.done() for h in b.handles):
+                b.finishing = executor.submit(steps.finish_report, _finishing_job(b))
+        for b in [b for b in waiting if b.finishing is not None and b.finishing.done()]:
+            waiting.remove(b)
+            out[b.target] = _publish(b, s)
+        running = [h for b in waiting for h in (b.finishing, *b.handles) if isinstance(h, Future)]
+        if waiting:
+            wait([h for h in running if not h.done()], return_when=FIRST_COMPLETED)
+    return out
 
-    cutter = webfont.FontCutter(bundled_font_path())
+
+def _outcome(future: Future) -> dict:
+    """A step's result dict; a job the executor lost (a remote worker died, a broken pool) as crashed."""
     try:
-        result, whole = _write_report(b, s, cutter, [cutter, *also])
-    except BaseException:
-        cutter.close()
-        raise
-
-    def complete() -> None:
-        try:
-            static.write_font_bytes(b.decision.folder, cutter.result())
-        finally:
-            cutter.close()
-        if whole:  # a report with a failed notebook or no draft is never done
-            pages = [] if b.target.region == REGIONS else [info.html_name for info in result.pages]
-            builds.record(b.decision.folder, b.decision.inputs, pages)
-
-    return result, complete
+        return future.result()
+    except Exception as exc:
+        return {"status": "crashed", "detail": f"{type(exc).__name__}: {exc}"}
 
 
-def _write_report(b: _Build, s: _Settings, cutter, helpers: list) -> tuple[ReportResult, bool]:
-    """Everything of :func:`_finish` but the font's bytes and the record: the result, and whether the
-    report is whole (every notebook ran, the draft was written)."""
-    from analysis.explore.quality import issues_of
-    from analysis.explore.selection import select
-    from analysis.report import draft, index, pages, publish, runner, site, static, summary, webfont
+def _finishing_job(b: _Build) -> dict:
+    """What :func:`~analysis.report.steps.finish_report` is told: the report, its notebooks, their results
+    (with the page each wrote, when its worker was not lost)."""
+    results = [h.__dict__ if isinstance(h, NotebookResult) else _outcome(h) for h in b.handles]
+    books = [
+        {"input": str(p.resolve()), "output": str(b.stage / names.EXECUTED_DIR / p.name)} for p in b.notebooks
+    ]
+    return {**b.report, "books": books, "results": results, "priority": 0}
 
-    folder, stage, target = b.decision.folder, b.stage, b.target
-    digest = s.env.get(EXPECT_ENV)
-    now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-    home = f"../{site.SITE_INDEX}" if target.region == REGIONS else INDEX
-    results, written = [], []
-    for nb_path, handle in zip(b.notebooks, b.handles, strict=True):  # each page as soon as its notebook ends
-        [result] = runner.collect([handle], [nb_path])
-        results.append(result)
-        written.append(
-            pages.write_page(stage, folder, s.processed, nb_path, result, target, s.timeout, now, home)
-        )
-        for helper in helpers:  # the font helpers open the font while the other notebooks run
-            helper.start()
-    _same_snapshot(s.processed, digest)  # before the folder is touched: an ingest during the notebooks
-    builds.forget(folder)  # from here until the new record is written, the folder does not look done
-    static.write_assets(folder)
-    failed = any(not r.ok for r in results)
-    if target.region == REGIONS:
-        [info] = written
-        os.replace(stage / info.html_name, stage / site.COMPARISON_PAGE)
-        info.html_name = site.COMPARISON_PAGE
-        cutter.cut(webfont.font_chars([(stage / site.COMPARISON_PAGE).read_text(encoding="utf-8")]))
-        publish.publish(stage, folder, keep_figures=failed)
-        seconds = round(time.monotonic() - b.started, 1)
-        page = site.COMPARISON_PAGE
-        return ReportResult(target, folder, results, seconds, written, page, b.decision.reasons), not failed
-    _same_snapshot(s.processed, digest)
-    catalog = read_catalog(s.processed, digest)  # the one ingest used, as the notebooks do
-    view = select(s.indicators, target.region, target.year, catalog)
-    their_issues = issues_of(s.issues, target.region, target.year)
-    summary.write_workbook(
-        stage / summary.WORKBOOK_NAME, target.region, target.year, s.indicators, their_issues, catalog
-    )
-    page = index.render_index(
-        region=target.region,
-        year=target.year,
-        pages=written,
-        content=index.index_content(view, their_issues),
-        workbook=summary.WORKBOOK_NAME,
-        generated=now,
-        links=site.year_links(target.region, target.year, s.indicators),
-    )
-    atomic_write_bytes(stage / INDEX, page.encode("utf-8"))
-    cutter.cut(webfont.font_chars([p.read_text(encoding="utf-8") for p in stage.glob("*.html")]))
-    publish.publish(stage, folder, keep_figures=failed)
-    drafted = draft.add_to_report(folder, target.region, target.year, s.indicators, s.issues, s.say, catalog)
-    site.record_status(folder, target.region, target.year, len(results), sum(not r.ok for r in results))
+
+def _publish(b: _Build, s: _Settings) -> ReportResult:
+    """Publish one finished report and write its record when it is whole; a report whose finishing steps
+    failed is not published (the previous one stays) and says why."""
+    from analysis.execute import runner
+    from analysis.site import overview
+    from analysis.site.pages import PageInfo
+
+    folder, target, comparison = b.decision.folder, b.target, b.report["comparison"]
+    results = runner.collect(b.handles, b.notebooks)
+    done = _outcome(b.finishing)
+    for line in done.get("lines", []):
+        s.say(f"  {line}")
     seconds = round(time.monotonic() - b.started, 1)
-    result = ReportResult(target, folder, results, seconds, written, reasons=b.decision.reasons)
-    return result, not failed and drafted is not None
+    if done.get("status") != "ok":
+        error = f"报告的收尾步骤失败（{done.get('detail', '')}），本次报告未发布，原有报告保持不变。"
+        s.say(f"  {error}")
+        return ReportResult(target, folder, results, seconds, [], reasons=b.decision.reasons, error=error)
+    _same_snapshot(s.processed, b.report["digest"])  # before the folder is touched
+    failed = any(not r.ok for r in results)
+    builds.forget(folder)  # from here until the new record is written, the folder does not look done
+    publish.publish(b.stage, folder, keep_figures=failed)
+    pages = [PageInfo(**info) for info in done["pages"]]
+    if not comparison:
+        overview.record_status(
+            folder,
+            target.region,
+            target.year,
+            len(results),
+            len([r for r in results if not r.ok]),
+            b.report["now"],
+        )
+    if done["whole"] and not failed:  # a report with a failed notebook or no draft is never done
+        builds.record(folder, b.decision.inputs, [] if comparison else [p.html_name for p in pages])
+    page = names.COMPARISON_PAGE if comparison else INDEX
+    return ReportResult(target, folder, results, seconds, pages, page, b.decision.reasons)
 
 
 def _same_snapshot(processed: Path, digest: str | None) -> None:

@@ -17,10 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-EXECUTED_DIR = "notebooks"
-FIGURES_DIR = "figures"
-INDEX = "index.html"
-STAGING_PREFIX = ".staging-"
+from analysis.core.names import ASSETS_DIR, EXECUTED_DIR, FIGURES_DIR, INDEX, STAGING_PREFIX
 
 
 @contextlib.contextmanager
@@ -49,7 +46,7 @@ def _sweep(folder: Path) -> None:
 
 def publish(stage: Path, folder: Path, keep_figures: bool) -> None:
     """Move every staged file into place (``os.replace``: each file is old or new, never torn)."""
-    for sub in (FIGURES_DIR, EXECUTED_DIR):
+    for sub in (ASSETS_DIR, FIGURES_DIR, EXECUTED_DIR):
         src = stage / sub
         if not src.is_dir():
             continue
@@ -64,8 +61,9 @@ def publish(stage: Path, folder: Path, keep_figures: bool) -> None:
             for old in (folder / sub).rglob("*"):
                 if old.is_file() and old not in produced:
                     old.unlink()
-    pages = sorted(stage.glob("*.html"), key=lambda p: p.name == INDEX)  # index.html last
-    for path in [*stage.glob("*.xlsx"), *pages]:
+    files = [p for p in stage.iterdir() if p.is_file() and not p.name.startswith(".")]  # not the stage marker
+    # the workbook and the draft first, then the pages, index.html last
+    for path in sorted(files, key=lambda p: (p.suffix == ".html", p.name == INDEX, p.name)):
         os.replace(path, folder / path.name)
 
 

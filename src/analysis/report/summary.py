@@ -27,7 +27,6 @@ from analysis.core.sanitize import neutralize
 from analysis.explore.selection import View, select
 from analysis.explore.tables import note
 
-WORKBOOK_NAME = "年度指标汇总.xlsx"
 NOT_COMPUTED = "无法计算"  # a derived indicator whose inputs were not all reported
 
 # (header, source column, width); the value columns are numbers, or 未填报 / 无法计算 when there is none.

@@ -18,8 +18,6 @@ from analysis.core import sanitize, years
 
 NOTEBOOKS_ENV = "FAZHI_NOTEBOOKS"  # the notebook folder, when --notebooks is not given
 NOTEBOOKS_DEFAULT = Path("notebooks")  # relative to the working directory
-COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks folder
-COMPARISON_PAGE = "地区对比.html"  # reports/<year>/地区对比.html
 
 
 class BatchError(ValueError):
@@ -115,3 +113,16 @@ def comparison_years(indicators: pd.DataFrame) -> list[int]:
     """Years with two or more regions in the data (each gets a comparison page)."""
     counts = indicators.groupby("year")["region"].nunique()
     return sorted(int(y) for y, n in counts.items() if n >= 2)
+
+
+PARAMETER_NAMES = ("region", "year", "processed_dir", "output_dir")  # a report notebook's parameters cell
+
+
+def notebook_parameters(target: Target, processed_dir: Path | str, output_dir: Path | str) -> dict:
+    """The values injected into a notebook's ``parameters`` cell, with their Python types."""
+    return {
+        "region": str(target.region),
+        "year": int(target.year),
+        "processed_dir": str(processed_dir),
+        "output_dir": str(output_dir),
+    }

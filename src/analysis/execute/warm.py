@@ -3,11 +3,12 @@
 A notebook never shares a kernel: each one gets a kernel process of its own, which is shut down when the
 notebook ends, so nothing a notebook defines (a variable, a module global, a changed setting) can reach
 the next one. What is saved is the waiting: while one notebook runs, the next kernel is already starting
-and importing the heavy modules every report notebook needs (pandas, matplotlib, plotly and
-``analysis.explore``), so when the next notebook comes its kernel answers at once.
+and importing the modules that notebook imports (:func:`~analysis.execute.runner.notebook_imports`), so
+when the next notebook comes its kernel answers at once; a notebook that imports nothing starts a bare
+kernel.
 
-The kernel runs the project's kernel spec as it is; the imports are asked for with IPython's
-``exec_lines`` option, which leaves no name behind in the notebook's namespace.
+The kernel runs its kernel spec as it is; the imports are asked for with IPython's ``exec_lines`` option,
+which leaves no name behind in the notebook's namespace.
 
 :class:`WarmEngine` is a papermill engine (registered as ``fazhi-warm``) that executes a notebook on a kernel
 manager it is handed, then shuts that kernel down, as papermill does with a kernel it starts itself.
@@ -22,52 +23,47 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 ENGINE_NAME = "fazhi-warm"
-# Imported by every new kernel before it is handed a notebook (the modules the report notebooks import).
-PRELOAD = (
-    "pandas",
-    "pyarrow.parquet",
-    "matplotlib.figure",
-    "plotly.graph_objects",
-    "analysis.explore.nb",
-    "analysis.explore.charts",
-    "analysis.explore.quality",
-    "analysis.explore.sentences",
-    "analysis.explore.comparison",
-)
 
 
-def preload_arguments(modules: tuple[str, ...] = PRELOAD) -> list[str]:
-    """The kernel's command-line options that import ``modules`` at start-up. Each line is a statement
-    (``if __import__(name): pass``): no name is bound and nothing is displayed, so the notebook's namespace is
-    the one of a new kernel; a module that fails to import is skipped (the notebook will say why)."""
-    return [f"--IPKernelApp.exec_lines=if __import__({m!r}): pass" for m in modules]
+def preload_arguments(modules: list[str] | tuple[str, ...]) -> list[str]:
+    """The kernel's command-line options that import ``modules`` at start-up (IPython's ``exec_lines``):
+    one expression that binds no name and displays nothing (:func:`~analysis.execute.kernel.preload`
+    returns None), so the notebook's namespace is the one of a new kernel; a module that fails to import
+    is skipped (the notebook will say why when it imports it)."""
+    if not modules:
+        return []
+    call = f"__import__('analysis.execute.kernel', fromlist=['preload']).preload({list(modules)!r})"
+    return [f"--IPKernelApp.exec_lines={call}"]
 
 
 class Kernels:
-    """At most one spare kernel, started ahead for the next notebook (``kernel_name`` and ``cwd``)."""
+    """At most one spare kernel, started ahead for the next notebook (kernel, folder and imports)."""
 
-    def __init__(self, preload: tuple[str, ...] = PRELOAD):
-        self.preload = preload
-        self.spare: tuple[tuple[str, str], AsyncKernelManager | BaseException] | None = None
+    def __init__(self):
+        self.spare: tuple[tuple, AsyncKernelManager | BaseException] | None = None
 
-    def start(self, kernel_name: str, cwd: str | Path) -> None:
+    @staticmethod
+    def _key(kernel_name: str, cwd: str | Path, preload) -> tuple:
+        return (kernel_name, str(cwd), tuple(preload or ()))
+
+    def start(self, kernel_name: str, cwd: str | Path, preload=()) -> None:
         """Start a kernel for a later :meth:`take` (returns as soon as its process is launched)."""
         self.discard()
-        key = (kernel_name, str(cwd))
+        key = self._key(kernel_name, cwd, preload)
         km = AsyncKernelManager(kernel_name=kernel_name)
         try:
-            run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=preload_arguments(self.preload))
+            run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=preload_arguments(key[2]))
         except BaseException as exc:  # NoSuchKernel, a kernel command that cannot be launched …
             self.spare = (key, exc)
             return
         self.spare = (key, km)
 
-    def take(self, kernel_name: str, cwd: str | Path) -> AsyncKernelManager:
+    def take(self, kernel_name: str, cwd: str | Path, preload=()) -> AsyncKernelManager:
         """The started kernel for this notebook (starting one now when there is no matching spare).
         A failed start raises here, where the caller counts the attempt."""
-        key = (kernel_name, str(cwd))
+        key = self._key(kernel_name, cwd, preload)
         if self.spare is None or self.spare[0] != key:
-            self.start(kernel_name, cwd)
+            self.start(kernel_name, cwd, preload)
         assert self.spare is not None
         _, found = self.spare
         self.spare = None
@@ -89,6 +85,21 @@ def shutdown(km: AsyncKernelManager) -> None:
             run_sync(km.shutdown_kernel)(now=True)
 
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def is_plotly_bundle(data: dict) -> bool:
+    """The output plotly's notebook renderer emits once to load plotly.js into the page (4.8 MB of script)."""
+    text = data.get("text/html", "")
+    return isinstance(text, str) and "window.PlotlyConfig" in text and PLOTLY_MIME not in data
+
+
+def drop_bundles(cell, **_) -> None:
+    """nbclient's ``on_cell_executed`` hook: drop the outputs that embed all of plotly.js before papermill
+    saves the cell (a page loads plotly.js from its ``assets/`` folder instead)."""
+    cell.outputs[:] = [o for o in cell.get("outputs", []) if not is_plotly_bundle(o.get("data", {}))]
+
+
 def register_engine() -> None:
     """Make :class:`WarmEngine` available to ``papermill.execute_notebook(engine_name="fazhi-warm")``."""
     from papermill.engines import papermill_engines
@@ -97,26 +108,15 @@ def register_engine() -> None:
 
 
 def _engine_class():
+    """papermill's documented extension point is the engine (``papermill.engines.Engine``, registered by
+    name). The engine builds the client papermill's own nbclient engine builds (``PapermillNotebookClient``,
+    not subclassed) with two public nbclient options: ``km``, the kernel started ahead, and
+    ``on_cell_executed``, which drops plotly.js bundles as each cell ends; ``execute(cleanup_kc=True)`` then
+    shuts that kernel and its client down when the notebook ends, whether it finished, failed or timed out."""
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, logger
+    from papermill.engines import Engine, logger
 
-    from analysis.report.pages import is_plotly_bundle
-
-    class SlimClient(PapermillNotebookClient):
-        """Drops the output that embeds all of plotly.js (4.8 MB) as soon as it arrives: the page loads
-        plotly.js from ``assets/`` and the batch drops that output anyway (``pages.drop_plotly_bundles``),
-        but until then papermill would write it again with every cell it saves."""
-
-        def process_message(self, msg, cell, cell_index):
-            output = super().process_message(msg, cell, cell_index)
-            if output is not None and is_plotly_bundle(output.get("data", {})):
-                cell.outputs[:] = [o for o in cell.outputs if o is not output]
-            return output
-
-    class WarmEngine(NBClientEngine):
-        """papermill's nbclient engine on a kernel that was started before (``km``); the kernel is shut
-        down when the notebook ends, whether it finished, failed or timed out."""
-
+    class WarmEngine(Engine):
         @classmethod
         def execute_managed_notebook(
             cls,
@@ -130,7 +130,7 @@ def _engine_class():
             km=None,
             **kwargs,
         ):
-            client = SlimClient(
+            client = PapermillNotebookClient(
                 nb_man,
                 km=km,
                 timeout=execution_timeout,
@@ -141,6 +141,7 @@ def _engine_class():
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
                 shutdown_kernel="immediate",
+                on_cell_executed=drop_bundles,
             )
             return client.execute(cleanup_kc=True)
 

@@ -16,11 +16,12 @@ import pandas as pd
 
 from analysis import __version__
 from analysis.core.formatting import format_change, number_zh, qualified
+from analysis.core.names import ASSETS_DIR
 from analysis.core.problems import ERROR, SEVERITY_ZH
 from analysis.explore import quality, sentences, tables
 from analysis.explore.selection import View
-from analysis.report.pages import PageInfo
-from analysis.report.static import ASSETS_DIR, CSP, REPORT_CSS
+from analysis.site.pages import PageInfo
+from analysis.site.static import CSP, REPORT_CSS
 
 SEVERITY_CODE = {zh: code for code, zh in SEVERITY_ZH.items()}
 

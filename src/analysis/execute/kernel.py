@@ -59,3 +59,14 @@ def ensure_kernel() -> None:
         return
     if spec.argv and not Path(spec.argv[0]).exists():
         install_kernel()
+
+
+def preload(modules: list[str]) -> None:
+    """Import ``modules`` in a kernel that is starting (see :mod:`~analysis.execute.warm`), skipping those
+    that cannot be imported: ``from a import b`` names both ``a`` and ``a.b``, and ``b`` may be no module."""
+    import contextlib
+    import importlib
+
+    for name in modules:
+        with contextlib.suppress(Exception):  # the notebook's own import will say why
+            importlib.import_module(name)

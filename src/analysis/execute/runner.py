@@ -2,7 +2,7 @@
 
 :func:`execute_one` runs one notebook (a job: paths, parameters, kernel, timeouts) in the process that calls
 it; :func:`run_all` hands the jobs of a report to an executor (``concurrent.futures.Executor``-shaped, by
-default the warm worker processes of :mod:`~analysis.report.pool`). Each notebook has a per-cell timeout
+default the warm worker processes of :mod:`~analysis.execute.pool`). Each notebook has a per-cell timeout
 and, in a worker process, a wall-clock limit; a kernel that fails to start is retried. A notebook that
 raises, kills its kernel or hangs is reported (:class:`NotebookResult`) with the cell where it stopped; the
 others go on.
@@ -16,28 +16,26 @@ loads them.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.report.kernel import KERNEL_NAME
-from analysis.report.targets import Target
+from analysis.execute.kernel import KERNEL_NAME
 
 if TYPE_CHECKING:
     import nbformat
 
-    from analysis.report.warm import Kernels
+    from analysis.execute.warm import Kernels
 
 START_TIMEOUT = 60  # seconds for a kernel to start and answer
 START_ATTEMPTS = 3  # a kernel that fails to start is tried this many times
-PARAMETER_NAMES = ("region", "year", "processed_dir", "output_dir")
-
 Say = Callable[[str], None]
 
 
@@ -56,6 +54,7 @@ class NotebookResult:
     ename: str = ""
     evalue: str = ""
     detail: str = ""
+    extra: dict = field(default_factory=dict)  # what a caller's own step added beside the notebook's run
 
     @property
     def ok(self) -> bool:
@@ -126,16 +125,6 @@ def _error_of(nb: nbformat.NotebookNode, index: int | None) -> tuple[str, str]:
     return "", ""
 
 
-def notebook_parameters(target: Target, processed_dir: Path | str, output_dir: Path | str) -> dict:
-    """The values injected into a notebook's ``parameters`` cell, with their Python types."""
-    return {
-        "region": str(target.region),
-        "year": int(target.year),
-        "processed_dir": str(processed_dir),
-        "output_dir": str(output_dir),
-    }
-
-
 @functools.cache
 def _repr_translator() -> type:
     from papermill.translators import PythonTranslator
@@ -163,17 +152,54 @@ def register_parameter_translator() -> None:
     papermill_translators.register("python", _repr_translator())
 
 
+_worker_kernels: Kernels | None = None  # set by a worker process of the pool (use_kernels)
+
+
+def use_kernels(kernels: Kernels) -> Kernels:
+    """Make :func:`execute_one` in this process run notebooks on ``kernels`` (a pool worker's warm ones)."""
+    global _worker_kernels
+    _worker_kernels = kernels
+    return kernels
+
+
+def kernel_of(job: dict) -> dict:
+    """What a kernel for ``job`` is started with (:meth:`~analysis.execute.warm.Kernels.start`)."""
+    return {"kernel_name": job["kernel_name"], "cwd": job["cwd"], "preload": job.get("preload", [])}
+
+
+def notebook_imports(nb: nbformat.NotebookNode) -> list[str]:
+    """The modules the code cells of ``nb`` import (``import a.b``, ``from a.b import c``), in order: what
+    a kernel started ahead for it imports while the previous notebook runs. Cells that are not plain
+    Python (magics) are skipped; so are relative imports."""
+    found: dict[str, None] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(dict.fromkeys(a.name for a in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found[node.module] = None  # ``from a import b``: b may be a module of a
+                found.update(dict.fromkeys(f"{node.module}.{a.name}" for a in node.names if a.name != "*"))
+    return list(found)
+
+
 def execute_one(job: dict, kernels: Kernels | None = None) -> dict:
     """Run one notebook as described by ``job`` (paths, parameters, kernel, timeout); a result dict.
 
-    With ``kernels`` (a worker's :class:`~analysis.report.warm.Kernels`) the notebook runs on a kernel that
-    was started ahead, and when ``job["prestart"]`` says another notebook follows, the kernel for that one
+    With ``kernels`` (a worker's :class:`~analysis.execute.warm.Kernels`, by default the ones of
+    :func:`use_kernels`) the notebook runs on a kernel that was started ahead, importing what the notebook
+    imports (``job["preload"]``), and when ``job["prestart"]`` names the next notebook's kernel, that one
     starts while this one runs; without, papermill starts the kernel. Either way the kernel is new and is
     shut down at the end. A kernel that fails to start (no cell started) is retried. ``job["env"]`` is set
     in the environment while the notebook runs (an executor's processes may not have it).
     """
     with _environment(job.get("env") or {}):
-        return _execute(job, kernels)
+        return _execute(job, kernels or _worker_kernels)
 
 
 @contextlib.contextmanager
@@ -208,11 +234,11 @@ def _execute(job: dict, kernels: Kernels | None) -> dict:
         engine: dict = {}
         try:
             if kernels is not None:
-                from analysis.report.warm import ENGINE_NAME
+                from analysis.execute.warm import ENGINE_NAME
 
-                engine = {"engine_name": ENGINE_NAME, "km": kernels.take(job["kernel_name"], job["cwd"])}
+                engine = {"engine_name": ENGINE_NAME, "km": kernels.take(**kernel_of(job))}
                 if job.get("prestart") and attempt == 1:
-                    kernels.start(job["kernel_name"], job["cwd"])  # for the next notebook, meanwhile
+                    kernels.start(**job["prestart"])  # for the next notebook, meanwhile
             pm.execute_notebook(
                 job["input"],
                 str(output),
@@ -239,10 +265,10 @@ def _execute(job: dict, kernels: Kernels | None) -> dict:
             status, detail = "startup", f"{type(exc).__name__}: {exc}"
         finally:
             if "km" in engine:  # normally shut down by the engine already
-                from analysis.report.warm import shutdown
+                from analysis.execute.warm import shutdown
 
                 shutdown(engine["km"])
-        stop = _read_stop(output)
+        stop = read_stop(output)
         if status == "startup" and stop:
             status = "dead"  # a cell had started: the kernel went away under it
         if status != "startup" or attempt == attempts:
@@ -263,7 +289,7 @@ def _execute(job: dict, kernels: Kernels | None) -> dict:
     return asdict(result)
 
 
-def _read_stop(path: Path) -> dict:
+def read_stop(path: Path) -> dict:
     import nbformat
 
     try:
@@ -272,31 +298,37 @@ def _read_stop(path: Path) -> dict:
         return {}
 
 
-def hard_limit(notebook: Path, timeout: int) -> float:
+def hard_limit(nb: nbformat.NotebookNode, timeout: int) -> float:
     """Wall-clock limit of one notebook in a worker: every code cell at its timeout, plus kernel starts."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
     cells = sum(1 for c in nb.cells if c.cell_type == "code") + 1
     return cells * timeout + START_ATTEMPTS * (START_TIMEOUT + 10) + 60
 
 
 def submit_all(
-    jobs: list[tuple[Path, dict]], executor: Executor, say: Say, label: str = ""
+    jobs: list[tuple[Path, dict]],
+    executor: Executor,
+    say: Say,
+    label: str = "",
+    fn: Callable[[dict], dict] | None = None,
 ) -> list[Future | NotebookResult]:
-    """Hand each ``(notebook, job)`` to ``executor`` (``submit(execute_one, job)``); one line is said per
-    notebook as it ends (``label`` in front when several reports run at once). A notebook that cannot be
-    read is reported at once, without running. :func:`collect` waits for the results."""
+    """Hand each ``(notebook, job)`` to ``executor`` (``submit(fn, job)``; ``fn`` is :func:`execute_one` or a
+    caller's step that calls it and adds to ``extra``); one line is said per notebook as it ends (``label``
+    in front when several reports run at once). A notebook that cannot be read is reported at once,
+    without running. :func:`collect` waits for the results."""
     handles: list[Future | NotebookResult] = []
     for nb_path, job in jobs:
         try:
-            job = {**job, "hard_limit": hard_limit(nb_path, job["timeout"])}
+            import nbformat
+
+            nb = nbformat.read(nb_path, as_version=4)
+            preload = list(dict.fromkeys([*job.get("preload", []), *notebook_imports(nb)]))
+            job = {**job, "preload": preload, "hard_limit": hard_limit(nb, job["timeout"])}
         except Exception as exc:  # not a notebook (bad JSON, wrong format): report it, run the others
             result = NotebookResult(stem=nb_path.stem, status="crashed", detail=f"笔记本文件无法读取：{exc}")
             _say_result(say, label, nb_path, result)
             handles.append(result)
             continue
-        future = executor.submit(execute_one, job)
+        future = executor.submit(fn or execute_one, job)
         future.add_done_callback(lambda f, p=nb_path: _say_result(say, label, p, _result_of(f, p)))
         handles.append(future)
     return handles

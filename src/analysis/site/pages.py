@@ -3,12 +3,12 @@
 Pages are rendered by nbconvert's ``lab`` template extended with the report's header, failure banner and
 footer. Every page works from ``file://`` with no network: nbconvert's require.js, MathJax, mermaid and
 widget CDN references are not written, the notebook CSS and plotly.js are files under ``assets/``
-(:mod:`analysis.report.static`), and the pages have no inline script: charts are drawn by
+(:mod:`analysis.site.static`), and the pages have no inline script: charts are drawn by
 ``assets/report.js`` from JSON data blocks.
 
 Interactive charts are redrawn from the ``application/vnd.plotly.v1+json`` output (plotly's own
 ``text/html`` output references a MathJax CDN and embeds plotly.js once more). Every other HTML or
-Markdown output is sanitised (:mod:`analysis.report.sanitizer`).
+Markdown output is sanitised (:mod:`analysis.site.sanitizer`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import nbformat
 from jinja2 import DictLoader
@@ -27,16 +26,12 @@ from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from analysis import __version__
-from analysis.core.fileio import atomic_write_bytes
+from analysis.core.names import ASSETS_DIR, INDEX
+from analysis.execute.warm import PLOTLY_MIME, is_plotly_bundle
 from analysis.explore.toolbar import plotly_config
-from analysis.report.sanitizer import sanitize_html, script_json
-from analysis.report.static import ASSETS_DIR, CSP
+from analysis.site.sanitizer import sanitize_html, script_json
+from analysis.site.static import CSP
 
-if TYPE_CHECKING:
-    from analysis.report.runner import NotebookResult
-    from analysis.report.targets import Target
-
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
 # Only these output types reach a page; JavaScript, widget views and mermaid need code from elsewhere.
 _KEPT_MIMES = ("text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml", "text/plain")
 # Cell tags that remove a cell, or its outputs, from the pages (the executed notebook keeps them).
@@ -66,12 +61,6 @@ def _chart_title(layout: dict) -> str:
     if isinstance(title, dict):
         title = title.get("text")
     return re.sub(r"<[^>]*>", " ", title).strip() if isinstance(title, str) else ""
-
-
-def is_plotly_bundle(data: dict) -> bool:
-    """The output plotly's notebook renderer emits once to load plotly.js into the page."""
-    text = data.get("text/html", "")
-    return isinstance(text, str) and "window.PlotlyConfig" in text and PLOTLY_MIME not in data
 
 
 def drop_plotly_bundles(nb: nbformat.NotebookNode) -> int:
@@ -255,7 +244,7 @@ def render_notebook(
     failure: str = "",
     failed_cell: int | None = None,
     footer: str = "",
-    home: str = "index.html",
+    home: str = INDEX,
 ) -> tuple[str, PageInfo]:
     """The page of one executed notebook (code hidden) and its :class:`PageInfo`; ``home`` is the page its
     back link opens (the report's index, or the site overview for a comparison page)."""
@@ -281,49 +270,9 @@ def render_notebook(
     return body, info
 
 
-# --- one notebook's page in a batch's staging folder ------------------------------------------------
-
-
-def write_page(
-    stage: Path,
-    final: Path,
-    processed: Path,
-    nb_path: Path,
-    result: NotebookResult,
-    target: Target,
-    timeout: int,
-    now: str,
-    home: str = "index.html",
-) -> PageInfo:
-    """Retarget and slim the executed notebook, then write its page into ``stage``; its ``PageInfo``."""
-    from analysis.report import publish
-
-    executed = stage / publish.EXECUTED_DIR / nb_path.name
-    try:
-        nb = nbformat.read(executed, as_version=4)
-    except Exception:  # never written (the kernel did not start) or torn: show the source notebook
-        nb = _source_without_outputs(nb_path)
-    else:
-        publish.retarget(nb, stage, final, processed, nb_path)
-        drop_plotly_bundles(nb)
-        atomic_write_bytes(executed, nbformat.writes(nb).encode("utf-8"))
-    body, info = render_notebook(
-        nb,
-        stem=nb_path.stem,
-        region=target.region,
-        year=target.year,
-        failure=result.failure_text(timeout),
-        failed_cell=result.cell_index,
-        footer=f"{target.region} {target.year} 年度 · 生成于 {now} · 由 fazhi-analysis 自动生成，代码已隐藏。",
-        home=home,
-    )
-    info.notebook_name = f"{publish.EXECUTED_DIR}/{nb_path.name}"
-    info.seconds = result.seconds
-    atomic_write_bytes(stage / info.html_name, body.encode("utf-8"))
-    return info
-
-
-def _source_without_outputs(nb_path: Path):
+def source_without_outputs(nb_path: Path) -> nbformat.NotebookNode:
+    """The source notebook without outputs (for the page of a notebook that never ran), or a stand-in
+    saying it cannot be read."""
     try:
         nb = nbformat.read(nb_path, as_version=4)
     except Exception:

@@ -3,12 +3,12 @@ comparison page per year with two or more regions (``reports/<year>/地区对比
 parameterized notebook ``notebooks/site/地区对比.ipynb``, run like the other notebooks).
 
 The batch (:mod:`~analysis.report.batch`) runs the comparison notebooks, calls :func:`record_status` after
-each region-year report and :func:`write_site_index` at the end; this module only says what the site shows.
+each region-year report and :func:`write_site_index` at the end (in a worker,
+:func:`~analysis.report.steps.write_overview`); this module only says what the site shows.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 from dataclasses import dataclass
@@ -18,12 +18,10 @@ import pandas as pd
 
 from analysis.core.catalog import Catalog
 from analysis.core.fileio import atomic_write_bytes
+from analysis.core.names import COMPARISON_PAGE, INDEX, STATUS_FILE, timestamp
 from analysis.explore.quality import issues_of
-from analysis.report import static, webfont
-from analysis.report.targets import COMPARISON_NOTEBOOK, COMPARISON_PAGE, comparison_years  # noqa: F401
+from analysis.site import static
 
-SITE_INDEX = "index.html"
-STATUS_FILE = "status.json"
 SITE_ASSETS = (static.REPORT_CSS, static.REPORT_JS)
 
 
@@ -37,15 +35,11 @@ def record_status(folder: Path, region: str, year: int, pages: int, failed: int,
         "year": year,
         "pages": pages,
         "failed": failed,
-        "generated": generated or _now(),
+        "generated": generated or timestamp(),
     }
     path = Path(folder) / STATUS_FILE
     atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
     return path
-
-
-def _now() -> str:
-    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _read_status(folder: Path) -> dict:
@@ -85,13 +79,12 @@ def site_rows(reports: Path, indicators: pd.DataFrame, issues: pd.DataFrame, cat
         folder = Path(reports) / region / str(year)
         status = _read_status(folder)
         mine = indicators[(indicators["region"] == region) & (indicators["year"] == year)]
-        theirs = issues_of(issues, region, year)
-        theirs = theirs[theirs["region"] == region]  # not the unplaced ones: they are nobody's
+        theirs = issues_of(issues, region, year, unplaced=False)  # the unplaced ones are nobody's
         rows.append(
             Row(
                 region=region,
                 year=year,
-                link=f"{region}/{year}/index.html" if (folder / "index.html").is_file() else "",
+                link=f"{region}/{year}/{INDEX}" if (folder / INDEX).is_file() else "",
                 pages=int(status.get("pages", 0)),
                 failed=int(status.get("failed", 0)),
                 errors=int((theirs["severity"] == "error").sum()),
@@ -163,19 +156,14 @@ def render_site_index(rows: list[Row], comparisons: dict[int, str], generated: s
     return "\n".join(out)
 
 
-def write_site_assets(root: Path, pages: list[str], cutter: webfont.FontCutter | None = None) -> None:
-    """The style, script and font subset the site index needs (no plotly.js: it draws no chart); the font
-    cut by ``cutter`` (a helper process the batch started beforehand) when given."""
+def write_site_assets(root: Path, pages: list[str]) -> None:
+    """The style, script and font subset the site index needs (no plotly.js: it draws no chart)."""
     payloads = static.asset_payloads()
     for name in SITE_ASSETS:
         path = Path(root) / static.ASSETS_DIR / name
         if not (path.is_file() and path.read_bytes() == payloads[name]):
             atomic_write_bytes(path, payloads[name])
-    if cutter is None:
-        static.write_font(root, pages)
-    else:
-        cutter.cut(webfont.font_chars(pages))
-        static.write_font_bytes(root, cutter.result())
+    static.write_font(root, pages)
 
 
 def write_site_index(
@@ -183,7 +171,6 @@ def write_site_index(
     indicators: pd.DataFrame,
     issues: pd.DataFrame,
     catalog: Catalog,
-    cutter: webfont.FontCutter | None = None,
 ) -> Path:
     """Write ``reports/index.html`` from the data and the report folders found."""
     reports = Path(reports)
@@ -192,18 +179,19 @@ def write_site_index(
         for p in reports.glob(f"*/{COMPARISON_PAGE}")
         if p.parent.name.isdigit()
     }
-    page = render_site_index(site_rows(reports, indicators, issues, catalog), comparisons, _now())
-    write_site_assets(reports, [page], cutter)
-    path = reports / SITE_INDEX
+    page = render_site_index(site_rows(reports, indicators, issues, catalog), comparisons, timestamp())
+    write_site_assets(reports, [page])
+    path = reports / INDEX
     atomic_write_bytes(path, page.encode("utf-8"))
     return path
 
 
-def year_links(region: str, year: int, indicators: pd.DataFrame) -> list[tuple[str, str]]:
-    """Links from a region-year's index page: the region's other years, the year's comparison, the site."""
+def year_links(region: str, year: int, indicators: pd.DataFrame, compared: bool) -> list[tuple[str, str]]:
+    """Links from a region-year's index page: the region's other years, the year's comparison page (when
+    ``compared``: the year has one), the site overview."""
     years = sorted({int(y) for y in indicators.loc[indicators["region"] == region, "year"]})
-    links = [(f"{y} 年", f"../{y}/index.html") for y in years if y != year]
-    if year in comparison_years(indicators):
+    links = [(f"{y} 年", f"../{y}/{INDEX}") for y in years if y != year]
+    if compared:
         links.append((f"{year} 年各地区对比", f"../../{year}/{COMPARISON_PAGE}"))
-    links.append(("全部报告总览", f"../../{SITE_INDEX}"))
+    links.append(("全部报告总览", f"../../{INDEX}"))
     return links

@@ -2,7 +2,7 @@
 
 Optional: needs the extra ``distributed`` (``pip install -e '.[distributed]'``). The cluster only replaces
 the executor (``client.get_executor()``, a ``concurrent.futures.Executor``): each notebook runs
-:func:`~analysis.report.runner.execute_one` in a Dask worker, on a fresh kernel papermill starts there, with
+:func:`~analysis.execute.runner.execute_one` (and the caller's other steps) in a Dask worker, on a fresh kernel papermill starts there, with
 the same per-cell timeout and kernel start retries. The batch process still decides what to build, writes
 the pages and publishes, as with local workers; so the Dask workers must see the same paths (the notebooks,
 the processed tables and the reports folder: one machine, or a shared folder mounted at the same path).
@@ -17,9 +17,12 @@ import contextlib
 from collections.abc import Iterator
 from concurrent.futures import Executor
 
-from analysis.report.targets import BatchError
 
-MISSING = (
+class SchedulerError(ValueError):
+    """A scheduler that cannot be used (Chinese message)."""
+
+
+MISSING_DISTRIBUTED = (
     "使用 --scheduler 需要安装可选依赖 distributed：pip install -e '.[distributed]'"
     "（或不加 --scheduler，在本机的工作进程中运行）。"
 )
@@ -30,7 +33,7 @@ def check_scheduler(scheduler: str) -> str:
     text = str(scheduler).strip()
     if text == "local" or (text.startswith("tcp://") and len(text) > len("tcp://")):
         return text
-    raise BatchError(
+    raise SchedulerError(
         f"--scheduler 应为 local 或 Dask 调度器地址（如 tcp://192.168.1.10:8786），收到“{scheduler}”。"
     )
 
@@ -42,7 +45,7 @@ def dask_executor(scheduler: str, workers: int) -> Iterator[Executor]:
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:
-        raise BatchError(MISSING) from exc
+        raise SchedulerError(MISSING_DISTRIBUTED) from exc
     cluster = None
     try:
         if scheduler == "local":
@@ -55,7 +58,7 @@ def dask_executor(scheduler: str, workers: int) -> Iterator[Executor]:
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()
-        raise BatchError(f"无法连接 Dask 调度器 {scheduler}：{exc}") from exc
+        raise SchedulerError(f"无法连接 Dask 调度器 {scheduler}：{exc}") from exc
     try:
         yield client.get_executor(pure=False)
     finally:

@@ -1,7 +1,7 @@
 """The Word draft of the annual report for one region and year, and its PDF print preview.
 
-``run`` writes ``<地区><年度>年度法治政府建设情况的报告（初稿）.docx`` into every report folder after the
-notebooks ran (with the print figures they just drew), and its PDF preview beside it when LibreOffice is
+``run`` writes ``<地区><年度>年度法治政府建设情况的报告（初稿）.docx`` into every report's staging folder
+after the notebooks ran (with the print figures they just drew; :mod:`~analysis.report.steps`), and its PDF preview beside it when LibreOffice is
 installed. ``python -m analysis draft`` writes the draft alone from ``data/processed`` in a second or two;
 it embeds the report folder's print figures only when they are newer than the data (else it says so).
 """
@@ -16,11 +16,12 @@ import pandas as pd
 
 from analysis.core.catalog import Catalog
 from analysis.core.fileio import atomic_write_bytes
+from analysis.core.names import FIGURES_DIR
 from analysis.core.store import MANIFEST
+from analysis.draft import document, plan, preview
+from analysis.explore.quality import issues_of
 from analysis.explore.selection import select
-from analysis.report import draft_docx, draft_plan, pdf_preview
 
-FIGURES_DIR = "figures"
 STALE_FIGURES = "报告文件夹中的图表早于当前数据（或尚未生成），初稿未嵌入图表；运行 python -m analysis run 后会随报告重新生成含图表的初稿。"
 
 
@@ -35,12 +36,6 @@ class DraftResult:
     missing: int  # 【未填报：…】 placeholders in the body
     pdf: Path | None = None
     notes: list[str] = field(default_factory=list)  # Chinese lines for the user (skipped preview …)
-
-
-def issues_of(issues: pd.DataFrame | None, region: str, year: int) -> pd.DataFrame | None:
-    if issues is None:
-        return None
-    return issues[(issues["region"] == region) & (issues["year"] == year)]
 
 
 def write_draft(
@@ -59,19 +54,23 @@ def write_draft(
     """Write the draft of ``region``/``year`` to ``out`` (atomically); with ``pdf``, its preview beside it.
     ``catalog``: the one ingest used (the processed folder's copy); the built-in one when None."""
     view = select(indicators, region, int(year), catalog)
-    plan = draft_plan.build_plan(
-        view, issues_of(issues, region, int(year)), figures_dir, addressee, figure_note
+    drafted = plan.build_plan(
+        view,
+        None if issues is None else issues_of(issues, region, int(year), unplaced=False),
+        figures_dir,
+        addressee,
+        figure_note,
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, draft_docx.render(plan))
-    result = DraftResult(out, len(plan.figures), len(plan.missing))
+    atomic_write_bytes(out, document.render(drafted))
+    result = DraftResult(out, len(drafted.figures), len(drafted.missing))
     if figure_note:
         result.notes.append(figure_note)
     if pdf:
         try:
-            result.pdf = pdf_preview.to_pdf(out)
-        except pdf_preview.PreviewError as exc:
+            result.pdf = preview.to_pdf(out)
+        except preview.PreviewError as exc:
             result.notes.append(str(exc))
     return result
 
@@ -131,7 +130,7 @@ def add_to_report(
     catalog: Catalog | None = None,
 ) -> DraftResult | None:
     """The batch's step after the notebooks ran: the draft (and its PDF preview) in the report folder."""
-    has_soffice = pdf_preview.soffice() is not None
+    has_soffice = preview.soffice() is not None
     try:
         result = write_draft(
             indicators,
@@ -150,7 +149,7 @@ def add_to_report(
     if result.pdf is not None:
         say(f"  PDF 预览：{result.pdf.name}")
     elif not has_soffice:
-        say(f"  {pdf_preview.MISSING_TEXT}")
+        say(f"  {preview.MISSING_TEXT}")
     for note in result.notes:
         say(f"  {note}")
     return result

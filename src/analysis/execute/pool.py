@@ -1,17 +1,20 @@
 """The batch's default executor: long-lived worker processes, each keeping a warm kernel ready.
 
-:class:`NotebookPool` is a ``concurrent.futures.Executor`` for one function, :func:`~analysis.report.runner.
-execute_one`: ``submit(execute_one, job)`` returns a future of the result dict. Up to ``workers`` worker
-processes (``python -m analysis.report.pool --serve KERNEL CWD``) are started when the first jobs come and
-live until :meth:`NotebookPool.shutdown`; each runs one notebook at a time, on a fresh kernel that started
-while the previous notebook ran (:mod:`~analysis.report.warm`). Python, papermill and the kernel's imports
-are thus paid once per worker, not once per notebook.
+:class:`NotebookPool` is a ``concurrent.futures.Executor`` for module-level functions of one JSON argument
+(a job dict) that return a JSON result: :func:`~analysis.execute.runner.execute_one` for a notebook, or a
+caller's own step (found again by its module and name in the worker). ``submit(fn, job)`` returns a future
+of the result. Up to ``workers`` worker processes (``python -m analysis.execute.pool --serve``) are
+started when the first jobs come and live until the queue is empty after :meth:`NotebookPool.close`; each
+runs one job at a time. A notebook job runs on a fresh kernel that started while the previous job ran
+(:mod:`~analysis.execute.warm`), importing the modules that notebook imports. Python, papermill and the
+kernel's imports are thus paid once per worker, not once per notebook. Jobs with a lower
+``job["priority"]`` (default 1) are taken first: a caller finishes what it started before it starts more.
 
 Isolation stays as it was with one process per notebook: every notebook has its own kernel; a worker that
 dies or overruns the job's wall-clock limit (``job["hard_limit"]``) is killed with its process group and
-reported as ``crashed`` or ``timeout`` for that notebook only, and the next job starts a new worker. A
-worker exits by itself when its batch process is gone (even after ``kill -9``): its standard input closes,
-and it also watches its parent.
+reported as ``crashed`` or ``timeout`` for that job only, and the next job starts a new worker. A worker
+exits by itself when its batch process is gone (even after ``kill -9``): its standard input closes, and it
+also watches its parent.
 
 Jobs go to a worker as one JSON line on its standard input; the result comes back as one JSON line on a
 copy of its standard output, which the worker takes for itself before anything else can print there
@@ -21,6 +24,8 @@ copy of its standard output, which the worker takes for itself before anything e
 from __future__ import annotations
 
 import contextlib
+import importlib
+import itertools
 import json
 import os
 import queue
@@ -31,33 +36,52 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import asdict
 from pathlib import Path
 
-from analysis.report.runner import NotebookResult, _read_stop, execute_one
+from analysis.execute import runner
+from analysis.execute.runner import NotebookResult, read_stop
+
+END = (float("inf"), 0, None)  # queued by close(): a worker that takes it exits
+
+
+def call_name(fn: Callable) -> str:
+    """``module:name`` of a module-level function (what a worker imports to call it)."""
+    name = f"{getattr(fn, '__module__', '')}:{getattr(fn, '__qualname__', '')}"
+    if "<" in name or name.startswith(":") or name.endswith(":"):
+        raise TypeError(f"NotebookPool 只运行模块级函数，收到 {fn!r}")
+    return name
+
+
+def resolve(name: str) -> Callable[[dict], dict]:
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 class NotebookPool(Executor):
-    """``workers`` warm worker processes running :func:`execute_one` jobs (see the module docstring)."""
+    """``workers`` warm worker processes running jobs (see the module docstring)."""
 
     def __init__(self, workers: int = 2, env: dict | None = None):
         self.workers = max(1, int(workers))
         self.env = env
-        self._jobs: queue.Queue = queue.Queue()
+        self._jobs: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()  # first in, first out within one priority
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
         self._logs = Path(tempfile.mkdtemp(prefix="fazhi-workers-"))
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
-        if fn is not execute_one or kwargs or len(args) != 1:
-            raise TypeError("NotebookPool 只运行 execute_one(job)")
+        if kwargs or len(args) != 1 or not isinstance(args[0], dict):
+            raise TypeError("NotebookPool 只运行 fn(job)：一个字典参数")
+        job = {**args[0], "call": call_name(fn)}
         future: Future = Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("NotebookPool 已关闭")
-            self._jobs.put((args[0], future))
+            self._jobs.put((job.get("priority", 1), next(self._order), (job, future)))
             if len(self._threads) < self.workers:
                 thread = threading.Thread(target=self._serve, args=(len(self._threads),), daemon=True)
                 thread.start()
@@ -66,12 +90,12 @@ class NotebookPool(Executor):
 
     def close(self) -> None:
         """No more jobs: each worker process exits as soon as the jobs already queued are done (while the
-        batch still writes pages), not at :meth:`shutdown`."""
+        caller still writes its results), not at :meth:`shutdown`."""
         with self._lock:
             if not self._closed:
                 self._closed = True
                 for _ in self._threads:
-                    self._jobs.put(None)
+                    self._jobs.put(END)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self.close()
@@ -79,35 +103,40 @@ class NotebookPool(Executor):
             with self._lock, contextlib.suppress(queue.Empty):
                 ends = 0
                 while True:
-                    item = self._jobs.get_nowait()
+                    item = self._jobs.get_nowait()[2]
                     if item is None:
                         ends += 1
                     else:
                         item[1].cancel()
             for _ in range(ends):
-                self._jobs.put(None)
+                self._jobs.put(END)
         if wait:
             for thread in self._threads:
                 thread.join()
             shutil.rmtree(self._logs, ignore_errors=True)
 
-    def _more_jobs(self) -> bool:
-        """A job (not the end) waits in the queue: worth starting a kernel for it."""
+    def _next_notebook(self) -> dict | None:
+        """The next queued notebook job (not the end, not another kind of job): worth starting a kernel
+        for; its kernel, folder and imports."""
         with self._jobs.mutex:
-            return any(item is not None for item in self._jobs.queue)
+            waiting = sorted(entry for entry in self._jobs.queue if entry[2] is not None)
+        job = waiting[0][2][0] if waiting else None
+        if job is None or job.get("call") != call_name(runner.execute_one):
+            return None
+        return {key: job[key] for key in ("kernel_name", "cwd", "preload") if key in job}
 
     def _serve(self, number: int) -> None:
         """One thread per worker process: hand it jobs one at a time; replace it when it died."""
         worker: _Worker | None = None
         try:
-            while (item := self._jobs.get()) is not None:
+            while (item := self._jobs.get()[2]) is not None:
                 job, future = item
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
-                    job = {**job, "prestart": self._more_jobs()}  # start a kernel for the next job
+                    job = {**job, "prestart": self._next_notebook()}  # a kernel for the next notebook
                     if worker is None or not worker.alive():
-                        worker = _Worker(job, self._logs / f"worker-{number}.log", self.env)
+                        worker = _Worker(self._logs / f"worker-{number}.log", self.env, job)
                     future.set_result(worker.run(job))
                 except BaseException as exc:  # never leave a future unanswered
                     future.set_exception(exc)
@@ -119,11 +148,12 @@ class NotebookPool(Executor):
 class _Worker:
     """One worker process, seen from the batch."""
 
-    def __init__(self, job: dict, log_path: Path, env: dict | None):
+    def __init__(self, log_path: Path, env: dict | None, first: dict):
         self.log_path = log_path
+        kernel = runner.kernel_of(first) if first.get("call") == call_name(runner.execute_one) else {}
         with log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "analysis.report.pool", "--serve", job["kernel_name"], job["cwd"]],
+                [sys.executable, "-m", "analysis.execute.pool", "--serve", json.dumps(kernel)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -164,15 +194,15 @@ class _Worker:
         detail = f"超过总时限 {limit:.0f} 秒，已强制结束" if overran else f"退出码 {self.proc.returncode}"
         if tail:
             detail += f"；最后输出：{tail[-1]}"
-        return asdict(
-            NotebookResult(
-                stem=Path(job["input"]).stem,
-                status="timeout" if overran else "crashed",
-                seconds=round(time.monotonic() - started, 2),
-                detail=detail,
-                **_read_stop(Path(job["output"])),
-            )
-        )
+        failure = {
+            "status": "timeout" if overran else "crashed",
+            "seconds": round(time.monotonic() - started, 2),
+            "detail": detail,
+        }
+        if "input" not in job:  # not a notebook: the caller reads the status and the detail
+            return failure
+        stem, stop = Path(job["input"]).stem, read_stop(Path(job["output"]))
+        return asdict(NotebookResult(stem=stem, **failure, **stop))
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -206,20 +236,26 @@ def _watch_parent() -> None:
     threading.Thread(target=poll, daemon=True).start()
 
 
-def serve(kernel_name: str, cwd: str) -> int:
-    """``python -m analysis.report.pool --serve KERNEL CWD``: run jobs from standard input until it closes."""
+def serve(first_kernel: dict) -> int:
+    """``python -m analysis.execute.pool --serve KERNEL``: run jobs from standard input until it closes.
+    ``KERNEL`` (JSON: kernel name, folder, imports) is started at once, for the first notebook."""
     _watch_parent()
     results = os.fdopen(os.dup(1), "w", encoding="utf-8")  # the result channel: only this module writes it
     os.dup2(2, 1)  # whatever else prints (kernels inherit it) goes to the log
-    from analysis.report.warm import Kernels, register_engine
+    from analysis.execute.warm import Kernels, register_engine
 
-    kernels = Kernels()
-    kernels.start(kernel_name, cwd)  # the first kernel starts while papermill is imported
+    kernels = runner.use_kernels(Kernels())
+    if first_kernel:
+        kernels.start(**first_kernel)  # the first kernel starts while papermill is imported
     register_engine()
     try:
         for line in sys.stdin:
             if line.strip():
-                result = execute_one(json.loads(line), kernels)
+                job = json.loads(line)
+                try:
+                    result = resolve(job["call"])(job)
+                except Exception as exc:  # a caller's step that raised: its job fails, the worker goes on
+                    result = {"status": "crashed", "detail": f"{type(exc).__name__}: {exc}"}
                 results.write(json.dumps(result, ensure_ascii=False) + "\n")
                 results.flush()
     finally:
@@ -228,7 +264,7 @@ def serve(kernel_name: str, cwd: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
-        sys.exit(serve(sys.argv[2], sys.argv[3]))
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        sys.exit(serve(json.loads(sys.argv[2])))
     print("本模块的 --serve 模式供批处理内部使用；请运行 python -m analysis run。", file=sys.stderr)
     sys.exit(2)

@@ -1,7 +1,7 @@
 """A report's ``assets/`` folder and the policy that pages load nothing else.
 
 The notebook CSS and plotly.js are copied from the installed nbconvert and plotly packages, the report's
-own CSS and script from ``analysis/report/assets``, and a CJK web font is cut down to the characters the
+own CSS and script from ``analysis/site/assets``, and a CJK web font is cut down to the characters the
 pages use. The Content-Security-Policy of every page forbids the browser to fetch anything from elsewhere
 or to run any inline script.
 """
@@ -16,10 +16,10 @@ from nbconvert import HTMLExporter
 from plotly.offline import get_plotlyjs
 
 from analysis.core.fileio import atomic_write_bytes
+from analysis.core.names import ASSETS_DIR
 from analysis.explore.style import bundled_font_path
-from analysis.report import webfont
+from analysis.site import webfont
 
-ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
 NOTEBOOK_CSS = "notebook.css"
 WEB_FONT_FILE = "cjk-subset.woff"
@@ -50,7 +50,7 @@ def _nbconvert_css() -> bytes:
 
 def asset_payloads() -> dict[str, bytes]:
     """File name → content of everything under a report's ``assets/`` folder."""
-    ours = resources.files("analysis.report").joinpath("assets")
+    ours = resources.files("analysis.site").joinpath("assets")
     return {
         PLOTLY_JS: get_plotlyjs().encode("utf-8"),
         NOTEBOOK_CSS: _nbconvert_css(),
@@ -75,8 +75,6 @@ def write_font(report_dir: Path, pages: list[str]) -> Path:
 
     Pages list system fonts first (Microsoft YaHei, PingFang SC, Noto Sans CJK SC …); this subset is the last
     resort, so that a report copied to a machine without any Chinese font still shows text, not boxes.
-    The batch cuts it in a helper process instead (:class:`~analysis.report.webfont.FontCutter`) and writes
-    the same bytes with :func:`write_font_bytes`.
     """
     return write_font_bytes(report_dir, webfont.subset_bytes(bundled_font_path(), webfont.font_chars(pages)))
 

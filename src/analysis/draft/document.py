@@ -1,4 +1,4 @@
-"""Write a :class:`~analysis.report.draft_plan.Plan` as a Word document (python-docx).
+"""Write a :class:`~analysis.draft.plan.Plan` as a Word document (python-docx).
 
 Every text, including what departments submitted (names, notes), goes in as a plain text run: never a
 field code, hyperlink or formula (a note ``=HYPERLINK(…)`` stays those characters). Characters XML
@@ -18,9 +18,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from analysis.report import docx_style as st
-from analysis.report import draft_plan as dp
-from analysis.report.draft_plan import Plan, Run, Section, Table
+from analysis.draft import plan as dp
+from analysis.draft import style as st
+from analysis.draft.plan import Plan, Run, Section, Table
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 PICTURE_MAX_MM = (150, 190)  # width, height of a figure on the page

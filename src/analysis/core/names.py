@@ -1,0 +1,32 @@
+"""The names of what the suite writes: report folders, their files and sub-folders, and the one timestamp
+format of the pages. Every package takes these from here, so a name is defined once.
+
+A region-year report is ``reports/<region>/<year>/``; a year's comparison page is
+``reports/<year>/地区对比.html``; the site overview is ``reports/index.html``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+INDEX = "index.html"  # a report's index page, and the site overview at the top of ``reports/``
+FIGURES_DIR = "figures"  # print figures (PNG and SVG) of a report
+EXECUTED_DIR = "notebooks"  # the executed notebooks of a report
+ASSETS_DIR = "assets"  # shared CSS, JavaScript, plotly.js and the web font of a report
+STATUS_FILE = "status.json"  # pages and failures of a region-year report, read by the overview
+WORKBOOK_NAME = "年度指标汇总.xlsx"  # the summary workbook of a region-year report
+COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks folder
+COMPARISON_PAGE = "地区对比.html"  # reports/<year>/地区对比.html
+REGIONS = "各地区"  # stands for the region of a comparison (folder names, page headers, batch targets)
+STAGING_PREFIX = ".staging-"  # a report's staging folder, inside the report folder
+# Written by ``run`` into its staging folder (never published): notebooks write print figures there only
+# because of it (``explore.nb``); a hand run writes them to a scratch folder.
+RUN_STAGE_MARKER = ".fazhi-run-stage"
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"  # "generated at" on every page and in status.json
+
+
+def timestamp() -> str:
+    """Local time in :data:`TIMESTAMP_FORMAT`, as every page states when it was generated."""
+    return dt.datetime.now().astimezone().strftime(TIMESTAMP_FORMAT)
