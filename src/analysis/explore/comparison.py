@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 from IPython.display import HTML
 
 from analysis.core.catalog import Catalog, load_catalog
@@ -122,15 +123,18 @@ def indicator_chart(cmp: Comparison, indicator_id: str) -> Chart:
     )
 
 
-def show_key_figures(cmp: Comparison) -> None:
-    """For each key figure: a one-line Chinese explanation, then its chart (regions sorted)."""
+def show_key_figures(cmp: Comparison) -> dict[str, go.Figure | str]:
+    """For each key figure: a one-line Chinese explanation, then its chart (regions sorted). Returns what
+    was shown for each, by indicator id: the plotly ``Figure``, or the note shown instead of an empty chart."""
+    shown: dict[str, go.Figure | str] = {}
     for k, iid in enumerate(key_ids()):
         ind = cmp.catalog.indicators[iid]
         topic = selection.topic_title(next(iter(cmp.views.values())), ind.topic) if cmp.views else ""
         nb.show_note(
             f"{topic}：{ind.name_zh}（单位：{ind.unit}）。各地区按数值从高到低排列，未填报的地区列在图下。"
         )
-        nb.show_chart(cmp, indicator_chart(cmp, iid), f"key_{k + 1:02d}")
+        shown[iid] = nb.show_chart(cmp, indicator_chart(cmp, iid), f"key_{k + 1:02d}")
+    return shown
 
 
 # --- identity checks -------------------------------------------------------------------------------------
@@ -239,12 +243,13 @@ def region_table(cmp: Comparison) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def show_region_table(cmp: Comparison) -> None:
-    """The region table as a sortable HTML table (every cell escaped)."""
+def show_region_table(cmp: Comparison) -> pd.DataFrame:
+    """Show the region table as a sortable HTML table (every cell escaped) and return it."""
     table = region_table(cmp)
     if table.empty:
         nb.show_note("（无）")
-        return
+        return table
     markup = table.to_html(escape=True, index=False, na_rep=MISSING, border=0, classes=SORTABLE_CLASSES)
     nb._display(HTML(markup))
     nb.show_note(f"点击表头可按该列排序（再次点击反向）；共 {len(table)} 个地区。")
+    return table

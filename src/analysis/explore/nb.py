@@ -25,8 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.io as pio
-from IPython.display import HTML, display
-from plotly.io._base_renderers import NotebookRenderer
+from IPython.display import HTML, display, display_html
+from plotly.io.base_renderers import MimetypeRenderer
+from plotly.offline import get_plotlyjs
 
 from analysis.core import store
 from analysis.core.catalog import Catalog
@@ -52,11 +53,31 @@ def _show_plotly(fig) -> None:
     fig.show()
 
 
-class OfflineNotebookRenderer(NotebookRenderer):
-    """plotly's ``notebook`` renderer (plotly.js embedded once per notebook, no CDN) without the MathJax
-    CDN ``<script>`` plotly puts in every figure's HTML."""
+# What plotly's own ``notebook`` renderer publishes once when it is activated (offline: plotly.js inline,
+# the global config plotly.js reads as it loads, and the MathJax font setting should MathJax be present).
+PLOTLYJS_INIT = """\
+        <script>
+        window.PlotlyConfig = {{MathJaxConfig: 'local'}};
+        if (window.MathJax && window.MathJax.Hub && window.MathJax.Hub.Config) {{window.MathJax.Hub.Config({{SVG: {{font: "STIX-Web"}}}});}}
+        </script>
+        <script>{plotlyjs}</script>
+        """
 
-    def to_mimebundle(self, fig_dict):
+
+class OfflineNotebookRenderer(MimetypeRenderer):
+    """The ``notebook`` renderer (text/html, kept by nbconvert) built on plotly's public renderer API.
+
+    Like plotly's own: when activated (the first figure after :func:`configure_plotly`) it publishes
+    plotly.js once, embedded (no CDN); each figure is then a ``<div>`` with the toolbar ``config``. Unlike
+    plotly's own: no MathJax CDN ``<script>`` and no clean-up script in every figure's HTML."""
+
+    def __init__(self, config: dict | None = None):
+        self.config = dict(config) if config else {}
+
+    def activate(self) -> None:
+        display_html(PLOTLYJS_INIT.format(plotlyjs=get_plotlyjs()), raw=True)
+
+    def to_mimebundle(self, fig_dict: dict) -> dict:
         html_text = pio.to_html(
             fig_dict,
             config=self.config,
