@@ -22,6 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from analysis import cli
+from analysis.core import names
 from analysis.core.fileio import output_lock
 from analysis.core.store import write_tables
 from analysis.report import batch, summary, targets
@@ -375,7 +376,7 @@ def whole(folder: Path) -> list[str]:
             nbformat.read(book, as_version=4)
         except Exception:
             bad.append(book.name)
-    workbook = folder / summary.WORKBOOK_NAME
+    workbook = folder / names.WORKBOOK_NAME
     if workbook.exists():
         try:
             load_workbook(workbook)
@@ -423,7 +424,7 @@ def test_kill_9_during_a_run_leaves_the_previous_report_whole(tmp_path, processe
 
 def test_workbook_has_every_value_with_unit_department_and_source(tmp_path):
     table = fp.spec_frame()
-    path = summary.write_workbook(tmp_path / summary.WORKBOOK_NAME, fp.REGION, fp.YEAR, table, fp.issues())
+    path = summary.write_workbook(tmp_path / names.WORKBOOK_NAME, fp.REGION, fp.YEAR, table, fp.issues())
     wb = load_workbook(path)
     ws = wb[summary.INDICATOR_SHEET]
     header = [c.value for c in ws[1]]

@@ -19,10 +19,11 @@ import pytest
 from openpyxl import load_workbook
 
 from analysis import cli
+from analysis.core import names
 from analysis.core.problems import CODES, Problem
 from analysis.core.store import write_tables
 from analysis.execute.warm import PLOTLY_MIME, is_plotly_bundle
-from analysis.report import batch, summary, targets
+from analysis.report import batch, targets
 from analysis.site import static
 from tests import fixtures_processed as fp
 from tests.test_pages import remote_references
@@ -130,9 +131,7 @@ def test_submitted_text_appears_only_escaped(report):
         if ESCAPED in text:
             escaped_in.append(page.name)
     assert "index.html" in escaped_in and len(escaped_in) >= 2, escaped_in
-    cells = [
-        c for row in load_workbook(report / summary.WORKBOOK_NAME).worksheets[0].iter_rows() for c in row
-    ]
+    cells = [c for row in load_workbook(report / names.WORKBOOK_NAME).worksheets[0].iter_rows() for c in row]
     assert any(c.value == HOSTILE and c.data_type == "s" for c in cells)  # plain text in the workbook
 
 

@@ -18,10 +18,10 @@ import yaml
 from openpyxl import load_workbook
 
 from analysis import cli
-from analysis.core import store
+from analysis.core import names, store
 from analysis.core.catalog import load_catalog
 from analysis.explore import nb
-from analysis.report import batch, summary
+from analysis.report import batch
 from tests.builders import write_xlsx
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -114,7 +114,7 @@ def test_run_shows_it_in_the_topic_notebook_the_workbook_and_the_index_count(pro
     assert not result.failed, cli.summary_lines([result])
     page = (result.folder / "07_legal_services.html").read_text(encoding="utf-8")
     assert NEW_NAME in page and "120件" in page
-    sheet = load_workbook(result.folder / summary.WORKBOOK_NAME).worksheets[0]
+    sheet = load_workbook(result.folder / names.WORKBOOK_NAME).worksheets[0]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert any(NEW_NAME in row and 120 in row for row in rows), rows
     expected = len(load_catalog().reported) + 1

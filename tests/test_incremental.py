@@ -272,7 +272,13 @@ def test_a_pool_starts_a_kernel_only_for_a_notebook_that_follows() -> None:
     pool = pool_module.NotebookPool(1)
     pool._jobs.put(pool_module.END)
     assert pool._next_notebook() is None
-    notebook = {"call": pool_module.call_name(execute_one), "kernel_name": "k", "cwd": "/", "preload": ["a"]}
+    notebook = {
+        "call": pool_module.call_name(execute_one),
+        "input": "x.ipynb",
+        "kernel_name": "k",
+        "cwd": "/",
+    }
+    notebook["preload"] = ["a"]
     pool._jobs.put((1, 1, (notebook, None)))
     assert pool._next_notebook() == {"kernel_name": "k", "cwd": "/", "preload": ["a"]}
     pool._jobs.put((0, 2, ({"call": pool_module.call_name(steps.finish_report)}, None)))

@@ -153,7 +153,11 @@ def module_constants() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in modules():
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 name = node.targets[0].id
                 if name.lstrip("_").isupper():
                     try:
@@ -179,4 +183,6 @@ def test_each_package_says_what_it_owns_and_may_import():
     for folder in sorted(p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
         doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))) or ""
         assert len(doc) > 60, f"{folder.name}/__init__.py has no docstring saying what it owns"
-        assert "import" in doc.lower() or "Uses" in doc, f"{folder.name}/__init__.py does not say what it may import"
+        assert "import" in doc.lower() or "Uses" in doc, (
+            f"{folder.name}/__init__.py does not say what it may import"
+        )

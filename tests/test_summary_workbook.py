@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from openpyxl import load_workbook
 
+from analysis.core import names
 from analysis.core.catalog import load_catalog
 from analysis.explore import tables
 from analysis.explore.selection import MISSING, select, topic_ids
@@ -14,7 +15,7 @@ from tests import fixtures_processed as fp
 
 def sheet(tmp_path, frame, region=fp.REGION, issues=None):
     path = summary.write_workbook(
-        tmp_path / summary.WORKBOOK_NAME,
+        tmp_path / names.WORKBOOK_NAME,
         region,
         fp.YEAR,
         frame,

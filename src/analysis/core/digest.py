@@ -23,12 +23,13 @@ def sha_parts(*parts: bytes) -> str:
 
 @cache
 def program_digest(package: Path = PACKAGE) -> str:
-    """The package source: every ``.py``/``.yaml`` file and the report assets, by path and content."""
+    """The package source: every ``.py``/``.yaml``/``.j2`` file (code, catalog, page templates) and the
+    report assets, by path and content."""
     files = sorted(
         p
         for p in package.rglob("*")
         if p.is_file()
         and "__pycache__" not in p.parts
-        and (p.suffix in (".py", ".yaml") or "assets" in p.relative_to(package).parts)
+        and (p.suffix in (".py", ".yaml", ".j2") or "assets" in p.relative_to(package).parts)
     )
     return sha_parts(*(p.relative_to(package).as_posix().encode() + b"\0" + p.read_bytes() for p in files))

@@ -121,9 +121,7 @@ class NotebookPool(Executor):
         with self._jobs.mutex:
             waiting = sorted(entry for entry in self._jobs.queue if entry[2] is not None)
         job = waiting[0][2][0] if waiting else None
-        if job is None or job.get("call") != call_name(runner.execute_one):
-            return None
-        return {key: job[key] for key in ("kernel_name", "cwd", "preload") if key in job}
+        return runner.kernel_of(job) if job is not None and runner.runs_notebook(job) else None
 
     def _serve(self, number: int) -> None:
         """One thread per worker process: hand it jobs one at a time; replace it when it died."""
@@ -150,7 +148,7 @@ class _Worker:
 
     def __init__(self, log_path: Path, env: dict | None, first: dict):
         self.log_path = log_path
-        kernel = runner.kernel_of(first) if first.get("call") == call_name(runner.execute_one) else {}
+        kernel = runner.kernel_of(first) if runner.runs_notebook(first) else {}
         with log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "analysis.execute.pool", "--serve", json.dumps(kernel)],

@@ -162,6 +162,12 @@ def use_kernels(kernels: Kernels) -> Kernels:
     return kernels
 
 
+def runs_notebook(job: dict) -> bool:
+    """A job that runs a notebook on a kernel (:func:`execute_one`, or a step that calls it), as every
+    job made by :func:`submit_all` does: a spare kernel is worth starting for it."""
+    return {"input", "kernel_name", "cwd"} <= set(job)
+
+
 def kernel_of(job: dict) -> dict:
     """What a kernel for ``job`` is started with (:meth:`~analysis.execute.warm.Kernels.start`)."""
     return {"kernel_name": job["kernel_name"], "cwd": job["cwd"], "preload": job.get("preload", [])}

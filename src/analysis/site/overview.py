@@ -9,7 +9,6 @@ each region-year report and :func:`write_site_index` at the end (in a worker,
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,59 +100,15 @@ def render_site_index(rows: list[Row], comparisons: dict[int, str], generated: s
     """``reports/index.html``: a sortable table of every region-year and the comparison pages."""
     from analysis import __version__
 
-    e = html.escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="zh-CN">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1.0">',
-        f'<meta http-equiv="Content-Security-Policy" content="{e(static.CSP)}">',
-        '<meta name="referrer" content="no-referrer">',
-        "<title>法治政府建设情况分析报告总览</title>",
-        f'<link rel="stylesheet" href="{static.ASSETS_DIR}/{static.REPORT_CSS}">',
-        "</head>",
-        '<body class="fazhi-index fazhi-site">',
-        "<main>",
-        "<h1>法治政府建设情况分析报告总览</h1>",
-        f'<p class="fazhi-note">生成时间：{e(generated)}。共 {len({r.region for r in rows})} 个地区、'
-        f"{len(rows)} 份年度报告。本目录下的全部页面可离线打开，不需要网络。</p>",
-    ]
-    if comparisons:
-        out.append("<section><h2>地区对比</h2><ul>")
-        out += [
-            f'<li><a href="{e(link)}">{year} 年各地区对比</a></li>'
-            for year, link in sorted(comparisons.items())
-        ]
-        out.append("</ul></section>")
-    out.append("<section><h2>各地区各年度报告</h2>")
-    out.append(
-        '<table class="fazhi-table fazhi-sortable"><thead><tr><th>地区</th><th>年度</th><th>报告</th>'
-        "<th>页面</th><th>错误（条）</th><th>警告（条）</th><th>已填报指标</th><th>生成时间</th></tr></thead><tbody>"
+    return static.render(
+        "fazhi_overview.html.j2",
+        title="法治政府建设情况分析报告总览",
+        footer=f"由 fazhi-analysis {__version__} 自动生成。",
+        generated=generated,
+        regions=len({r.region for r in rows}),
+        rows=rows,
+        comparisons=sorted(comparisons.items()),
     )
-    for r in rows:
-        link = (
-            f'<a href="{e(r.link)}">打开报告</a>' if r.link else '<span class="fazhi-missing">未生成</span>'
-        )
-        pages = f"{r.pages - r.failed} / {r.pages} 页正常" if r.pages else "—"
-        if r.failed:
-            pages = f'<span class="fazhi-badge-failed">{r.failed} 页运行失败</span> {pages}'
-        out.append(
-            f"<tr><td>{e(r.region)}</td><td>{r.year}</td><td>{link}</td><td>{pages}</td>"
-            f"<td>{r.errors}</td><td>{r.warnings}</td><td>{r.reported} / {r.expected}</td>"
-            f"<td>{e(r.generated)}</td></tr>"
-        )
-    out.append("</tbody></table>")
-    out.append('<p class="fazhi-note">点击表头可按该列排序（再次点击反向）。</p></section>')
-    out += [
-        "</main>",
-        f'<footer class="fazhi-footer">由 fazhi-analysis {e(__version__)} 自动生成。</footer>',
-        f'<script src="{static.ASSETS_DIR}/{static.REPORT_JS}"></script>',
-        "</body>",
-        "</html>",
-        "",
-    ]
-    return "\n".join(out)
 
 
 def write_site_assets(root: Path, pages: list[str]) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jinja2 import DictLoader
+from jinja2 import FileSystemLoader
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
@@ -30,7 +30,7 @@ from analysis.core.names import ASSETS_DIR, INDEX
 from analysis.execute.warm import PLOTLY_MIME, is_plotly_bundle
 from analysis.explore.toolbar import plotly_config
 from analysis.site.sanitizer import sanitize_html, script_json
-from analysis.site.static import CSP
+from analysis.site.static import CSP, TEMPLATES
 
 # Only these output types reach a page; JavaScript, widget views and mermaid need code from elsewhere.
 _KEPT_MIMES = ("text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml", "text/plain")
@@ -155,62 +155,11 @@ def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-# --- the page template -------------------------------------------------------------------------------
-
-_PAGE_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
-{%- block header -%}
-<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta http-equiv="Content-Security-Policy" content="{{ resources.fazhi.csp | e }}">
-<meta name="referrer" content="no-referrer">
-<meta name="generator" content="fazhi-analysis {{ resources.fazhi.version | e }}">
-<title>{{ resources.fazhi.title | e }} · {{ resources.fazhi.region | e }} {{ resources.fazhi.year | e }} 年</title>
-<link rel="stylesheet" href="{{ resources.fazhi.assets | e }}/notebook.css">
-{% for css in resources.inlining.css -%}
-<style>{{ css }}</style>
-{% endfor -%}
-<link rel="stylesheet" href="{{ resources.fazhi.assets | e }}/report.css">
-</head>
-{%- endblock header -%}
-
-{%- block body_header -%}
-<body class="jp-Notebook fazhi-page" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
-<header class="fazhi-bar">
-<a class="fazhi-home" href="{{ resources.fazhi.home | e }}">← 返回报告目录</a>
-<span class="fazhi-where">{{ resources.fazhi.region | e }} · {{ resources.fazhi.year | e }} 年度</span>
-</header>
-{%- if resources.fazhi.failure %}
-<div class="fazhi-failed" role="alert"><strong>本页笔记本运行失败。</strong>{{ resources.fazhi.failure | e }}
-{%- if resources.fazhi.has_anchor %} <a href="#fazhi-failed-cell">跳到出错位置</a>{% endif %}
-以下为出错前已得到的结果；执行后的笔记本已保留在 notebooks/ 文件夹中供排查。</div>
-{%- endif %}
-<main>
-{%- endblock body_header -%}
-
-{% block body_footer %}
-</main>
-<footer class="fazhi-footer">{{ resources.fazhi.footer | e }}</footer>
-{%- if resources.fazhi.charts %}
-<script src="{{ resources.fazhi.assets | e }}/plotly.min.js"></script>
-<script src="{{ resources.fazhi.assets | e }}/report.js"></script>
-{%- endif %}
-</body>
-{% endblock body_footer %}
-
-{% block footer %}
-</html>
-{% endblock footer %}
-"""
-
-
 @functools.cache
 def _exporter():
     exporter = HTMLExporter(
         template_name="lab",
-        extra_loaders=[DictLoader({"fazhi_page.html.j2": _PAGE_TEMPLATE})],
+        extra_loaders=[FileSystemLoader(str(TEMPLATES))],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,

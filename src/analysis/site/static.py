@@ -8,13 +8,16 @@ or to run any inline script.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from importlib import resources
 from pathlib import Path
 
+import jinja2
 from nbconvert import HTMLExporter
 from plotly.offline import get_plotlyjs
 
+from analysis import __version__
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.names import ASSETS_DIR
 from analysis.explore.style import bundled_font_path
@@ -31,6 +34,37 @@ CSP = (
     "img-src 'self' file: data: blob:; font-src 'self' file: data:; connect-src 'none'; "
     "base-uri 'none'; form-action 'none'"
 )
+
+
+TEMPLATES = Path(__file__).parent / "templates"  # fazhi_base.html.j2: the head, CSP and footer of every page
+# (every name starts with fazhi_: the folder is also on nbconvert's search path, whose lab template extends
+# its own base.html.j2)
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The site's templates (every value escaped unless marked safe)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+
+
+def render(name: str, *, title: str, footer: str, links=(), **context) -> str:
+    """A page of the site from ``templates/<name>`` (which extends ``fazhi_layout.html.j2``): the shared head with
+    the CSP, the title as heading, the navigation ``links`` ((label, href) pairs) and the footer."""
+    return (
+        environment()
+        .get_template(name)
+        .render(
+            csp=CSP,
+            assets=ASSETS_DIR,
+            version=__version__,
+            title=title,
+            footer=footer,
+            links=list(links),
+            **context,
+        )
+    )
 
 
 def _nbconvert_css() -> bytes:
