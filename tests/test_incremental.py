@@ -162,24 +162,70 @@ def test_a_changed_region_reruns_with_its_comparison_only(setup: dict) -> None:
     assert any(line.startswith("杞县 2019 年：运行 2 个笔记本（原因：数据变化") for line in said)
 
 
-def test_notebook_program_parameters_and_force_are_reasons(setup: dict, monkeypatch) -> None:
-    run(setup, region="通许县")
-    write_notebook(setup["books"] / "02_second.ipynb", "print('改过的')")
-    assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == ["笔记本变化"]
+def reasons(setup: dict, region: str = "all", **kwargs) -> dict:
+    """Why each report would be built now (``[]``: reused), from :func:`batch.plan_batch`: the decision
+    alone, without building anything."""
+    plan = batch.plan_batch(
+        region,
+        "all",
+        kwargs.pop("processed", setup["processed"]),
+        setup["reports"],
+        notebooks_dir=kwargs.pop("books", setup["books"]),
+        **kwargs,
+    )
+    return {(t.region, t.year): d.reasons for t, d in plan.reports}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    """One build of the two regions and their comparison page, shared by the tests that only ask what the
+    next run would do (they change copies, never this folder)."""
+    root = tmp_path_factory.mktemp("built")
+    books = root / "notebooks"
+    write_notebook(books / "01_good.ipynb", GOOD)
+    write_notebook(books / "02_second.ipynb", "print('二')")
+    write_notebook(books / "site" / "地区对比.ipynb", "print(year)")
+    shared = {"processed": two_regions(root / "processed"), "books": books, "reports": root / "reports"}
+    run(shared)
+    return shared
+
+
+def test_a_built_report_is_current(built: dict) -> None:
+    assert reasons(built) == {("通许县", 2019): [], ("杞县", 2019): [], (names.REGIONS, 2019): []}
+
+
+def test_notebook_program_parameters_and_force_are_reasons(built: dict, monkeypatch, tmp_path) -> None:
+    """Each input alone makes the report be built again, with its reason (the comparison page follows its
+    regions). The decision is read from the plan: nothing is built."""
+    books = tmp_path / "books"
+    shutil.copytree(built["books"], books)
+    write_notebook(books / "02_second.ipynb", "print('改过的')")
+    assert reasons(built, region="通许县", books=books) == {("通许县", 2019): ["笔记本变化"]}
+    copy = tmp_path / "copy-of-processed"
+    shutil.copytree(built["processed"], copy)  # same content, another folder: a parameter of the notebooks
+    assert reasons(built, region="通许县", processed=copy) == {("通许县", 2019): ["参数变化"]}
+    assert reasons(built, force=True)[(names.REGIONS, 2019)] == ["--force"]
     monkeypatch.setattr(builds, "program_digest", lambda: "另一个版本")
-    assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == ["程序变化"]
-    copy = setup["root"] / "copy-of-processed"
-    shutil.copytree(setup["processed"], copy)  # same content, another folder: a parameter of the notebooks
-    assert run(setup, region="通许县", processed=copy)[0][("通许县", 2019)].reasons == ["参数变化"]
-    assert run(setup, region="通许县", processed=copy)[0][("通许县", 2019)].reused
-    assert run(setup, region="通许县", processed=copy, force=True)[0][("通许县", 2019)].reasons == ["--force"]
+    assert reasons(built) == {
+        ("通许县", 2019): ["程序变化"],
+        ("杞县", 2019): ["程序变化"],
+        (names.REGIONS, 2019): ["程序变化"],
+    }
 
 
-def test_timestamps_alone_change_nothing(setup: dict) -> None:
+def test_a_report_built_with_new_parameters_is_then_current(setup: dict) -> None:
+    """After a build with other parameters, the record holds them: the next run reuses the report."""
     run(setup, region="通许县")
-    for path in [*setup["books"].rglob("*.ipynb"), *setup["processed"].iterdir()]:
+    copy = setup["root"] / "copy-of-processed"
+    shutil.copytree(setup["processed"], copy)
+    assert run(setup, region="通许县", processed=copy)[0][("通许县", 2019)].reasons == ["参数变化"]
+    assert reasons(setup, region="通许县", processed=copy) == {("通许县", 2019): []}
+
+
+def test_timestamps_alone_change_nothing(built: dict) -> None:
+    for path in [*built["books"].rglob("*.ipynb"), *built["processed"].iterdir()]:
         path.touch()
-    assert run(setup, region="通许县")[0][("通许县", 2019)].reused
+    assert reasons(built) == {("通许县", 2019): [], ("杞县", 2019): [], (names.REGIONS, 2019): []}
 
 
 def test_a_report_with_a_failed_notebook_is_never_done(setup: dict) -> None:
@@ -286,15 +332,16 @@ def test_a_pool_starts_a_kernel_only_for_a_notebook_that_follows() -> None:
     pool.shutdown()
 
 
-def test_a_missing_page_is_rebuilt(setup: dict) -> None:
-    run(setup, region="通许县")
-    (setup["reports"] / "通许县" / "2019" / "02_second.html").unlink()
-    assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == [builds.MISSING_FILES]
+def test_a_missing_page_is_rebuilt(built: dict, tmp_path: Path) -> None:
+    copied = {**built, "reports": tmp_path / "reports"}
+    shutil.copytree(built["reports"], copied["reports"])
+    (copied["reports"] / "通许县" / "2019" / "02_second.html").unlink()
+    assert reasons(copied, region="通许县") == {("通许县", 2019): [builds.MISSING_FILES]}
 
 
-def test_a_reusing_run_imports_no_notebook_machinery(setup: dict) -> None:
+def test_a_reusing_run_imports_no_notebook_machinery(built: dict) -> None:
     """The command line, as a user runs it: nothing changed, so papermill, nbconvert and plotly stay out."""
-    run(setup)
+    setup = built
     script = (
         "import json, sys\n"
         "from analysis.cli import main\n"
