@@ -23,7 +23,6 @@ has already refused for any DTD or entity declaration (ElementTree never fetches
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import io
 import posixpath
@@ -34,12 +33,10 @@ from xml.etree import ElementTree
 from analysis.core.text import scrub_surrogates
 from analysis.ingest.cells import Cell, Sheet, a1
 from analysis.ingest.numfmt import (
-    BUILTIN_FORMATS,
-    BUILTIN_IDS,
     CUSTOM_BASE,
-    MAC_EPOCH,
-    WINDOWS_EPOCH,
+    builtin_format,
     from_excel,
+    is_builtin,
     is_date_format,
     is_duration_format,
 )
@@ -61,7 +58,7 @@ def read_xlsx(data: bytes) -> list[Sheet]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         overrides, defaults = _manifest(archive.read("[Content_Types].xml"))
         workbook_part = _workbook_part(overrides, defaults)
-        sheet_parts, epoch = _sheet_parts(archive, workbook_part)
+        sheet_parts, date1904 = _sheet_parts(archive, workbook_part)
         strings_part = next((name for name, ct in overrides if ct == SHARED_STRINGS), None)
         strings = _shared_strings(archive.read(strings_part[1:])) if strings_part else []
         try:
@@ -72,7 +69,7 @@ def read_xlsx(data: bytes) -> list[Sheet]:
         for name, part, state in sheet_parts:
             sheet = Sheet(name=name, hidden=(state or "visible") != "visible")
             with archive.open(part) as src:
-                _SheetReader(sheet, strings, styles, epoch).read(src)
+                _SheetReader(sheet, strings, styles, date1904).read(src)
             sheets.append(sheet)
         return sheets
 
@@ -99,11 +96,9 @@ def _workbook_part(overrides: tuple[tuple[str, str], ...], defaults: frozenset[s
     raise OSError("File contains no valid workbook part")
 
 
-def _sheet_parts(
-    archive: zipfile.ZipFile, part: str
-) -> tuple[list[tuple[str, str, str | None]], dt.datetime]:
-    """(name, part, state) of each worksheet in workbook order, and the date epoch (1900 or 1904)."""
-    listed, epoch = _workbook(archive.read(part))
+def _sheet_parts(archive: zipfile.ZipFile, part: str) -> tuple[list[tuple[str, str, str | None]], bool]:
+    """(name, part, state) of each worksheet in workbook order, and whether dates count from 1904."""
+    listed, date1904 = _workbook(archive.read(part))
     rels: dict[str, tuple[str, str]] | None = None
     names = set(archive.namelist())
     found = []
@@ -117,21 +112,21 @@ def _sheet_parts(
         target, rel_type = rels[rel_id]
         if target in names and "chartsheet" not in rel_type:
             found.append((name, target, state))
-    return found, epoch
+    return found, date1904
 
 
 @functools.lru_cache(maxsize=64)
-def _workbook(xml: bytes) -> tuple[tuple[tuple[str, str, str], ...], dt.datetime]:
+def _workbook(xml: bytes) -> tuple[tuple[tuple[str, str, str], ...], bool]:
     root = ElementTree.fromstring(xml)
     props = root.find(MAIN + "workbookPr")
     flag = props.get("date1904") if props is not None else None
-    epoch = MAC_EPOCH if flag is not None and flag not in ("false", "f", "0", "") else WINDOWS_EPOCH
+    date1904 = flag is not None and flag not in ("false", "f", "0", "")
     listed = tuple(
         (el.get("name"), el.get(_REL_ID), el.get("state"))
         for sheets in root.findall(MAIN + "sheets")
         for el in sheets.findall(MAIN + "sheet")
     )
-    return listed, epoch
+    return listed, date1904
 
 
 @functools.lru_cache(maxsize=64)
@@ -180,18 +175,20 @@ def _styles(xml: bytes | None) -> _Styles:
 
 
 class _Styles:
-    """Number format of each cell style (``s``), and which styles show dates or durations (read-only)."""
+    """Number format of each cell style (``s``), and which styles show dates or durations (read-only).
+
+    A style's format is the one its ``numFmtId`` declares in ``<numFmts>``, else the built-in one of that
+    id. An undeclared id from 164 up keeps openpyxl's convention: custom formats are renumbered from 164
+    in order of first use, and the id names the one renumbered to it (its numbers stay numbers)."""
 
     def __init__(self, xml: bytes | None):
-        self.formats: list[int] = []  # number format id per style; custom ids renumbered from 164
-        self.custom: list[str] = []
+        self.by_style: list[str | None] = []
         self.dates: set[int] = set()
         self.durations: set[int] = set()
         if xml is not None:
             self._read(ElementTree.fromstring(xml))
-        if not self.formats:  # no cell styles: openpyxl's default, one unformatted style
-            self.formats = [0]
-        self.by_style = [self._format_of(fmt_id) for fmt_id in self.formats]
+        if not self.by_style:  # no cell styles: openpyxl's default, one unformatted style
+            self.by_style = [builtin_format(0)]
 
     def _read(self, root) -> None:
         declared = {
@@ -200,33 +197,28 @@ class _Styles:
             for el in group.findall(MAIN + "numFmt")
         }
         xfs = [int(el.get("numFmtId", 0)) for group in root.findall(MAIN + "cellXfs") for el in group]
+        custom: list[str | None] | None = None
         for index, fmt_id in enumerate(xfs):
             if fmt_id in declared:
-                fmt = declared[fmt_id]
-                if fmt in BUILTIN_IDS:
-                    fmt_id = BUILTIN_IDS[fmt]
-                else:
-                    if fmt not in self.custom:
-                        self.custom.append(fmt)
-                    fmt_id = self.custom.index(fmt) + CUSTOM_BASE
+                fmt = shown = declared[fmt_id]
+            elif fmt_id < CUSTOM_BASE:
+                fmt = shown = builtin_format(fmt_id)
             else:
-                fmt = BUILTIN_FORMATS.get(fmt_id)
+                if custom is None:
+                    used = dict.fromkeys(declared[i] for i in xfs if i in declared)
+                    custom = [code for code in used if not is_builtin(code)]
+                fmt, at = None, fmt_id - CUSTOM_BASE
+                shown = custom[at] if at < len(custom) else None
             if is_date_format(fmt):
                 self.dates.add(index)
-            if is_duration_format(fmt):
-                self.durations.add(index)
-            self.formats.append(fmt_id)
+                if is_duration_format(fmt):
+                    self.durations.add(index)
+            self.by_style.append(shown)
 
     def number_format(self, style_id: int) -> str | None:
         if not style_id or style_id >= len(self.by_style):
             return None
         return self.by_style[style_id]  # a negative id counts from the end, as it always did
-
-    def _format_of(self, fmt_id: int) -> str | None:
-        if fmt_id < CUSTOM_BASE:
-            return BUILTIN_FORMATS.get(fmt_id)
-        index = fmt_id - CUSTOM_BASE
-        return self.custom[index] if index < len(self.custom) else None
 
 
 # --- one worksheet --------------------------------------------------------------------------------
@@ -237,8 +229,8 @@ _LETTERS = re.compile(r"[A-Za-z]{1,3}")
 
 
 class _SheetReader:
-    def __init__(self, sheet: Sheet, strings: list[str], styles: _Styles, epoch: dt.datetime):
-        self.sheet, self.strings, self.styles, self.epoch = sheet, strings, styles, epoch
+    def __init__(self, sheet: Sheet, strings: list[str], styles: _Styles, date1904: bool):
+        self.sheet, self.strings, self.styles, self.date1904 = sheet, strings, styles, date1904
         self.row = self.col = 0
         self.shared: dict[str, str] = {}  # shared formula index → its leader's text
         self.row_attrs: dict[int, dict] = {}
@@ -311,7 +303,7 @@ class _SheetReader:
                 if style_id in self.styles.dates:
                     data_type = "d"
                     try:
-                        value = from_excel(value, self.epoch, style_id in self.styles.durations)
+                        value = from_excel(value, self.date1904, style_id in self.styles.durations)
                     except (OverflowError, ValueError):
                         data_type, value = "e", "#VALUE!"
             elif data_type == "s":
