@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from analysis.draft import preview
 from tests.builders import write_sample_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,12 @@ settings.register_profile("fazhi", deadline=None)
 settings.load_profile("fazhi")
 
 touched: list[str] = []  # every refused access, in order
+
+# The PDF preview of the Word draft takes LibreOffice several seconds a report: only the tests about it
+# make one (with ``REAL_SOFFICE``). Every other test, and every process a test starts (batch workers), sees
+# no LibreOffice, as on a machine without it: the draft is written and the preview is said to be skipped.
+REAL_SOFFICE = preview.soffice()
+os.environ["FAZHI_SOFFICE"] = "fazhi-no-soffice-in-tests"
 
 
 def is_live(path: object, cwd: str | None = None) -> bool:

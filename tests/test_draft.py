@@ -34,6 +34,7 @@ from analysis.explore import charts, sentences
 from analysis.explore.selection import select
 from analysis.explore.static_figures import save_static, to_matplotlib
 from tests import fixtures_processed as fp
+from tests.conftest import REAL_SOFFICE
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "tongxu_2019_report.txt"
@@ -456,11 +457,14 @@ def test_catalog_declares_where_each_topic_goes_and_checks_it():
 # --- the PDF preview ---------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(pdf_preview.soffice() is None, reason="LibreOffice (soffice) is not installed")
+needs_soffice = pytest.mark.skipif(REAL_SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+
+
+@needs_soffice
 def test_pdf_preview_has_pages_the_title_and_no_blank_page(shipped):
     from pypdf import PdfReader
 
-    pdf = pdf_preview.to_pdf(shipped["result"].path)
+    pdf = pdf_preview.to_pdf(shipped["result"].path, REAL_SOFFICE)
     assert pdf == shipped["result"].path.with_suffix(".pdf")
     pages = PdfReader(pdf).pages
     assert len(pages) >= 4
@@ -470,11 +474,14 @@ def test_pdf_preview_has_pages_the_title_and_no_blank_page(shipped):
     assert "附表" in "".join(texts) and "—1—" in texts[0]
 
 
-def test_batch_writes_the_draft_into_the_report_folder(tmp_path, monkeypatch):
+@pytest.mark.parametrize("soffice", [pytest.param(REAL_SOFFICE, marks=needs_soffice), "no-such-soffice-here"])
+def test_batch_writes_the_draft_into_the_report_folder(tmp_path, monkeypatch, soffice):
+    """The draft is one of the report's finishing steps (in a worker, on the staged folder): published
+    with the report, with its PDF preview when LibreOffice is installed, else a line saying why not."""
     from analysis.report import batch
     from tests.test_batch import GOOD, write_notebook, write_processed
 
-    monkeypatch.setenv("FAZHI_SOFFICE", "no-such-soffice-here")
+    monkeypatch.setenv("FAZHI_SOFFICE", str(soffice))
     processed = write_processed(tmp_path / "processed")
     write_notebook(tmp_path / "nbs" / "02_services.ipynb", GOOD)
     said: list[str] = []
@@ -487,8 +494,14 @@ def test_batch_writes_the_draft_into_the_report_folder(tmp_path, monkeypatch):
         workers=1,
         say=said.append,
     )
-    assert (tmp_path / "reports" / REGION / "2019" / draft.draft_name(REGION, YEAR)).is_file()
-    assert any("Word 初稿" in line for line in said) and any("未找到 LibreOffice" in line for line in said)
+    document = tmp_path / "reports" / REGION / "2019" / draft.draft_name(REGION, YEAR)
+    assert document.is_file() and any("Word 初稿" in line for line in said)
+    if soffice == REAL_SOFFICE:
+        assert document.with_suffix(".pdf").stat().st_size > 1000
+        assert any("PDF 预览" in line for line in said)
+    else:
+        assert not document.with_suffix(".pdf").exists()
+        assert any("未找到 LibreOffice" in line for line in said)
 
 
 @pytest.mark.parametrize(("qualifier", "written"), [("余", "500余本"), ("约", "约500本"), ("", "500本")])
