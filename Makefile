@@ -9,7 +9,7 @@ KERNEL := fazhi-analysis
 REGION ?= all
 YEAR ?= all
 
-.PHONY: install install-test kernel ingest report test lint format lab bench clean
+.PHONY: install install-test kernel ingest report test test-quick lint format lab bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ format: install-test
 
 test: install-test lint
 	$(PY) -m pytest
+
+# The inner loop while developing: stops at the first failure, skips the slow and browser tests. CI and the
+# README run `make test`, which runs everything.
+test-quick: install-test
+	$(PY) -m pytest -x -q -m "not slow and not browser"
 
 # JupyterLab refuses to run as root (containers, office servers) unless told: pass --allow-root there.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)

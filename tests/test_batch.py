@@ -25,7 +25,7 @@ from analysis import cli
 from analysis.core import names
 from analysis.core.fileio import output_lock
 from analysis.core.store import write_tables
-from analysis.report import batch, summary, targets
+from analysis.report import batch, dispatch, summary, targets
 from analysis.report.targets import BatchError, Target
 from tests import fixtures_processed as fp
 
@@ -331,7 +331,7 @@ def test_a_kernel_that_fails_to_start_is_retried(tmp_path, processed):
 
 
 def test_a_kernel_that_never_starts_is_reported(tmp_path, processed, monkeypatch):
-    monkeypatch.setattr(batch, "START_ATTEMPTS", 2)
+    monkeypatch.setattr(dispatch, "START_ATTEMPTS", 2)
     report, result = run_on_flaky_kernel(tmp_path, processed, failures=99)
     assert result.status == "startup" and result.attempts == 2
     assert "启动失败（已尝试 2 次）" in result.failure_text()

@@ -13,6 +13,8 @@ from analysis import cli
 from analysis.report import batch
 from analysis.report.targets import BatchError
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("distributed")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

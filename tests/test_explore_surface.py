@@ -299,11 +299,12 @@ def test_fig_show_publishes_plotly_js_once_inline_then_each_figure_as_html(monke
 
 
 def test_a_chart_run_in_a_kernel_keeps_html_in_the_exported_page(processed, tmp_path):
-    from analysis.report.kernel import KERNEL_NAME, ensure_kernel
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
     from nbformat.v4 import new_code_cell, new_notebook
     from plotly.offline import get_plotlyjs
+
+    from analysis.execute.kernel import KERNEL_NAME, ensure_kernel
 
     ensure_kernel()
     chart = "charts.bar(ctx.view, ['disputes.mediation_cases', 'disputes.mediators'], '人民调解')"

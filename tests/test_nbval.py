@@ -16,8 +16,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from analysis.execute.kernel import KERNEL_NAME, ensure_kernel
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
