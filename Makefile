@@ -54,8 +54,10 @@ format: install-test
 	$(BIN)/ruff format src tests scripts benchmarks
 	$(BIN)/ruff check --fix src tests scripts benchmarks
 
+# Two pytest processes, each taking whole test files (module fixtures are built once); the slowest tests are
+# listed at the end of every run.
 test: install-test lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The inner loop while developing: stops at the first failure, skips the slow and browser tests. CI and the
 # README run `make test`, which runs everything.

@@ -50,7 +50,9 @@ touched: list[str] = []  # every refused access, in order
 # The PDF preview of the Word draft takes LibreOffice several seconds a report: only the tests about it
 # make one (with ``REAL_SOFFICE``). Every other test, and every process a test starts (batch workers), sees
 # no LibreOffice, as on a machine without it: the draft is written and the preview is said to be skipped.
-REAL_SOFFICE = preview.soffice()
+# The real one is found once, by the first pytest process, and handed to its xdist workers in the environment.
+REAL_SOFFICE = os.environ.get("FAZHI_TEST_SOFFICE") or preview.soffice() or None
+os.environ["FAZHI_TEST_SOFFICE"] = REAL_SOFFICE or ""
 os.environ["FAZHI_SOFFICE"] = "fazhi-no-soffice-in-tests"
 
 

@@ -7,6 +7,7 @@ that reuses everything imports neither papermill nor nbconvert nor plotly. Small
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from analysis import cli
 from analysis.core import names
+from analysis.core.store import EXPECT_ENV
 from analysis.report import batch, builds, publish
 from tests import fixtures_processed as fp
 from tests.test_batch import GOOD, outputs_text, write_notebook, write_processed
@@ -115,17 +117,20 @@ def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path) -> None:
 
 
 def test_any_executor_runs_the_batch(tmp_path: Path) -> None:
-    """``run_batch`` takes a ``concurrent.futures.Executor``: here threads of this process (papermill starts
-    each kernel), giving the same report files as the default warm workers."""
+    """``run_batch`` takes a ``concurrent.futures.Executor``: here threads of this process, giving the same
+    report files as the default warm workers, and leaving this process's environment as it was."""
     processed = write_processed(tmp_path / "processed")
     books = tmp_path / "nb"
     write_notebook(books / "01_good.ipynb", GOOD)
-    with ThreadPoolExecutor(1) as threads:
+    write_notebook(books / "02_second.ipynb", GOOD)
+    before = os.environ.get(EXPECT_ENV)
+    with ThreadPoolExecutor(2) as threads:  # two notebooks side by side in this process
         [report] = batch.run_batch(
             "通许县", 2019, processed, tmp_path / "threads", notebooks_dir=books, executor=threads
         )
+    assert os.environ.get(EXPECT_ENV) == before  # each kernel got the manifest; this process did not
     [default] = batch.run_batch("通许县", 2019, processed, tmp_path / "pool", notebooks_dir=books)
-    assert report.results[0].ok and default.results[0].ok
+    assert [r.ok for r in report.results] == [True, True] and default.results[0].ok
     assert set(files(report.folder)) == set(files(default.folder))
 
 
@@ -326,7 +331,7 @@ def test_a_pool_starts_a_kernel_only_for_a_notebook_that_follows() -> None:
     }
     notebook["preload"] = ["a"]
     pool._jobs.put((1, 1, (notebook, None)))
-    assert pool._next_notebook() == {"kernel_name": "k", "cwd": "/", "preload": ["a"]}
+    assert pool._next_notebook() == {"kernel_name": "k", "cwd": "/", "preload": ["a"], "env": {}}
     pool._jobs.put((0, 2, ({"call": pool_module.call_name(steps.finish_report)}, None)))
     assert pool._next_notebook() is None  # the finishing step is next
     pool.shutdown()
@@ -368,4 +373,5 @@ def test_reading_the_tables_imports_no_validator(setup: dict) -> None:
         "print(json.dumps({'rows': rows > 0, 'pandera': 'pandera' in sys.modules}))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"rows": True, "pandera": False}, done.stderr

@@ -17,9 +17,7 @@ loads them.
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -170,7 +168,12 @@ def runs_notebook(job: dict) -> bool:
 
 def kernel_of(job: dict) -> dict:
     """What a kernel for ``job`` is started with (:meth:`~analysis.execute.warm.Kernels.start`)."""
-    return {"kernel_name": job["kernel_name"], "cwd": job["cwd"], "preload": job.get("preload", [])}
+    return {
+        "kernel_name": job["kernel_name"],
+        "cwd": job["cwd"],
+        "preload": job.get("preload", []),
+        "env": job.get("env") or {},
+    }
 
 
 def notebook_imports(nb: nbformat.NotebookNode) -> list[str]:
@@ -197,40 +200,35 @@ def notebook_imports(nb: nbformat.NotebookNode) -> list[str]:
 def execute_one(job: dict, kernels: Kernels | None = None) -> dict:
     """Run one notebook as described by ``job`` (paths, parameters, kernel, timeout); a result dict.
 
-    With ``kernels`` (a worker's :class:`~analysis.execute.warm.Kernels`, by default the ones of
-    :func:`use_kernels`) the notebook runs on a kernel that was started ahead, importing what the notebook
-    imports (``job["preload"]``), and when ``job["prestart"]`` names the next notebook's kernel, that one
-    starts while this one runs; without, papermill starts the kernel. Either way the kernel is new and is
-    shut down at the end. A kernel that fails to start (no cell started) is retried. ``job["env"]`` is set
-    in the environment while the notebook runs (an executor's processes may not have it).
+    The notebook runs on a new kernel of its own, started with ``job["env"]`` added to its environment and
+    importing what the notebook imports (``job["preload"]``); the kernel is shut down at the end. With
+    ``kernels`` (a worker's :class:`~analysis.execute.warm.Kernels`, by default the ones of
+    :func:`use_kernels`) that kernel was started ahead, and when ``job["prestart"]`` names the next
+    notebook's kernel, that one starts while this one runs. A kernel that fails to start (no cell started)
+    is retried. This process's own environment is never changed, so threads may run notebooks side by side.
     """
-    with _environment(job.get("env") or {}):
-        return _execute(job, kernels or _worker_kernels)
+    if kernels is None and _worker_kernels is None:
+        from analysis.execute.warm import Kernels
+
+        own = Kernels()
+        try:
+            return _execute({**job, "prestart": None}, own)
+        finally:
+            own.discard()
+    return _execute(job, kernels or _worker_kernels)
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    """``values`` in this process's environment (the kernel inherits it) while a job runs; then as before."""
-    before = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in before.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-def _execute(job: dict, kernels: Kernels | None) -> dict:
+def _execute(job: dict, kernels: Kernels) -> dict:
     import nbformat
     import papermill as pm
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    from analysis.execute.warm import ENGINE_NAME, register_engine, shutdown
+
     register_parameter_translator()
+    register_engine()
     output = Path(job["output"])
     stem = Path(job["input"]).stem
     started = time.monotonic()
@@ -239,12 +237,9 @@ def _execute(job: dict, kernels: Kernels | None) -> dict:
     for attempt in range(1, attempts + 1):
         engine: dict = {}
         try:
-            if kernels is not None:
-                from analysis.execute.warm import ENGINE_NAME
-
-                engine = {"engine_name": ENGINE_NAME, "km": kernels.take(**kernel_of(job))}
-                if job.get("prestart") and attempt == 1:
-                    kernels.start(**job["prestart"])  # for the next notebook, meanwhile
+            engine = {"engine_name": ENGINE_NAME, "km": kernels.take(**kernel_of(job))}
+            if job.get("prestart") and attempt == 1:
+                kernels.start(**job["prestart"])  # for the next notebook, meanwhile
             pm.execute_notebook(
                 job["input"],
                 str(output),
@@ -271,8 +266,6 @@ def _execute(job: dict, kernels: Kernels | None) -> dict:
             status, detail = "startup", f"{type(exc).__name__}: {exc}"
         finally:
             if "km" in engine:  # normally shut down by the engine already
-                from analysis.execute.warm import shutdown
-
                 shutdown(engine["km"])
         stop = read_stop(output)
         if status == "startup" and stop:

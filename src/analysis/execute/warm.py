@@ -17,6 +17,8 @@ manager it is handed, then shuts that kernel down, as papermill does with a kern
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -43,27 +45,32 @@ class Kernels:
         self.spare: tuple[tuple, AsyncKernelManager | BaseException] | None = None
 
     @staticmethod
-    def _key(kernel_name: str, cwd: str | Path, preload) -> tuple:
-        return (kernel_name, str(cwd), tuple(preload or ()))
+    def _key(kernel_name: str, cwd: str | Path, preload, env) -> tuple:
+        return (kernel_name, str(cwd), tuple(preload or ()), tuple(sorted((env or {}).items())))
 
-    def start(self, kernel_name: str, cwd: str | Path, preload=()) -> None:
-        """Start a kernel for a later :meth:`take` (returns as soon as its process is launched)."""
+    def start(self, kernel_name: str, cwd: str | Path, preload=(), env: dict | None = None) -> None:
+        """Start a kernel for a later :meth:`take` (returns as soon as its process is launched); ``env`` is
+        added to this process's environment for the kernel only."""
         self.discard()
-        key = self._key(kernel_name, cwd, preload)
+        key = self._key(kernel_name, cwd, preload, env)
         km = AsyncKernelManager(kernel_name=kernel_name)
         try:
-            run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=preload_arguments(key[2]))
+            run_sync(km.start_kernel)(
+                cwd=str(cwd), extra_arguments=preload_arguments(key[2]), env={**os.environ, **(env or {})}
+            )
         except BaseException as exc:  # NoSuchKernel, a kernel command that cannot be launched …
             self.spare = (key, exc)
             return
         self.spare = (key, km)
 
-    def take(self, kernel_name: str, cwd: str | Path, preload=()) -> AsyncKernelManager:
+    def take(
+        self, kernel_name: str, cwd: str | Path, preload=(), env: dict | None = None
+    ) -> AsyncKernelManager:
         """The started kernel for this notebook (starting one now when there is no matching spare).
         A failed start raises here, where the caller counts the attempt."""
-        key = self._key(kernel_name, cwd, preload)
+        key = self._key(kernel_name, cwd, preload, env)
         if self.spare is None or self.spare[0] != key:
-            self.start(kernel_name, cwd, preload)
+            self.start(kernel_name, cwd, preload, env)
         assert self.spare is not None
         _, found = self.spare
         self.spare = None
@@ -100,6 +107,7 @@ def drop_bundles(cell, **_) -> None:
     cell.outputs[:] = [o for o in cell.get("outputs", []) if not is_plotly_bundle(o.get("data", {}))]
 
 
+@functools.cache
 def register_engine() -> None:
     """Make :class:`WarmEngine` available to ``papermill.execute_notebook(engine_name="fazhi-warm")``."""
     from papermill.engines import papermill_engines
