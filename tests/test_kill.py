@@ -212,10 +212,11 @@ def _staged(folder: Path, pattern: str) -> int:
 
 
 def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], tmp_path: Path) -> None:
-    """SIGKILL at two moments of ``run`` chosen by its progress, not by the clock (so the test means the same
-    on a loaded machine): while the notebooks run (the first executed notebook is in the staging folder),
-    and while the report is being finished (every page written). The previous report stays whole, every
-    worker and kernel stops by itself, and the next run completes."""
+    """SIGKILL at three moments of ``run`` chosen by its progress, not by the clock (so the test means the
+    same on a loaded machine): while the notebooks run (the first executed notebook is in the staging
+    folder), while the report is being finished (every page written), and while it is being published (its
+    build record was just removed). Every file of the report stays whole, the set of files is the same,
+    every worker and kernel stops by itself, and the next run completes."""
     processed, reports = tmp_path / "processed", tmp_path / "reports"
     _complete(raws["clean"], processed)
     cmd = _cli(
@@ -228,15 +229,21 @@ def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], t
     baseline = _report_files(folder)
     _assert_whole(baseline)
     pages = sum(1 for name in baseline if "/" not in name and name.endswith(".html")) - 1  # not index.html
-    moments = (("notebooks/*.ipynb", 1), ("*.html", pages))  # notebooks running; every page written
-    for pattern, count in moments:
+    record = folder / ".build.json"
+    moments = {
+        "notebooks running": lambda: _staged(folder, "notebooks/*.ipynb") >= 1,
+        "finishing steps (every page written)": lambda: _staged(folder, "*.html") >= pages,
+        "publishing (the record is forgotten first)": lambda: not record.exists(),
+    }
+    assert record.is_file()
+    for moment, reached in moments.items():
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         deadline = time.monotonic() + 600
-        while proc.poll() is None and time.monotonic() < deadline and _staged(folder, pattern) < count:
-            time.sleep(0.01)
+        while proc.poll() is None and time.monotonic() < deadline and not reached():
+            time.sleep(0.002)
         family = psutil.Process(proc.pid).children(recursive=True)
         # the run is still going and is at the moment asked for when the kill lands
-        assert proc.poll() is None and family, f"the run ended before {count} × {pattern} were staged"
+        assert proc.poll() is None, f"the run ended before: {moment}"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         # workers and kernels notice and stop: nothing runs on unattended
