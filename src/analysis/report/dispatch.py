@@ -71,7 +71,8 @@ class _Build:
     handles: list[Future | NotebookResult]
     report: dict  # what every step of this report is told: folders, region, year, time
     started: float
-    finishing: Future | None = None
+    phases: list[list[str]] = field(default_factory=list)  # finishing steps still to hand out, by phase
+    finishing: list[Future] = field(default_factory=list)  # the finishing jobs handed out so far
 
 
 def build_all(
@@ -173,19 +174,30 @@ def _start(
 
 def _finish_all(started: list[_Build], s: Settings, executor: Executor) -> dict[Target, ReportResult]:
     """Hand each report's finishing steps to the executor as soon as its last notebook ends (ahead of the
-    notebooks still queued), and publish each report as soon as they end."""
+    notebooks still queued): the first phase, then the later phases side by side; publish each report as
+    soon as all its finishing jobs ended (or stop handing out its steps when one failed)."""
     out: dict[Target, ReportResult] = {}
     waiting = list(started)
+    for b in waiting:
+        b.phases = steps.phases(b.report["comparison"])
     while waiting:
-        for b in waiting:
-            if b.finishing is None and not any(isinstance(h, Future) and not h.done() for h in b.handles):
-                b.finishing = executor.submit(steps.finish_report, _finishing_job(b))
-        for b in [b for b in waiting if b.finishing is not None and b.finishing.done()]:
-            waiting.remove(b)
-            out[b.target] = _publish(b, s)
-        running = [h for b in waiting for h in (b.finishing, *b.handles) if isinstance(h, Future)]
+        for b in list(waiting):
+            if any(isinstance(h, Future) and not h.done() for h in (*b.handles, *b.finishing)):
+                continue
+            failed = any(_outcome(f).get("status") != "ok" for f in b.finishing)
+            if b.phases and not failed:
+                first = not b.finishing
+                later = [b.phases.pop(0)] if first else [b.phases.pop(0) for _ in range(len(b.phases))]
+                job = _finishing_job(b)
+                b.finishing += [
+                    executor.submit(steps.finish_report, {**job, "steps": names}) for names in later
+                ]
+            else:
+                waiting.remove(b)
+                out[b.target] = _publish(b, s)
+        running = [h for b in waiting for h in (*b.handles, *b.finishing) if isinstance(h, Future)]
         if waiting:
-            wait([h for h in running if not h.done()], return_when=FIRST_COMPLETED)
+            wait([h for h in running if not h.done()] or running, return_when=FIRST_COMPLETED)
     return out
 
 
@@ -216,19 +228,21 @@ def _publish(b: _Build, s: Settings) -> ReportResult:
 
     folder, target, comparison = b.decision.folder, b.target, b.report["comparison"]
     results = runner.collect(b.handles, b.notebooks)
-    done = _outcome(b.finishing)
-    for line in done.get("lines", []):
+    done = [_outcome(f) for f in b.finishing]
+    for line in (line for each in done for line in each.get("lines", [])):
         s.say(f"  {line}")
     seconds = round(time.monotonic() - b.started, 1)
-    if done.get("status") != "ok":
-        error = f"报告的收尾步骤失败（{done.get('detail', '')}），本次报告未发布，原有报告保持不变。"
+    failure = next((each for each in done if each.get("status") != "ok"), None)
+    if failure is not None:
+        error = f"报告的收尾步骤失败（{failure.get('detail', '')}），本次报告未发布，原有报告保持不变。"
         s.say(f"  {error}")
         return ReportResult(target, folder, results, seconds, [], reasons=b.decision.reasons, error=error)
     _same_snapshot(s.processed, b.report["digest"])  # before the folder is touched
     failed = any(not r.ok for r in results)
     builds.forget(folder)  # from here until the new record is written, the folder does not look done
     publish.publish(b.stage, folder, keep_figures=failed)
-    pages = [PageInfo(**info) for info in done["pages"]]
+    pages = [PageInfo(**info) for each in done for info in each.get("pages", [])]
+    whole = comparison or any(each.get("drafted") for each in done)
     if not comparison:
         overview.record_status(
             folder,
@@ -238,7 +252,7 @@ def _publish(b: _Build, s: Settings) -> ReportResult:
             len([r for r in results if not r.ok]),
             b.report["now"],
         )
-    if done["whole"] and not failed:  # a report with a failed notebook or no draft is never done
+    if whole and not failed:  # a report with a failed notebook or no draft is never done
         builds.record(folder, b.decision.inputs, [] if comparison else [p.html_name for p in pages])
     page = names.COMPARISON_PAGE if comparison else INDEX
     return ReportResult(target, folder, results, seconds, pages, page, b.decision.reasons)

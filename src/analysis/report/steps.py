@@ -6,8 +6,9 @@ in the executor's workers, next to its notebooks, never in the batch's main proc
 - per notebook, :func:`run_notebook`: :data:`NOTEBOOK_STEPS` — execute it on a fresh kernel, then write
   its page;
 - once every notebook of the report has ended, :func:`finish_report`: :data:`REPORT_STEPS` — the pages a
-  lost worker did not write, the summary workbook, the index page, the Word draft and its PDF preview,
-  the assets and the web font (a comparison page has only its page, assets and font);
+  lost worker did not write, the summary workbook and the index page; then, side by side, the Word draft
+  with its PDF preview, and the assets with the web font (a comparison page has only its page, assets and
+  font);
 - once every report is published, :func:`write_overview`: the site overview ``reports/index.html``.
 
 Each step takes and returns plain values (a job dict in, a JSON-able dict out), so it runs in a pool
@@ -171,33 +172,11 @@ def assets(job: dict, state: dict) -> None:
     static.write_font(stage, [p.read_text(encoding="utf-8") for p in sorted(stage.glob("*.html"))])
 
 
-REPORT_STEPS = (missing_pages, summary, index, draft, assets)
-COMPARISON_STEPS = (missing_pages, comparison_page, assets)
-
-
-def finish_report(job: dict) -> dict:
-    """:data:`REPORT_STEPS` (or :data:`COMPARISON_STEPS`) on the staged folder, in order. The result:
-    ``pages`` (PageInfo dicts), ``whole`` (a region-year report also needs its draft), ``lines`` to say,
-    and ``status`` ``ok``, or ``error`` with ``detail`` when a step raised (nothing is published then)."""
-    state: dict = {"drafted": job["comparison"]}
-    steps = COMPARISON_STEPS if job["comparison"] else REPORT_STEPS
-    for step in steps:
-        try:
-            step(job, state)
-        except Exception as exc:  # the report is not published; the batch says which step and why
-            return {
-                "status": "error",
-                "detail": f"{STEP_NAMES[step.__name__]}：{type(exc).__name__}: {exc}",
-                "lines": state.get("lines", []),
-            }
-    return {
-        "status": "ok",
-        "pages": state["pages"],
-        "whole": bool(state["drafted"]),
-        "lines": state.get("lines", []),
-    }
-
-
+# A report's finishing steps in phases: the first phase is one job; the later ones run side by side, each
+# its own job (the draft and the font cut take the longest and need only what the first phase wrote).
+REPORT_STEPS = ((missing_pages, summary, index), (draft,), (assets,))
+COMPARISON_STEPS = ((missing_pages, comparison_page), (assets,))
+STEPS = {step.__name__: step for phase in (*REPORT_STEPS, *COMPARISON_STEPS) for step in phase}
 STEP_NAMES = {
     "missing_pages": "页面",
     "summary": "年度指标汇总表",
@@ -206,6 +185,31 @@ STEP_NAMES = {
     "comparison_page": "地区对比页",
     "assets": "样式与网页字体",
 }
+
+
+def phases(comparison: bool) -> list[list[str]]:
+    """The names of the finishing steps of a report (or a comparison page), phase by phase."""
+    return [[step.__name__ for step in phase] for phase in (COMPARISON_STEPS if comparison else REPORT_STEPS)]
+
+
+def finish_report(job: dict) -> dict:
+    """The finishing steps ``job["steps"]`` (names of :data:`STEPS`) on the staged folder, in order. The
+    result: ``status`` ``ok``, or ``error`` with ``detail`` when a step raised (the report is then not
+    published); ``lines`` to say; ``pages`` (PageInfo dicts) when the pages were written; ``drafted``
+    when the draft was written."""
+    state: dict = {}
+    for name in job["steps"]:
+        try:
+            STEPS[name](job, state)
+        except Exception as exc:  # the report is not published; the batch says which step and why
+            return {
+                "status": "error",
+                "detail": f"{STEP_NAMES[name]}：{type(exc).__name__}: {exc}",
+                "lines": state.get("lines", []),
+            }
+    done = {"status": "ok", "lines": state.get("lines", [])}
+    done.update({key: state[key] for key in ("pages", "drafted") if key in state})
+    return done
 
 
 def _tables(job: dict, state: dict) -> dict:
