@@ -71,8 +71,7 @@ class _Build:
     handles: list[Future | NotebookResult]
     report: dict  # what every step of this report is told: folders, region, year, time
     started: float
-    phases: list[list[str]] = field(default_factory=list)  # finishing steps still to hand out, by phase
-    finishing: list[Future] = field(default_factory=list)  # the finishing jobs handed out so far
+    finishing: list[Future] = field(default_factory=list)  # its finishing jobs, once handed out
 
 
 def build_all(
@@ -173,24 +172,19 @@ def _start(
 
 
 def _finish_all(started: list[_Build], s: Settings, executor: Executor) -> dict[Target, ReportResult]:
-    """Hand each report's finishing steps to the executor as soon as its last notebook ends (ahead of the
-    notebooks still queued): the first phase, then the later phases side by side; publish each report as
-    soon as all its finishing jobs ended (or stop handing out its steps when one failed)."""
+    """Hand each report's finishing jobs to the executor as soon as its last notebook ends (ahead of the
+    notebooks still queued), and publish each report as soon as they all ended."""
     out: dict[Target, ReportResult] = {}
     waiting = list(started)
-    for b in waiting:
-        b.phases = steps.phases(b.report["comparison"])
     while waiting:
         for b in list(waiting):
             if any(isinstance(h, Future) and not h.done() for h in (*b.handles, *b.finishing)):
                 continue
-            failed = any(_outcome(f).get("status") != "ok" for f in b.finishing)
-            if b.phases and not failed:
-                first = not b.finishing
-                later = [b.phases.pop(0)] if first else [b.phases.pop(0) for _ in range(len(b.phases))]
+            if not b.finishing:
                 job = _finishing_job(b)
-                b.finishing += [
-                    executor.submit(steps.finish_report, {**job, "steps": names}) for names in later
+                jobs = steps.finishing_jobs(b.report["comparison"])
+                b.finishing = [
+                    executor.submit(steps.finish_report, {**job, "steps": names}) for names in jobs
                 ]
             else:
                 waiting.remove(b)

@@ -5,10 +5,10 @@ in the executor's workers, next to its notebooks, never in the batch's main proc
 
 - per notebook, :func:`run_notebook`: :data:`NOTEBOOK_STEPS` — execute it on a fresh kernel, then write
   its page;
-- once every notebook of the report has ended, :func:`finish_report`: :data:`REPORT_STEPS` — the pages a
-  lost worker did not write, the summary workbook and the index page; then, side by side, the Word draft
-  with its PDF preview, and the assets with the web font (a comparison page has only its page, assets and
-  font);
+- once every notebook of the report has ended, :func:`finish_report` in two jobs side by side
+  (:data:`REPORT_STEPS`): the pages a lost worker did not write, the summary workbook, the index page, the
+  assets and the web font; and the Word draft with its PDF preview (a comparison page has only its page,
+  assets and font);
 - once every report is published, :func:`write_overview`: the site overview ``reports/index.html``.
 
 Each step takes and returns plain values (a job dict in, a JSON-able dict out), so it runs in a pool
@@ -172,11 +172,11 @@ def assets(job: dict, state: dict) -> None:
     static.write_font(stage, [p.read_text(encoding="utf-8") for p in sorted(stage.glob("*.html"))])
 
 
-# A report's finishing steps in phases: the first phase is one job; the later ones run side by side, each
-# its own job (the draft and the font cut take the longest and need only what the first phase wrote).
-REPORT_STEPS = ((missing_pages, summary, index), (draft,), (assets,))
-COMPARISON_STEPS = ((missing_pages, comparison_page), (assets,))
-STEPS = {step.__name__: step for phase in (*REPORT_STEPS, *COMPARISON_STEPS) for step in phase}
+# A report's finishing steps: each tuple is one job, and the jobs run side by side in two workers (the draft
+# with its PDF preview takes about as long as the rest, which ends with the font cut).
+REPORT_STEPS = ((missing_pages, summary, index, assets), (draft,))
+COMPARISON_STEPS = ((missing_pages, comparison_page, assets),)
+STEPS = {step.__name__: step for job in (*REPORT_STEPS, *COMPARISON_STEPS) for step in job}
 STEP_NAMES = {
     "missing_pages": "页面",
     "summary": "年度指标汇总表",
@@ -187,9 +187,9 @@ STEP_NAMES = {
 }
 
 
-def phases(comparison: bool) -> list[list[str]]:
-    """The names of the finishing steps of a report (or a comparison page), phase by phase."""
-    return [[step.__name__ for step in phase] for phase in (COMPARISON_STEPS if comparison else REPORT_STEPS)]
+def finishing_jobs(comparison: bool) -> list[list[str]]:
+    """The names of the finishing steps of a report (or a comparison page), job by job."""
+    return [[step.__name__ for step in job] for job in (COMPARISON_STEPS if comparison else REPORT_STEPS)]
 
 
 def finish_report(job: dict) -> dict:
