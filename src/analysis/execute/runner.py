@@ -1,8 +1,8 @@
-"""Running notebooks: each one under papermill, on a fresh kernel of the project, in a worker process.
+"""Running notebooks: each one under papermill, on a fresh kernel of its own, in a worker process.
 
 :func:`execute_one` runs one notebook (a job: paths, parameters, kernel, timeouts) in the process that calls
-it; :func:`run_all` hands the jobs of a report to an executor (``concurrent.futures.Executor``-shaped, by
-default the warm worker processes of :mod:`~analysis.execute.pool`). Each notebook has a per-cell timeout
+it; :func:`submit_all` hands the jobs of a report to an executor (``concurrent.futures.Executor``-shaped,
+by default the warm worker processes of :mod:`~analysis.execute.pool`) and :func:`collect` gathers them. Each notebook has a per-cell timeout
 and, in a worker process, a wall-clock limit; a kernel that fails to start is retried. A notebook that
 raises, kills its kernel or hangs is reported (:class:`NotebookResult`) with the cell where it stopped; the
 others go on.
@@ -340,11 +340,6 @@ def collect(handles: list[Future | NotebookResult], notebooks: list[Path]) -> li
         h if isinstance(h, NotebookResult) else _result_of(h, p)
         for h, p in zip(handles, notebooks, strict=True)
     ]
-
-
-def run_all(jobs: list[tuple[Path, dict]], executor: Executor, say: Say) -> list[NotebookResult]:
-    """:func:`submit_all`, then :func:`collect`."""
-    return collect(submit_all(jobs, executor, say), [p for p, _ in jobs])
 
 
 def _result_of(future: Future, nb_path: Path) -> NotebookResult:
