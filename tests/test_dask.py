@@ -1,10 +1,13 @@
 """The batch on a Dask cluster (optional extra ``distributed``; the test extra installs it): the shipped 2019
 data through ``run --scheduler local`` (a LocalCluster of 2 workers) gives the same pages as the local warm
-workers, byte for byte apart from the times written on them."""
+workers, byte for byte apart from the times written on them. Three of the real notebooks (the overview,
+the data-quality tables, one topic with plotly charts) stand for the nine: what is compared is the
+scheduler, not the notebooks."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("distributed")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SOME_NOTEBOOKS = ("00_overview.ipynb", "01_data_quality.ipynb", "03_powers.ipynb")
 TIMES = [
     re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d"),  # 生成于 …
     re.compile(r"\d+(?:\.\d+)? 秒"),  # how long a notebook ran
@@ -43,6 +47,10 @@ def processed(sample_raw: Path, tmp_path_factory) -> Path:
 
 def test_a_local_dask_cluster_gives_the_same_pages(processed: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("FAZHI_SOFFICE", "fazhi-no-soffice")  # the PDF preview is not what is compared
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    for name in SOME_NOTEBOOKS:
+        shutil.copy(NOTEBOOKS / name, books)
     runs = {}
     for name, scheduler in (("local", None), ("dask", "local")):
         [report] = batch.run_batch(
@@ -50,13 +58,13 @@ def test_a_local_dask_cluster_gives_the_same_pages(processed: Path, tmp_path: Pa
             2019,
             processed,
             tmp_path / name,
-            notebooks_dir=NOTEBOOKS,
+            notebooks_dir=books,
             workers=2,
             scheduler=scheduler,
         )
         assert [r.status for r in report.results] == ["ok"] * len(report.results)
         runs[name] = pages(report.folder)
-    assert len(runs["local"]) >= 10
+    assert len(runs["local"]) == len(SOME_NOTEBOOKS) + 1  # and index.html
     assert runs["dask"] == runs["local"]
 
 

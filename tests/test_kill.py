@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import pytest
 from filelock import FileLock
 
@@ -74,6 +73,15 @@ def raws(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> dict[str
     extra = [hc.CASES_BY_NAME[n] for n in names]
     hc.build_corpus(hostile, extra)
     return {"clean": clean, "hostile": hostile}
+
+
+@pytest.fixture(scope="module")
+def ingested(raws: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each raw folder ingested once, by the CLI; tests copy the output folder they start from."""
+    root = tmp_path_factory.mktemp("ingested")
+    for name, raw in raws.items():
+        _complete(raw, root / name)
+    return {name: root / name for name in raws}
 
 
 def _complete(raw: Path, out: Path) -> float:
@@ -182,86 +190,6 @@ def test_two_concurrent_ingests_never_interleave(raws: dict[str, Path], tmp_path
         assert source in {str(r) for r in raws.values()}
 
 
-# --- the notebook batch ---------------------------------------------------------------------------
-
-
-def _report_files(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    }
-
-
-def _assert_whole(files: dict[str, bytes]) -> None:
-    assert "index.html" in files
-    for name, data in files.items():
-        if name.endswith(".html"):
-            assert data.rstrip().endswith(b"</html>"), name
-        elif name.endswith(".svg"):
-            assert data.rstrip().endswith(b"</svg>"), name
-        elif name.endswith(".png"):
-            assert data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82"), name
-        elif name.endswith(".ipynb"):
-            json.loads(data)
-
-
-def _staged(folder: Path, pattern: str) -> int:
-    """How many files matching ``pattern`` the running batch has written into its staging folder."""
-    return sum(1 for stage in folder.glob(".staging-*") for _ in stage.glob(pattern))
-
-
-def test_kill_9_during_run_keeps_previous_reports_whole(raws: dict[str, Path], tmp_path: Path) -> None:
-    """SIGKILL at three moments of ``run`` chosen by its progress, not by the clock (so the test means the
-    same on a loaded machine): while the notebooks run (the first executed notebook is in the staging
-    folder), while the report is being finished (every page written), and while it is being published (its
-    build record was just removed). Every file of the report stays whole, the set of files is the same,
-    every worker and kernel stops by itself, and the next run completes."""
-    processed, reports = tmp_path / "processed", tmp_path / "reports"
-    _complete(raws["clean"], processed)
-    cmd = _cli(
-        "run", "--region", hc.REGION, "--year", hc.YEAR, "--processed", processed, "--reports", reports
-    )
-    cmd.append("--force")  # every run builds (an unchanged report would be reused in a moment)
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ENV)
-    assert first.returncode == 0, first.stderr[-2000:]
-    folder = reports / hc.REGION / str(hc.YEAR)
-    baseline = _report_files(folder)
-    _assert_whole(baseline)
-    pages = sum(1 for name in baseline if "/" not in name and name.endswith(".html")) - 1  # not index.html
-    record = folder / ".build.json"
-    moments = {
-        "notebooks running": lambda: _staged(folder, "notebooks/*.ipynb") >= 1,
-        "finishing steps (every page written)": lambda: _staged(folder, "*.html") >= pages,
-        "publishing (the record is forgotten first)": lambda: not record.exists(),
-    }
-    assert record.is_file()
-    for moment, reached in moments.items():
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-        deadline = time.monotonic() + 600
-        while proc.poll() is None and time.monotonic() < deadline and not reached():
-            time.sleep(0.002)
-        family = psutil.Process(proc.pid).children(recursive=True)
-        # the run is still going and is at the moment asked for when the kill lands
-        assert proc.poll() is None, f"the run ended before: {moment}"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        # workers and kernels notice and stop: nothing runs on unattended
-        _, alive = psutil.wait_procs(family, timeout=30)
-        for p in alive:
-            p.kill()
-        assert not alive, [p.cmdline()[:4] for p in alive]
-        files = _report_files(folder)
-        assert set(files) == set(baseline)
-        _assert_whole(files)
-    final = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ENV)
-    assert final.returncode == 0, final.stderr[-2000:]
-    assert "Traceback" not in final.stderr
-    files = _report_files(folder)
-    assert set(files) == set(baseline)
-    _assert_whole(files)
-
-
 _KILL_AFTER_WRITES = """
 import os, signal, sys
 import analysis.core.store as store
@@ -285,13 +213,15 @@ STAGED = 5
 
 
 @pytest.mark.parametrize("writes", range(1, STAGED + 3))
-def test_kill_9_between_the_written_files(writes: int, raws: dict[str, Path], tmp_path: Path) -> None:
+def test_kill_9_between_the_written_files(
+    writes: int, raws: dict[str, Path], ingested: dict[str, Path], tmp_path: Path
+) -> None:
     """The most dangerous moments, hit exactly: SIGKILL right after the n-th file write of the publication.
     A reader gets the previous run's complete set (killed before the commit point) or the new run's complete
     set (after it), never a mix, and never an error."""
 
     out = tmp_path / "processed"
-    _complete(raws["clean"], out)
+    shutil.copytree(ingested["clean"], out)
     before = snapshot(out)
     code = _KILL_AFTER_WRITES.format(n=writes)
     proc = subprocess.run(
@@ -303,7 +233,7 @@ def test_kill_9_between_the_written_files(writes: int, raws: dict[str, Path], tm
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]  # the hook fired
     indicators, issues = read_indicators(out), read_issues(out)  # finishes a committed publication
     source, *_ = snapshot(out)  # every file whole and of one run
-    expected = before if writes <= STAGED else (str(raws["hostile"]), *_reference(raws["hostile"], tmp_path))
+    expected = before if writes <= STAGED else snapshot(ingested["hostile"])
     assert source == expected[0]
     assert indicators.equals(expected[1][indicators.columns]) and issues.equals(expected[2][issues.columns])
     assert (
@@ -312,9 +242,3 @@ def test_kill_9_between_the_written_files(writes: int, raws: dict[str, Path], tm
     _complete(raws["hostile"], out)
     assert snapshot(out)[0] == str(raws["hostile"])
     assert not list(out.glob(".staged-*")) and not (out / ".publish.json").exists()
-
-
-def _reference(raw: Path, tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    out = tmp_path / "reference"
-    _complete(raw, out)
-    return snapshot(out)[1:]
