@@ -26,6 +26,8 @@ import pathlib
 import pandas as pd
 from analysis.core.fileio import output_lock
 from analysis.core.store import read_indicators, write_tables
+
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
 folder = pathlib.Path(processed_dir)
 with output_lock(folder):
     write_tables(folder, pd.read_parquet(folder / "indicators.parquet"), pd.read_parquet(folder / "issues.parquet"))

@@ -28,6 +28,8 @@ from analysis.site import static
 from tests import fixtures_processed as fp
 from tests.test_pages import remote_references
 
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
+
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",

@@ -24,6 +24,8 @@ from analysis.explore import nb
 from analysis.report import batch
 from tests.builders import write_xlsx
 
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NEW_ID = "disputes.legal_aid_cases"
 NEW_NAME = "办理法律援助案件"

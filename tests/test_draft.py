@@ -36,6 +36,8 @@ from analysis.explore.static_figures import save_static, to_matplotlib
 from tests import fixtures_processed as fp
 from tests.conftest import REAL_SOFFICE
 
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
+
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "tongxu_2019_report.txt"
 SPEC = DATA / "tongxu_2019_indicators.csv"

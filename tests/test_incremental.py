@@ -23,6 +23,8 @@ from analysis.report import batch, builds, publish
 from tests import fixtures_processed as fp
 from tests.test_batch import GOOD, outputs_text, write_notebook, write_processed
 
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
+
 REGIONS = ("通许县", "杞县")
 ONLY = ["disputes.mediation_cases", "functions.power_items_before"]
 

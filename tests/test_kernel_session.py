@@ -8,12 +8,15 @@ import json
 import subprocess
 import sys
 
+import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from analysis.core.store import write_tables
 from analysis.execute.kernel import KERNEL_NAME, ensure_kernel
 from tests import fixtures_processed as fp
+
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
 
 SECTION_IMPORTS = (
     "from analysis.explore import charts, frames, nb, quality, selection, sentences, style, tables"

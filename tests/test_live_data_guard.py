@@ -18,6 +18,8 @@ import pytest
 from tests import conftest
 from tests.builders import REPO
 
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
+
 
 @pytest.mark.parametrize("folder", ["data/raw", "data/processed", "reports"])
 def test_a_live_folder_is_refused_and_recorded(folder: str) -> None:

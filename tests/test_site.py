@@ -26,6 +26,8 @@ from tests import fixtures_processed as fp
 from tests import site_data
 from tests.test_notebooks_static import html_of
 
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 COMPARISON_NB = NOTEBOOKS / names.COMPARISON_NOTEBOOK
 
