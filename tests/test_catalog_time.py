@@ -260,7 +260,7 @@ def test_year_on_year_text_follows_a_rename_and_says_so(runs):
     edition, result = runs["edition"]
     line = sentences.yoy(select(result.indicators, "通许县", 2021, edition), [OLD])
     assert len(line) == 1 and line[0].startswith("向“信用中国（河南开封）”推送双公示信息")
-    assert "2021年起指标名称改为" in line[0] and "比2020年增加" in line[0]
+    assert "2021年起指标名称改为" in line[0] and "比2020年增加0.0044万条" in line[0]
     rows = summary.indicator_rows(select(result.indicators, "通许县", 2021, edition)).set_index(
         "indicator_id"
     )

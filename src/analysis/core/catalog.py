@@ -142,6 +142,7 @@ class Catalog:
                 section=section_of(d, None),
                 department=d.get("department", ""),
                 aliases=tuple(d.get("aliases", ())),
+                digits=d.get("digits"),  # decimals to write (a figure in 万条); default: as written
             )
             for d in data["indicators"]
         ]
