@@ -336,3 +336,20 @@ def test_catalog_diff_prints_what_an_edition_changes(capsys):
     assert main(["catalog", "diff", str(EDITION), str(EDITION)]) == 0
     assert "没有变化" in capsys.readouterr().out
     assert not diff(load_catalog(), load_catalog())
+
+
+def test_a_balance_not_checked_in_a_year_is_an_empty_chart_saying_why(tmp_path, edition_data):
+    for entry in edition_data["identities"]:
+        if entry["id"] == "power_list_balance":
+            entry["until"] = 2020
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(edition_data, allow_unicode=True), encoding="utf-8")
+    edition = load_catalog(path)
+    empty = pd.DataFrame(columns=["region", "year", "indicator_id", "value"])
+    chart = charts.waterfall(select(empty, "通许县", 2021, edition), "power_list_balance", "权责清单调整")
+    assert not chart.values and "2021年的指标目录中不检查“权责清单增减平衡" in chart.note
+    cmp = comparison.compare(empty, empty.assign(severity=[]), 2021, catalog=edition)
+    assert "不检查" in comparison.balance_chart(cmp).note
+    assert charts.waterfall(
+        select(empty, "通许县", 2020, edition), "power_list_balance", "权责清单调整"
+    ).missing

@@ -139,6 +139,8 @@ def balance(view: View, identity_id: str) -> Balance:
 def waterfall(view: View, identity_id: str, what: str, gap_label: str = "未说明的增减") -> Chart:
     """Waterfall of a balance identity: start, each signed step, the unexplained gap (highlighted, even
     when zero it is shown as 0), and the end as reported. Missing steps are left out and named."""
+    if identity_id not in {x.id for x in view.catalog.identities}:  # not checked in this year's catalog
+        return Chart(kind="waterfall", title=chart_title(view, what), note=not_this_year(view, identity_id))
     b = balance(view, identity_id)
     ind = view.indicator(b.end)
     labels, values, texts, measures = [], [], [], []
@@ -183,6 +185,13 @@ def waterfall(view: View, identity_id: str, what: str, gap_label: str = "未说�
         missing=missing,
         note=note,
     )
+
+
+def not_this_year(view: View, identity_id: str) -> str:
+    """Why an identity of the edition is not checked in the view's year (its figures or itself not valid)."""
+    edition = view.catalog.edition
+    title = next((x.title_zh for x in edition.identities if x.id == identity_id), identity_id)
+    return f"{view.year}年的指标目录中不检查“{title}”（所需指标或该项检查不在本年度的目录中）。"
 
 
 def balance_note(view: View, b: Balance) -> str:

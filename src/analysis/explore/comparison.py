@@ -165,6 +165,10 @@ def balance_chart(cmp: Comparison, identity_id: str = POWER_BALANCE) -> Chart:
     lacking a term are named below, never drawn as balanced."""
     gaps, lacking = [], []
     unit = ""
+    if identity_id not in {x.id for x in cmp.catalog.identities}:  # not checked in this year's catalog
+        title = next((x.title_zh for x in cmp.catalog.edition.identities if x.id == identity_id), identity_id)
+        note = f"{cmp.year}年的指标目录中不检查“{title}”（所需指标或该项检查不在本年度的目录中）。"
+        return Chart(kind="bar", title=f"{cmp.year}年各地区勾稽检查", note=note)
     for r, v in cmp.views.items():
         b = balance(v, identity_id)
         unit = v.indicator(b.end).unit
