@@ -7,7 +7,9 @@ report 2019–2022 (workbooks written by :func:`tests.builders.write_years`), in
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +19,7 @@ import yaml
 
 import analysis.core
 from analysis.cli import main
+from analysis.core import store
 from analysis.core.catalog import CatalogError, load_catalog
 from analysis.core.catalog_diff import diff, lines, year_changes
 from analysis.draft.plan import build_plan
@@ -42,6 +45,7 @@ def runs(tmp_path_factory):
     late = {("通许县", 2021, "县政府办公室"): [["突发事件新闻稿", "条", 3]]}  # retired after 2020, still sent
     raw = write_years(tmp_path_factory.mktemp("years") / "raw", edition, REGIONS, YEARS, late)
     return {
+        "raw": raw,
         "edition": (edition, ingest(raw, edition, workers=1)),
         "shipped": (shipped, ingest(raw, shipped, workers=1)),
     }
@@ -353,3 +357,45 @@ def test_a_balance_not_checked_in_a_year_is_an_empty_chart_saying_why(tmp_path, 
     assert charts.waterfall(
         select(empty, "通许县", 2020, edition), "power_list_balance", "权责清单调整"
     ).missing
+
+
+def test_ingest_with_an_edition_records_its_hash(runs, tmp_path, capsys):
+    out = tmp_path / "processed"
+    assert (
+        main(["ingest", "--raw", str(runs["raw"]), "--out", str(out), "--catalog", str(EDITION), "--quiet"])
+        == 0
+    )
+    capsys.readouterr()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["catalog"]["sha256"] == hashlib.sha256(EDITION.read_bytes()).hexdigest()
+    assert (
+        store.read_catalog(out).for_year(2021).indicators.keys()
+        == load_catalog(EDITION).for_year(2021).indicators.keys()
+    )
+
+
+def test_a_merge_is_declared_and_never_compared_year_on_year(tmp_path, edition_data):
+    merged = {**_entry(edition_data, "disputes.legal_service_stations"), "indicator_id": "disputes.legal_service_points",
+              "name_zh": "基层公共法律服务站点", "since": 2021,
+              "replaces": ["disputes.legal_service_stations", "disputes.legal_service_rooms"]}  # fmt: skip
+    for old in merged["replaces"]:
+        _entry(edition_data, old)["until"] = 2020
+    edition_data["indicators"].append(merged)
+    edition_data["derived"] = [
+        d for d in edition_data["derived"] if "legal_service_rooms" not in d["formula"]
+    ]
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(edition_data, allow_unicode=True), encoding="utf-8")
+    edition = load_catalog(path)
+    assert edition.lineage.split_from("disputes.legal_service_points").kind == "merge"
+    rows = [
+        {"region": "通许县", "year": y, "indicator_id": i, "value": v, "qualifier": "", "precision": 1.0}
+        for y, i, v in [
+            (2020, "disputes.legal_service_stations", 12),
+            (2021, "disputes.legal_service_points", 330),
+        ]
+    ]
+    view = select(pd.DataFrame(rows), "通许县", 2021, edition)
+    assert sentences.yoy(view, ["disputes.legal_service_points"]) == []
+    assert view.earlier("disputes.legal_service_points", 2020) is None
+    assert any("合并为" in x for x in lines(year_changes(edition, 2021)))
