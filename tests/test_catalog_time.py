@@ -113,6 +113,10 @@ def _year_as_text(d):
     _entry(d, ADDED)["since"] = "2021年"
 
 
+def _section_year_as_text(d):
+    _entry(d, MOVED)["section"] = {2016: "一(四)创新行政指导", "2021年": "一(五)强化执法监督"}
+
+
 def _section_missing_in_a_year(d):
     _entry(d, MOVED)["section"] = {2016: "一(四)创新行政指导"}  # that section ends in 2020
 
@@ -125,6 +129,7 @@ def _section_missing_in_a_year(d):
         (_overlap, ["有效期重叠", "各年度"]),
         (_unknown_successor, ["未知指标 functions.no_such"]),
         (_year_as_text, ["since 必须是年度"]),
+        (_section_year_as_text, ["section 按年度写时，键必须是起始年度", "2021年"]),
         (_section_missing_in_a_year, ["2021年的指标目录", "不在 report_sections 中"]),
     ],
 )
@@ -271,6 +276,8 @@ def test_year_on_year_text_follows_a_rename_and_says_so(runs):
     assert rows.loc[NEW, "previous"] == pytest.approx(round(440 * 1.1) * 0.0001)
     assert "2021年起指标名称改为" in rows.loc[NEW, "note"]
     assert RETIRED not in rows.index and OLD not in rows.index
+    table = tables.indicator_table(select(result.indicators, "通许县", 2021, edition), [OLD]).iloc[0]
+    assert table["2020年"] == "0.0484万条" and "2021年起指标名称改为" in table["备注"]
 
 
 def test_year_on_year_text_is_never_written_across_a_split(tmp_path, edition_data):

@@ -175,7 +175,11 @@ class Catalog:
         ]
         self.report_sections: list[ReportSection] = [
             ReportSection(
-                str(d["key"]), str(d["short"]), str(d["heading"]), tuple(d["topics"]), *validity(d, "章节")
+                str(d["key"]),
+                str(d["short"]),
+                str(d["heading"]),
+                tuple(d["topics"]),
+                *validity(d, f"章节 {d['key']}{d['short']}"),
             )
             for d in data.get("report_sections", [])
         ]

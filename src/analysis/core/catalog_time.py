@@ -70,6 +70,10 @@ def section_of(entry: dict, year: int | None) -> str:
     section = entry.get("section", "")
     if not isinstance(section, dict):
         return str(section)
+    for start in section:
+        if isinstance(start, bool) or not isinstance(start, int):
+            owner = entry.get("indicator_id")
+            raise CatalogError(f"{owner} 的 section 按年度写时，键必须是起始年度（整数），收到“{start}”")
     starts = sorted(section)
     chosen = starts[-1] if year is None else max([s for s in starts if s <= year] or starts[:1])
     return str(section[chosen])
@@ -82,12 +86,8 @@ def epochs(data: dict) -> list[int]:
         since, until = validity(d, owner)
         marks |= {y for y in (since, until + 1 if until is not None else None) if y is not None}
         if isinstance(d.get("section"), dict):
-            for start in d["section"]:
-                if isinstance(start, bool) or not isinstance(start, int):
-                    raise CatalogError(
-                        f"{owner} 的 section 按年度写时，键必须是起始年度（整数），收到“{start}”"
-                    )
-                marks.add(start)
+            section_of(d, None)  # checks the years
+            marks |= set(d["section"])
     if not marks:
         return [0]
     return sorted(marks | {min(marks) - 1})

@@ -49,6 +49,8 @@ def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
             record[f"{prev}年"] = (
                 format_value(before, ind.unit, "", ind.digits) if renamed else view.text(iid, prev)
             )
+            if renamed and view.footnote(iid, [prev]):
+                record["备注"] = "；".join(x for x in (record["备注"], view.footnote(iid, [prev])) if x)
             record["同比变化"] = (
                 format_change(now, before, ind.unit, ind.digits)
                 if now is not None and before is not None
