@@ -242,13 +242,11 @@ class Catalog:
         edition = self.edition
         if year is None or not edition.timed:
             return edition
-        year = int(year)
-        if year not in edition._years:
-            data, skipped = year_data(edition._data, year)
-            catalog = Catalog(data, edition.source, edition=edition, year=year)
-            catalog.not_evaluated = skipped
-            edition._years[year] = catalog
-        return edition._years[year]
+        if int(year) not in edition._years:
+            data, skipped = year_data(edition._data, int(year))
+            edition._years[int(year)] = Catalog(data, edition.source, edition=edition, year=int(year))
+            edition._years[int(year)].not_evaluated = skipped
+        return edition._years[int(year)]
 
     def is_valid(self, indicator_id: str, year: int | None) -> bool:
         """Whether ``indicator_id`` is in the catalog of ``year``."""
