@@ -118,3 +118,38 @@ def write_sample_regions(raw: Path, regions: list[str]) -> Path:
         for name, data in books.items():
             (folder / name).write_bytes(renamed_region(data, region))
     return raw
+
+
+def write_years(raw: Path, catalog, regions: list[str], years: list[int], extra: dict | None = None) -> Path:
+    """One workbook per department of ``catalog``'s year for each region and year (``raw/<region>/<year>/…``),
+    each listing that year's indicators by name: the spec figure of 2019 grown 10% a year (rates unchanged,
+    the second region twice the first), an indicator without a spec figure 100 + year − 2019, in its catalog
+    unit (a renamed one converted by its ``factor``). ``extra`` maps (region, year, department) to more rows
+    ([name, unit, value]) appended to that workbook. Returns ``raw``."""
+    import csv
+
+    with SPEC_COPY.open(encoding="utf-8") as fh:
+        spec = {r["indicator_id"]: float(r["value"]) for r in csv.DictReader(fh)}
+    for k, region in enumerate(regions):
+        for year in years:
+            year_catalog = catalog.for_year(year)
+            for department in year_catalog.departments:
+                rows = []
+                for ind in year_catalog.for_department(department):
+                    series = catalog.lineage.series(ind.indicator_id)
+                    base = next((spec[i] * f for i, f in series.items() if i in spec), None)
+                    if base is None:
+                        value = 100 + year - 2019
+                    elif ind.unit == "%":
+                        value = base
+                    else:
+                        grown = base * (1 + 0.1 * (year - 2019)) * (k + 1)
+                        value = (
+                            round(grown, 4) if year_catalog.units[ind.unit].kind != "count" else round(grown)
+                        )
+                    rows.append([len(rows) + 1, ind.name_zh, ind.unit, value, ""])
+                for name, unit, value in (extra or {}).get((region, year, department), []):
+                    rows.append([len(rows) + 1, name, unit, value, ""])
+                if rows:
+                    write_xlsx(raw / region / str(year) / f"{department}.xlsx", rows)
+    return raw

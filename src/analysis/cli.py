@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {ingest,template,run,draft,kernel,codes}`` (also installed as ``fazhi``).
+"""Command line: ``python -m analysis {ingest,template,run,draft,kernel,codes,catalog}`` (also installed as ``fazhi``).
 
 This module owns everything a user sees in the terminal and every exit status: the library functions
 return results or raise typed errors; here they become Chinese lines and one of three exit codes:
@@ -315,6 +315,23 @@ def run_codes() -> int:
     return EXIT_OK
 
 
+def run_catalog_diff(old_path: Path, new_path: Path) -> int:
+    """``catalog diff A.yaml B.yaml``: what edition B adds, retires, renames or regroups against A."""
+    from analysis.core.catalog import CatalogError, load_catalog
+    from analysis.core.catalog_diff import diff, lines
+
+    try:
+        old, new = load_catalog(old_path), load_catalog(new_path)
+    except (CatalogError, OSError) as exc:
+        _error(f"指标目录无法读取：{exc}")
+        return EXIT_USAGE
+    changes = lines(diff(old, new))
+    print(f"{new_path} 相对 {old_path}：" + (f"{len(changes)} 处变化" if changes else "没有变化"))
+    for line in changes:
+        print(f"  {line}")
+    return EXIT_OK
+
+
 def _chinese_store_warnings() -> None:
     """Print a repaired-on-the-way notice of the processed folder (a damaged journal set aside) as a Chinese
     line, not as Python's warning format."""
@@ -364,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_draft(args)
     if args.command == "kernel":
         return run_kernel(install=args.install)
+    if args.command == "catalog":
+        return run_catalog_diff(args.old, args.new)
     return run_codes()
 
 

@@ -172,4 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     kernel.add_argument("--install", action="store_true", help="在当前虚拟环境中注册内核")
 
     sub.add_parser("codes", help="列出 issues.csv 中全部问题代码")
+
+    catalog = sub.add_parser("catalog", help="指标目录：比较两个版本")
+    actions = catalog.add_subparsers(dest="action", metavar="操作", required=True)
+    diff = actions.add_parser("diff", help="列出新版目录相对旧版新增、停用、改名或接替、调整章节的指标")
+    diff.add_argument("old", type=Path, metavar="旧版.yaml", help="旧版指标目录")
+    diff.add_argument("new", type=Path, metavar="新版.yaml", help="新版指标目录")
     return parser

@@ -10,6 +10,15 @@ from pathlib import Path
 
 import yaml
 
+from analysis.core.catalog_time import (
+    Lineage,
+    NotEvaluated,
+    epochs,
+    is_timed,
+    section_of,
+    validity,
+    year_data,
+)
 from analysis.core.expression import CatalogError, Expression
 from analysis.core.formatting import format_number
 from analysis.core.identities import Identity, Verdict, halfwidth, shown_digits
@@ -47,6 +56,8 @@ class Indicator:
     digits: int | None = None
     allow_negative: bool = False
     check: bool = False  # a figure that checks others (a reconciliation gap), never an achievement
+    since: int | None = None  # first year in the catalog (inclusive; None: always)
+    until: int | None = None  # last year in the catalog (inclusive; None: still)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class ReportSection:
     short: str  # 健全领导机制: key + short is the ``section`` of its indicators
     heading: str  # 健全领导机制，完善法治政府建设体系
     topics: tuple[str, ...] = ()  # topics whose print figures are placed here
+    since: int | None = None  # first and last year of the section (None: always)
+    until: int | None = None
 
     @property
     def label(self) -> str:
@@ -75,9 +88,21 @@ class Computed:
 class Catalog:
     """Lookup of indicators by code, by name or alias, of units and of departments."""
 
-    def __init__(self, data: dict, source: str = "catalog.yaml"):
+    def __init__(
+        self,
+        data: dict,
+        source: str = "catalog.yaml",
+        edition: Catalog | None = None,
+        year: int | None = None,
+    ):
         self.source = source
-        self.text = ""  # the YAML it was read from (set by parse_catalog)
+        self.text = edition.text if edition is not None else ""  # the YAML it was read from (parse_catalog)
+        self.year = year  # None: the edition as written (every year); else the catalog of that year
+        self.edition: Catalog = edition or self
+        self.timed = edition is None and is_timed(data)  # some entry has since / until / replaces
+        self.lineage: Lineage = edition.lineage if edition is not None else Lineage(data)
+        self.not_evaluated: list[NotEvaluated] = []  # identities of the year whose figures are not all valid
+        self._data, self._years = data, {}
         self.version = data.get("version", 1)
         self.units: dict[str, Unit] = {
             name: Unit(
@@ -99,21 +124,25 @@ class Catalog:
         }
 
         def indicator(d: dict, **extra) -> Indicator:
+            since, until = validity(d, d["indicator_id"])
             return Indicator(
                 indicator_id=d["indicator_id"],
                 name_zh=d["name_zh"],
                 unit=d["unit"],
                 topic=d["topic"],
                 description=d.get("description", ""),
+                since=since,
+                until=until,
                 **extra,
             )
 
         reported = [
             indicator(
                 d,
-                section=d.get("section", ""),
+                section=section_of(d, None),
                 department=d.get("department", ""),
                 aliases=tuple(d.get("aliases", ())),
+                digits=d.get("digits"),  # decimals to write (a figure in 万条); default: as written
             )
             for d in data["indicators"]
         ]
@@ -146,7 +175,11 @@ class Catalog:
         ]
         self.report_sections: list[ReportSection] = [
             ReportSection(
-                key=str(d["key"]), short=str(d["short"]), heading=str(d["heading"]), topics=tuple(d["topics"])
+                str(d["key"]),
+                str(d["short"]),
+                str(d["heading"]),
+                tuple(d["topics"]),
+                *validity(d, f"章节 {d['key']}{d['short']}"),
             )
             for d in data.get("report_sections", [])
         ]
@@ -156,7 +189,7 @@ class Catalog:
             for name in (ind.name_zh, *ind.aliases):
                 key = match_key(name)
                 other = self._by_name.get(key)
-                if other is not None and other is not ind:
+                if other is not None and other is not ind and not self.timed:  # timed: checked per year
                     raise CatalogError(f"名称“{name}”同时指向 {other.indicator_id} 和 {ind.indicator_id}")
                 self._by_name[key] = ind
         self._suggest_keys = {match_key(i.name_zh): i.name_zh for i in reported}
@@ -193,7 +226,31 @@ class Catalog:
         for x in self.identities:
             if x.kind not in ("equal", "le"):
                 raise CatalogError(f"恒等式 {x.id} 的 kind 只能是 equal 或 le")
-        self._validate_report_sections()
+        if not self.timed:
+            self._validate_report_sections()
+            return
+        for year in epochs(self._data):  # each stretch of years with the same catalog, checked as a whole
+            try:
+                self.for_year(year)
+            except CatalogError as exc:
+                raise CatalogError(f"{year}年的指标目录：{exc}") from exc
+
+    def for_year(self, year: int | None) -> Catalog:
+        """The catalog of ``year``: only the indicators, derived indicators, identities and report sections
+        valid that year, each indicator in its section of the year. The one answer to "is it in that year's
+        catalog" (completeness, templates, 已填报 n / m, reports); an edition without years is its own."""
+        edition = self.edition
+        if year is None or not edition.timed:
+            return edition
+        if int(year) not in edition._years:
+            data, skipped = year_data(edition._data, int(year))
+            edition._years[int(year)] = Catalog(data, edition.source, edition=edition, year=int(year))
+            edition._years[int(year)].not_evaluated = skipped
+        return edition._years[int(year)]
+
+    def is_valid(self, indicator_id: str, year: int | None) -> bool:
+        """Whether ``indicator_id`` is in the catalog of ``year``."""
+        return indicator_id in self.for_year(year).indicators
 
     def _validate_report_sections(self) -> None:
         if not self.report_sections:
@@ -222,10 +279,12 @@ class Catalog:
         return [i for i in self.indicators.values() if i.derived]
 
     def by_code(self, code: str) -> Indicator | None:
-        return self._by_code.get(match_key(code))
+        """The indicator of a code: of this year's catalog first, else of the edition (another year's)."""
+        return self._by_code.get(match_key(code)) or (self.edition.by_code(code) if self.year else None)
 
     def by_name(self, name: str) -> Indicator | None:
-        return self._by_name.get(match_key(name))
+        """The indicator of a name or alias: of this year's catalog first, else of the edition."""
+        return self._by_name.get(match_key(name)) or (self.edition.by_name(name) if self.year else None)
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """Close catalog names for a name that matched nothing (shown to the user, never applied)."""

@@ -27,6 +27,7 @@ def _names(view: View, ids: list[str]) -> tuple[str, ...]:
 
 
 def _simple(view: View, kind: str, ids: list[str], what: str, note: str = "") -> Chart:
+    ids = view.ids(ids)  # only what is in the year's catalog
     shown = view.reported(ids)
     units = {view.indicator(i).unit for i in shown}
     return Chart(
@@ -48,7 +49,7 @@ def bar(view: View, ids: list[str], what: str, note: str = "") -> Chart:
     """Horizontal bars of the reported ones among ``ids``, each labelled with its value and unit. One unit
     per axis: when the reported ones have different units (项 beside 个), they are cards instead."""
     chart = _simple(view, "bar", ids, what, note)
-    units = list(dict.fromkeys(view.indicator(i).unit for i in view.reported(ids)))
+    units = list(dict.fromkeys(view.indicator(i).unit for i in view.reported(view.ids(ids))))
     if len(units) > 1:
         mixed = MIXED_UNITS_NOTE.format(units="、".join(units))
         return Chart(**{**chart.__dict__, "kind": "tiles", "note": " ".join(x for x in (mixed, note) if x)})
@@ -57,7 +58,7 @@ def bar(view: View, ids: list[str], what: str, note: str = "") -> Chart:
 
 def rates(view: View, ids: list[str], what: str, note: str = "") -> Chart:
     """Percentages on a 0–100 scale; a lone percentage is a figure card, not a single bar."""
-    for i in ids:
+    for i in view.ids(ids):
         if view.indicator(i).unit != "%":
             raise ValueError(f"{i} is not a percentage")
     chart = _simple(view, "rates", ids, what, note)
@@ -138,6 +139,8 @@ def balance(view: View, identity_id: str) -> Balance:
 def waterfall(view: View, identity_id: str, what: str, gap_label: str = "未说明的增减") -> Chart:
     """Waterfall of a balance identity: start, each signed step, the unexplained gap (highlighted, even
     when zero it is shown as 0), and the end as reported. Missing steps are left out and named."""
+    if identity_id not in {x.id for x in view.catalog.identities}:  # not checked in this year's catalog
+        return Chart(kind="waterfall", title=chart_title(view, what), note=not_this_year(view, identity_id))
     b = balance(view, identity_id)
     ind = view.indicator(b.end)
     labels, values, texts, measures = [], [], [], []
@@ -184,6 +187,13 @@ def waterfall(view: View, identity_id: str, what: str, gap_label: str = "未说�
     )
 
 
+def not_this_year(view: View, identity_id: str) -> str:
+    """Why an identity of the edition is not checked in the view's year (its figures or itself not valid)."""
+    edition = view.catalog.edition
+    title = next((x.title_zh for x in edition.identities if x.id == identity_id), identity_id)
+    return f"{view.year}年的指标目录中不检查“{title}”（所需指标或该项检查不在本年度的目录中）。"
+
+
 def balance_note(view: View, b: Balance) -> str:
     """One sentence on whether the balance holds, naming the gap."""
     unit = view.indicator(b.end).unit
@@ -202,9 +212,10 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
     """Small multiples over the region's years, one per indicator reported in at least two years; empty
     (with a note) when the table has one year only."""
     years = view.years
-    series, units, single, never = [], [], [], []
-    for iid in ids:
-        values = tuple(view.get(iid, y) for y in years)
+    series, units, single, never, notes = [], [], [], [], []
+    for iid in view.ids(ids):  # a renamed indicator is one series: earlier years under its old id, converted
+        values = tuple(view.earlier(iid, y) for y in years)
+        notes.append(view.footnote(iid, years))
         known = [y for y, v in zip(years, values, strict=True) if v is not None]
         name = view.indicator(iid).name_zh
         if len(known) >= 2:
@@ -222,6 +233,7 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
             f"各年度均未填报：{'、'.join(never)}。" if never else "",
         ]
         note = "".join(left_out)
+    note += "".join(f"注：{n}。" for n in dict.fromkeys(notes) if n)
     first = years[0] if years else view.year
     span = f"{first}—{view.year}" if first != view.year else str(view.year)
     return Chart(

@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from IPython.display import HTML
 
+from analysis.core import catalog_diff
 from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import MISSING, format_value, number_zh
 from analysis.core.names import REGIONS
@@ -53,7 +54,7 @@ def compare(
     catalog: Catalog | None = None,
 ) -> Comparison:
     """The :class:`Comparison` of every region with data in ``year``."""
-    catalog = catalog or load_catalog()
+    catalog = (catalog or load_catalog()).for_year(int(year))  # what is in that year's catalog
     figures_dir, scratch = nb.figures_folder(output_dir, REGIONS, int(year))
     years = pd.to_numeric(indicators["year"], errors="coerce")
     regions = sorted({str(r) for r in indicators.loc[years == int(year), "region"]})
@@ -90,6 +91,9 @@ def setup(
     cmp = compare(indicators, issues, int(year), output_dir, catalog)
     names = "、".join(cmp.regions) or "（无）"
     nb.show_note(f"年度：{cmp.year} · 地区：{names}（{len(cmp.regions)} 个）")
+    changes = catalog_diff.year_changes(cmp.catalog, cmp.year)
+    if changes:  # only an edition whose catalog changes in this year says anything
+        nb.show_note(f"{cmp.year}年的指标目录与上年相比：" + "；".join(catalog_diff.lines(changes)) + "。")
     if len(cmp.regions) < 2:
         nb.show_note(f"数据表中{cmp.year}年只有{len(cmp.regions)}个地区，不足以比较。")
     return cmp
@@ -127,7 +131,9 @@ def show_key_figures(cmp: Comparison) -> dict[str, go.Figure | str]:
     """For each key figure: a one-line Chinese explanation, then its chart (regions sorted). Returns what
     was shown for each, by indicator id: the plotly ``Figure``, or the note shown instead of an empty chart."""
     shown: dict[str, go.Figure | str] = {}
-    for k, iid in enumerate(key_ids()):
+    current = cmp.catalog.lineage.series  # a key figure renamed since: its id of this year
+    ids = [next((i for i in current(k) if i in cmp.catalog.indicators), None) for k in key_ids()]
+    for k, iid in enumerate(i for i in ids if i is not None):
         ind = cmp.catalog.indicators[iid]
         topic = selection.topic_title(next(iter(cmp.views.values())), ind.topic) if cmp.views else ""
         nb.show_note(
@@ -159,6 +165,10 @@ def balance_chart(cmp: Comparison, identity_id: str = POWER_BALANCE) -> Chart:
     lacking a term are named below, never drawn as balanced."""
     gaps, lacking = [], []
     unit = ""
+    if identity_id not in {x.id for x in cmp.catalog.identities}:  # not checked in this year's catalog
+        title = next((x.title_zh for x in cmp.catalog.edition.identities if x.id == identity_id), identity_id)
+        note = f"{cmp.year}年的指标目录中不检查“{title}”（所需指标或该项检查不在本年度的目录中）。"
+        return Chart(kind="bar", title=f"{cmp.year}年各地区勾稽检查", note=note)
     for r, v in cmp.views.items():
         b = balance(v, identity_id)
         unit = v.indicator(b.end).unit
@@ -235,7 +245,7 @@ def region_table(cmp: Comparison) -> pd.DataFrame:
             "错误（条）": int((severity == "error").sum()),
             "警告（条）": int((severity == "warning").sum()),
         }
-        for iid in key_ids():
+        for iid in v.ids(key_ids()):
             ind = v.indicator(iid)
             value = v.get(iid)
             row[f"{ind.name_zh}（{ind.unit}）"] = MISSING if value is None else number_zh(value, ind.digits)

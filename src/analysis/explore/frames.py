@@ -31,12 +31,20 @@ def all_issues(processed_dir: str | Path) -> pd.DataFrame:
     return issues.assign(级别=issues["severity"].map(SEVERITY_ZH).fillna(issues["severity"]))
 
 
-def across_years(frame: pd.DataFrame, indicator_id: str) -> pd.DataFrame:
-    """One indicator across years: a row per year, a column per region (NaN where not reported)."""
-    rows = frame[frame["indicator_id"] == indicator_id]
+def across_years(frame: pd.DataFrame, indicator_id: str, catalog: Catalog | None = None) -> pd.DataFrame:
+    """One indicator across years: a row per year, a column per region (NaN where not reported). With the
+    ``catalog``, a renamed indicator is one series: the years under its old id (``replaces``), converted
+    into its unit by the catalog's ``factor``; the change is named in ``.attrs["footnote"]``."""
+    series = catalog.lineage.series(indicator_id) if catalog is not None else {indicator_id: 1.0}
+    rows = frame[frame["indicator_id"].isin(list(series))]
     if rows.empty:
         raise KeyError(f"数据表中没有指标 {indicator_id}")
-    return rows.pivot_table(index="year", columns="region", values="value", aggfunc="first")
+    if catalog is not None:  # each id only in the years of its validity (a value outside it never loads)
+        valid = [catalog.is_valid(i, int(y)) for i, y in zip(rows["indicator_id"], rows["year"], strict=True)]
+        rows = rows[valid].assign(value=rows["value"] * rows["indicator_id"].map(series))
+    table = rows.pivot_table(index="year", columns="region", values="value", aggfunc="first")
+    table.attrs["footnote"] = catalog.lineage.footnote(indicator_id) if len(series) > 1 else ""
+    return table
 
 
 def regions_by_indicators(

@@ -88,6 +88,36 @@ class View:
             self.get(indicator_id, year), ind.unit, self.qualifier(indicator_id, year), digits
         )
 
+    def earlier(self, indicator_id: str, year: int) -> float | None:
+        """The value of ``indicator_id``'s series in ``year``: under this id, or under the id it was renamed
+        from (``replaces`` in the catalog), converted into this id's unit; None when not reported or when
+        the indicator came from a split or merge (no figure before it compares with it)."""
+        if self.catalog.lineage.split_from(indicator_id) is not None:
+            return self.get(indicator_id, year) if self.catalog.edition.is_valid(indicator_id, year) else None
+        for iid, factor in self.catalog.lineage.series(indicator_id).items():
+            if self.catalog.edition.is_valid(iid, year) and (value := self.get(iid, year)) is not None:
+                return value * factor if iid != indicator_id else value
+        return self.get(indicator_id, year)
+
+    def footnote(self, indicator_id: str, years: list[int] | None = None) -> str:
+        """``2021年起指标名称改为“…”（原“…”，单位由件改为万件）`` when ``years`` (default: the view's years)
+        span a rename of ``indicator_id``; else ""."""
+        series = self.catalog.lineage.series(indicator_id)
+        edition = self.catalog.edition
+        spans = any(edition.is_valid(i, y) for i in series if i != indicator_id for y in years or self.years)
+        return self.catalog.lineage.footnote(indicator_id) if spans else ""
+
+    def current_id(self, indicator_id: str) -> str | None:
+        """The id of ``indicator_id``'s series (itself or a rename) in this year's catalog; None if none."""
+        return next(
+            (i for i in self.catalog.lineage.series(indicator_id) if i in self.catalog.indicators), None
+        )
+
+    def ids(self, indicator_ids: list[str]) -> list[str]:
+        """``indicator_ids`` as this year's catalog has them: a renamed one under its id of the year, one not
+        in the year's catalog (retired, not yet added) left out: it is neither shown nor 未填报."""
+        return list(dict.fromkeys(filter(None, map(self.current_id, indicator_ids))))
+
     def reported(self, indicator_ids: list[str]) -> list[str]:
         return [i for i in indicator_ids if self.get(i) is not None]
 
@@ -104,7 +134,7 @@ def select(
 ) -> View:
     """The :class:`View` of ``region`` and ``year`` (an empty one when the table has no such rows); with
     ``issues``, the departments' notes on the values they left blank come along."""
-    catalog = catalog or load_catalog()
+    catalog = (catalog or load_catalog()).for_year(int(year))  # only what is in that year's catalog
     mine = frame[frame["region"] == region]
     history: dict[int, dict[str, dict]] = {}
     for row in mine.to_dict("records"):

@@ -163,6 +163,8 @@ def draft(view: View, topic: str | None = None, templates: Templates | None = No
     templates = templates or load_templates()
     order = {t: k for k, t in enumerate(view.catalog.topics)}
     chosen = [t for t in templates.sentences if topic is None or t.topic == topic]
+    # a template naming a figure not in this year's catalog (retired, not yet added) is not for this year
+    chosen = [t for t in chosen if all(n in view.catalog.indicators for n in template_names(t))]
     chosen.sort(key=lambda t: order.get(t.topic, len(order)))  # stable: file order within a topic
     return [draft_one(view, t) for t in chosen]
 
@@ -180,14 +182,16 @@ def yoy(view: View, indicator_ids: list[str]) -> list[str]:
     if prev is None:
         return []
     lines = []
-    for iid in indicator_ids:
+    for iid in view.ids(indicator_ids):
         if view.indicator(iid).check:
             continue
-        now, before = view.get(iid), view.get(iid, prev)
+        now, before = view.get(iid), view.earlier(iid, prev)  # across a rename, never across a split
         if now is None or before is None:
             continue
         ind = view.indicator(iid)
         head = f"{ind.name_zh}{view.text(iid)}"
+        if view.footnote(iid, [prev]):  # the figure of the year before was reported under the old name
+            head += f"（{view.footnote(iid, [prev])}）"
         delta = now - before
         if abs(delta) < 1e-9:
             lines.append(f"{head}，与{prev}年持平。")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core.catalog import Indicator
-from analysis.explore.selection import View, format_change, select, topic_title
+from analysis.explore.selection import View, format_change, format_value, select, topic_title
 
 # --- tables --------------------------------------------------------------------------------------------
 
@@ -32,7 +32,7 @@ def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
     and source; with 上年 and 同比变化 columns when the region has an earlier year in the table."""
     prev = view.previous_year
     rows = []
-    for iid in indicator_ids:
+    for iid in view.ids(indicator_ids):
         ind = view.indicator(iid)
         row = view.current.get(iid)
         record = {
@@ -44,8 +44,13 @@ def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
             "来源": _source(row, ind),
         }
         if prev is not None:
-            now, before = view.get(iid), view.get(iid, prev)
-            record[f"{prev}年"] = view.text(iid, prev)
+            now, before = view.get(iid), view.earlier(iid, prev)
+            renamed = view.get(iid, prev) is None and before is not None  # reported under its old id
+            record[f"{prev}年"] = (
+                format_value(before, ind.unit, "", ind.digits) if renamed else view.text(iid, prev)
+            )
+            if renamed and view.footnote(iid, [prev]):
+                record["备注"] = "；".join(x for x in (record["备注"], view.footnote(iid, [prev])) if x)
             record["同比变化"] = (
                 format_change(now, before, ind.unit, ind.digits)
                 if now is not None and before is not None
@@ -81,7 +86,7 @@ def region_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {"指标": view.indicator(i).name_zh, **{r: v.text(i) for r, v in others.items()}}
-            for i in indicator_ids
+            for i in view.ids(indicator_ids)
         ]
     )
 
@@ -120,7 +125,7 @@ def tidy_table(view: View) -> pd.DataFrame:
             "derived": bool(ind.derived),
         }
         for year in earlier:
-            before = view.get(iid, year)
+            before = view.earlier(iid, year)  # one series across a rename
             record[f"value_{year}"] = float("nan") if before is None else before
         rows.append(record)
     columns = TIDY_COLUMNS + [f"value_{y}" for y in earlier]

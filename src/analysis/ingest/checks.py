@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from analysis.core.catalog import Catalog, Computed, Indicator
+from analysis.core.catalog_time import years_text
 from analysis.core.formatting import APPROXIMATE, format_number
 from analysis.core.problems import Problem
 from analysis.core.schema import MAX_VALUE
 from analysis.core.text import clip
-from analysis.ingest.extract import Blank, FileContext
+from analysis.ingest.extract import Blank, Candidate, FileContext
 
 RegionYear = tuple[str, int]
 
@@ -45,6 +46,32 @@ def _skipped(
     )
 
 
+def out_of_year(
+    ctx: FileContext, candidates: list[Candidate], catalog: Catalog
+) -> tuple[list[Candidate], list[Problem]]:
+    """The values of one file whose indicator is in the catalog of the file's year, and a warning for each
+    other one (retired, not yet added, renamed) naming the years it is valid: not loaded, not lost."""
+    year_catalog = catalog.for_year(ctx.year)
+    kept, problems = [], []
+    for cand in candidates:
+        ind = cand.indicator
+        if ind.indicator_id in year_catalog.indicators:
+            kept.append(cand)
+            continue
+        message = (
+            f"指标“{ind.name_zh}”的有效期为{years_text(ind.since, ind.until)}，不在{ctx.year}年的指标目录中；"
+            f"填报的数值“{clip(cand.raw_value)}”未导入"
+        )
+        heirs = [i for i in catalog.lineage.series(ind.indicator_id) if i in year_catalog.indicators]
+        if heirs:
+            now = year_catalog.indicators[heirs[0]]
+            message += f"；{ctx.year}年请按“{now.name_zh}”（{now.unit}）填报"
+        problems.append(
+            ctx.problem("indicator-not-in-year", message, cand.sheet, cand.cell, ind.indicator_id)
+        )
+    return kept, problems
+
+
 def derive(rows: list[dict], catalog: Catalog) -> tuple[list[dict], list[Problem]]:
     """Rows of the derived indicators computable from ``rows`` (marked ``derived=True``), computed and
     rounded by :meth:`Catalog.compute` (the notebooks' ``View`` uses the same)."""
@@ -52,7 +79,7 @@ def derive(rows: list[dict], catalog: Catalog) -> tuple[list[dict], list[Problem
     problems: list[Problem] = []
     for (region, year), present in _by_region_year(rows).items():
         present = dict(present)
-        for ind in catalog.derived:
+        for ind in catalog.for_year(year).derived:  # only those in that year's catalog
             assert ind.formula is not None
             names = ind.formula.names
             missing = [n for n in names if n not in present]
@@ -61,9 +88,9 @@ def derive(rows: list[dict], catalog: Catalog) -> tuple[list[dict], list[Problem
                     what = f"派生指标“{ind.name_zh}”的计算"
                     problems.append(_skipped(region, year, what, missing, catalog, ind.indicator_id))
                 continue
-            how = ind.formula.render(_labels(names, present, catalog))
+            how = ind.formula.render(_labels(names, present, catalog.edition))
             try:
-                computed = catalog.compute(ind, present)
+                computed = catalog.for_year(year).compute(ind, present)
             except ZeroDivisionError:
                 problems.append(
                     Problem(
@@ -118,8 +145,8 @@ def check_identities(rows: list[dict], catalog: Catalog) -> list[Problem]:
     notebooks show too), naming each figure, the allowed range of rounded ones, and the gap."""
     problems: list[Problem] = []
     for (region, year), present in _by_region_year(rows).items():
-        for rule in catalog.identities:
-            verdict = catalog.check(rule, present)
+        for rule in catalog.for_year(year).identities:  # those whose figures are all in that year's catalog
+            verdict = catalog.for_year(year).check(rule, present)
             if verdict.missing:
                 if len(verdict.missing) < len(rule.names):
                     what = f"勾稽关系“{rule.title_zh}”的检查"
@@ -182,7 +209,7 @@ def check_completeness(
         files[(ctx.region, ctx.year)].setdefault(ctx.department, ctx)
     for (region, year), by_department in sorted(files.items()):
         for department in catalog.departments:
-            expected = catalog.for_department(department)
+            expected = catalog.for_year(year).for_department(department)  # not what is outside its validity
             if not expected:
                 continue
             ctx = by_department.get(department)
@@ -208,7 +235,7 @@ def check_completeness(
                         )
                     )
     for key, (where, blank) in explained.items():  # wherever the blank was, even in another unit's file
-        if key not in reported:
+        if key not in reported and catalog.is_valid(key[2], key[1]):
             ind = blank.indicator
             message = f"未填报“{ind.name_zh}”（{ind.unit}），填报单位在备注中说明：“{clip(blank.note)}”"
             problems.append(

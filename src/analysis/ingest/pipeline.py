@@ -21,7 +21,7 @@ from analysis.core.formatting import format_number
 from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
 from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precision
 from analysis.core.text import has_surrogates, scrub_surrogates
-from analysis.ingest.checks import check_completeness, check_identities, derive
+from analysis.ingest.checks import check_completeness, check_identities, derive, out_of_year
 from analysis.ingest.discovery import discover
 from analysis.ingest.extract import Candidate, FileContext, Loaded, extract
 from analysis.ingest.numfmt import preload
@@ -77,8 +77,10 @@ def ingest_file(
     if problems:
         return Loaded(ctx, [], rejected=True, digest=workbook.digest), problems
     ctx, problems = resolve_department(ctx, catalog)
-    extraction = extract(workbook, ctx, catalog)
+    extraction = extract(workbook, ctx, catalog.for_year(ctx.year))  # that year's names first
     problems.extend(extraction.problems)
+    extraction.candidates[:], outside = out_of_year(ctx, extraction.candidates, catalog)
+    problems.extend(outside)
     if not extraction.data_sheets:
         synonyms = catalog.headers
         problems.append(

@@ -91,7 +91,7 @@ def guide_lines(catalog: Catalog, region: str, year: int, department: str) -> li
     """The 填报说明 text as (style, line) pairs; style is title, heading or text."""
     aliases = catalog.departments.get(department, ())
     names = "、".join(f"{a}.xlsx" for a in aliases)
-    indicators = catalog.for_department(department)
+    indicators = catalog.for_year(year).for_department(department)  # only that year's catalog
     _, code_h, name_h, unit_h, value_h, note_h = data_headers(catalog)
     info_sheet = catalog.sheet_names["metadata"]
     percent_units = [u.name for u in catalog.units.values() if u.kind == "percent"]
@@ -219,7 +219,7 @@ def _value_validation(catalog: Catalog, unit: str) -> DataValidation:
 
 
 def _data_sheet(ws: Worksheet, catalog: Catalog, region: str, year: int, department: str) -> None:
-    indicators: list[Indicator] = catalog.for_department(department)
+    indicators: list[Indicator] = catalog.for_year(year).for_department(department)
     headers = data_headers(catalog)
     last_col = get_column_letter(len(headers))
     ws.cell(TITLE_ROW, 1, f"{region}{year}年度法治政府建设数据统计表（{department}）")

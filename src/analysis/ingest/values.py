@@ -46,6 +46,8 @@ def read_value(
     written = parsed.unit or unit_text
     if written and parsed.unit != "%":
         factor, base = split_multiplier(written)
+        if catalog.resolve_unit(written) == (indicator.unit, 1.0):  # a unit named 万条 is not 万 × 条
+            factor, base = 1.0, written
         resolved = catalog.resolve_unit(base)
         if resolved is None or resolved[0] != indicator.unit:
             return (

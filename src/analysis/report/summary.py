@@ -81,7 +81,11 @@ def indicator_rows(view: View) -> pd.DataFrame:
         record["topic_title"] = catalog.topics.get(topic, {}).get("title_zh", topic)
         record["derived_zh"] = "是" if bool(record["derived"]) else "否"
         if prev is not None and ind is not None:
-            now, before = view.get(iid), view.get(iid, prev)
+            now, before = view.get(iid), view.earlier(iid, prev)  # one series across a rename
+            if view.footnote(iid, [prev]):
+                record["note"] = "；".join(
+                    x for x in (str(record.get("note") or ""), view.footnote(iid, [prev])) if x
+                )
             record["previous"] = before if before is not None else (NOT_COMPUTED if ind.derived else MISSING)
             both = now is not None and before is not None
             record["change"] = format_change(now, before, ind.unit, ind.digits) if both else "—"

@@ -57,11 +57,11 @@ def key_figures(view: View) -> list[KeyFigure]:
     (``1.1万户``), with the change against the previous year when the data has one."""
     out = []
     before_year = view.previous_year
-    for ind_id in sentences.key_figures():
+    for ind_id in filter(None, map(view.current_id, sentences.key_figures())):
         row, ind = view.current.get(ind_id), view.catalog.indicators.get(ind_id)
         if row is None or ind is None:
             continue
-        now, before = view.get(ind_id), view.get(ind_id, before_year) if before_year else None
+        now, before = view.get(ind_id), view.earlier(ind_id, before_year) if before_year else None
         change = ""
         if now is not None and before is not None:
             change = f"比{before_year}年 {format_change(now, before, ind.unit, ind.digits)}"

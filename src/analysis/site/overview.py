@@ -67,7 +67,6 @@ class Row:
 def site_rows(reports: Path, indicators: pd.DataFrame, issues: pd.DataFrame, catalog: Catalog) -> list[Row]:
     """Every region × year of the data (or with a report folder), with its status; ``catalog`` is the one
     ingest used (the processed folder's copy)."""
-    expected = [i.indicator_id for i in catalog.reported]
     pairs = {(str(r), int(y)) for r, y in zip(indicators["region"], indicators["year"], strict=True)}
     for status in Path(reports).glob(f"*/*/{STATUS_FILE}"):
         data = _read_status(status.parent)
@@ -88,12 +87,17 @@ def site_rows(reports: Path, indicators: pd.DataFrame, issues: pd.DataFrame, cat
                 failed=int(status.get("failed", 0)),
                 errors=int((theirs["severity"] == "error").sum()),
                 warnings=int((theirs["severity"] == "warning").sum()),
-                reported=int(mine["indicator_id"].isin(expected).sum()),
-                expected=len(expected),
+                reported=int(mine["indicator_id"].isin(expected(catalog, year)).sum()),
+                expected=len(expected(catalog, year)),
                 generated=str(status.get("generated", "")),
             )
         )
     return rows
+
+
+def expected(catalog: Catalog, year: int) -> list[str]:
+    """The reported indicators of ``year``'s catalog (the m of 已填报 n / m)."""
+    return [i.indicator_id for i in catalog.for_year(year).reported]
 
 
 def render_site_index(rows: list[Row], comparisons: dict[int, str], generated: str) -> str:
