@@ -19,6 +19,8 @@ from analysis.report.targets import BatchError
 from tests import fixtures_processed as fp
 from tests.test_batch import GOOD, write_notebook, write_processed
 
+pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
+
 # A notebook that publishes a new set of the processed tables while the batch runs (what a concurrent
 # `ingest` does), then reads them as every report notebook does.
 REINGEST = """
@@ -26,8 +28,6 @@ import pathlib
 import pandas as pd
 from analysis.core.fileio import output_lock
 from analysis.core.store import read_indicators, write_tables
-
-pytestmark = pytest.mark.slow  # builds reports or starts kernels: make test-quick skips it
 folder = pathlib.Path(processed_dir)
 with output_lock(folder):
     write_tables(folder, pd.read_parquet(folder / "indicators.parquet"), pd.read_parquet(folder / "issues.parquet"))
