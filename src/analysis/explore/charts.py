@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analysis.explore.chartspec import Chart
-from analysis.explore.selection import View, format_number, format_value
+from analysis.explore.selection import View, format_number, format_value, over_years
 from analysis.explore.tables import coverage_table
 
 REPORTED_TONES = ("main", "light")  # 已填报 / 未填报
@@ -203,7 +203,8 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
     (with a note) when the table has one year only."""
     years = view.years
     series, units, single, never = [], [], [], []
-    for iid in ids:
+    checks = [view.indicator(i).name_zh for i in ids if not over_years(view, i)]
+    for iid in (i for i in ids if over_years(view, i)):
         values = tuple(view.get(iid, y) for y in years)
         known = [y for y, v in zip(years, values, strict=True) if v is not None]
         name = view.indicator(iid).name_zh
@@ -220,6 +221,7 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
         left_out = [
             f"只有一个年度填报、无法比较，未作图：{'、'.join(single)}。" if single else "",
             f"各年度均未填报：{'、'.join(never)}。" if never else "",
+            f"核对项不作历年比较：{'、'.join(checks)}。" if checks else "",
         ]
         note = "".join(left_out)
     first = years[0] if years else view.year

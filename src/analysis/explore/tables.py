@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core.catalog import Indicator
-from analysis.explore.selection import View, format_change, select, topic_title
+from analysis.explore.selection import View, format_change, over_years, select, topic_title, year_on_year
 
 # --- tables --------------------------------------------------------------------------------------------
 
@@ -44,13 +44,10 @@ def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
             "来源": _source(row, ind),
         }
         if prev is not None:
-            now, before = view.get(iid), view.get(iid, prev)
-            record[f"{prev}年"] = view.text(iid, prev)
-            record["同比变化"] = (
-                format_change(now, before, ind.unit, ind.digits)
-                if now is not None and before is not None
-                else "—"
-            )
+            compared = over_years(view, iid)
+            record[f"{prev}年"] = view.text(iid, prev) if compared else "—"
+            change = year_on_year(view, iid)
+            record["同比变化"] = "—" if change is None else format_change(*change[:2], ind.unit, ind.digits)
         rows.append(record)
     return pd.DataFrame(rows)
 
