@@ -64,20 +64,28 @@ def to_matplotlib(chart: Chart) -> Figure:
 PRINT_MIN_PT = 9  # the smallest text of a printed figure, at its printed size
 
 
-def print_png(chart: Chart, width_mm: float, max_height_mm: float) -> bytes:
-    """``chart`` drawn for paper as a PNG (300 dpi) of exactly ``width_mm`` wide, to be placed at 100 %: no
-    title inside (the document's caption is the title), no note (the document prints it under the
-    caption), every text at least :data:`PRINT_MIN_PT` points, everything laid out inside the figure."""
-    with matplotlib.rc_context({**rc(), "savefig.bbox": "standard"}):
+def print_figure(chart: Chart, width_mm: float, max_height_mm: float) -> Figure:
+    """``chart`` drawn for paper, exactly ``width_mm`` wide, to be placed at 100 %: no title inside (the
+    document's caption is the title), no note (the document prints it under the caption), every text at
+    least :data:`PRINT_MIN_PT` points, everything laid out inside the figure."""
+    with matplotlib.rc_context(rc()):
         fig = _draw(chart)
         width_in = width_mm / 25.4
         w, h = fig.get_size_inches()
         fig.set_size_inches(width_in, min(h * width_in / w, max_height_mm / 25.4))
+        fig.draw_without_rendering()  # creates the tick labels, so that their sizes can be raised too
         for text in fig.findobj(matplotlib.text.Text):
             if text.get_text() and text.get_fontsize() < PRINT_MIN_PT:
                 text.set_fontsize(PRINT_MIN_PT)
         fig.set_layout_engine("constrained")
-        buf = io.BytesIO()
+    return fig
+
+
+def print_png(chart: Chart, width_mm: float, max_height_mm: float) -> bytes:
+    """:func:`print_figure` as a PNG (300 dpi) of exactly that size."""
+    fig = print_figure(chart, width_mm, max_height_mm)
+    buf = io.BytesIO()
+    with matplotlib.rc_context({**rc(), "savefig.bbox": "standard"}):
         fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
     return buf.getvalue()
 
