@@ -422,3 +422,15 @@ def test_pdf_pages_body_at_most_six_and_no_half_empty_page_but_a_parts_last(spec
     for k, (part, full) in enumerate(facts):
         last_of_part = k + 1 == len(facts) or facts[k + 1][0] != part
         assert full >= 0.5 or last_of_part, (k + 1, part, round(full, 2), facts)
+
+
+def test_the_pages_and_the_workbook_never_compare_the_gap_across_years():
+    from analysis.report import summary
+    from analysis.site import index
+
+    view = select(fp.history_frame(), REGION, YEAR)
+    figures = {k.name: k.change for k in index.key_figures(view)}
+    assert figures["办理县长热线件"].startswith("比2018年 +72个")
+    rows = summary.indicator_rows(view).set_index("indicator_id")
+    assert rows.loc[GAP, "change"] == "—" and rows.loc["disclosure.hotline_cases", "change"].startswith("+72个")
+    assert rows.loc["leadership.study_books_printed", "change"] == "—"  # 500余本: no difference of rough figures

@@ -77,19 +77,20 @@ def render(plan: Plan) -> bytes:
     _paragraph(doc, dp.PART_TWO, st.HEADING_1)
     _paragraph(doc, dp.PART_TWO_PLACEHOLDER, placeholder=True)
     _paragraph(doc, dp.PART_THREE, st.HEADING_1)
-    _paragraph(doc, dp.PART_THREE_PLACEHOLDER, placeholder=True)
-    _paragraph(doc, "特此报告。")
+    # from the last lines of the text to the date, one block: the signature never stands on a page alone
+    ending = [_paragraph(doc, dp.PART_THREE_PLACEHOLDER, placeholder=True), _paragraph(doc, "特此报告。")]
     if plan.annex is not None:
-        _paragraph(doc, "")
-        _paragraph(doc, f"{ANNEX_LABEL}：{plan.annex.title}")  # 附件说明: two characters in, under the text
-    _paragraph(doc, "")
-    _paragraph(doc, "")
+        ending.append(_paragraph(doc, ""))
+        ending.append(_paragraph(doc, f"{ANNEX_LABEL}：{plan.annex.title}"))  # 附件说明, under the text
+    ending += [_paragraph(doc, ""), _paragraph(doc, "")]
     for runs in (plan.signature, plan.date):
         p = _paragraph(doc)
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         p.paragraph_format.right_indent = Pt(64)  # four characters in from the right, as signatures are
-        p.paragraph_format.keep_with_next = True
         add_runs(p, runs)
+        ending.append(p)
+    for p in ending[:-1]:
+        p.paragraph_format.keep_with_next = True
     if plan.annex is not None:
         _annex(doc, plan.annex)
     _appendix(doc, plan)

@@ -98,7 +98,7 @@ def hole(view: View, acc: Account, indicator_id: str, named: bool = True) -> str
     unused = acc.unused.get(indicator_id)
     if unused is not None:
         where = f"{unused.department} {unused.sheet}!{unused.cell}"
-        what = f"“{unused.sent}”" if unused.sent else ("" if not named else ind.name_zh)
+        what = f"“{unused.sent}”" if unused.sent else (ind.name_zh if named else "单元格")
         head = ind.name_zh if named and unused.sent else ""
         return f"{head}【{UNUSED}：{what}（{where}）{unused.reason}，请核实】"
     blank = acc.blanks.get(indicator_id)

@@ -93,7 +93,7 @@ def print_png(chart: Chart, width_mm: float, max_height_mm: float) -> bytes:
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """``fig`` as PNG (300 dpi) or SVG bytes, in the project's style, with no date or software stamp."""
     buf = io.BytesIO()
-    # a PNG carries the chart title (tEXt Title): the Word draft of the report captions the figure with it
+    # a PNG carries the chart title (tEXt Title), so that a figure copied elsewhere still says what it shows
     metadata = {"Software": None, "Title": fig.get_suptitle() or None} if fmt == "png" else {"Date": None}
     with matplotlib.rc_context(rc()):
         fig.savefig(buf, format=fmt, dpi=DPI, facecolor="white", metadata=metadata)
