@@ -432,5 +432,9 @@ def test_the_pages_and_the_workbook_never_compare_the_gap_across_years():
     figures = {k.name: k.change for k in index.key_figures(view)}
     assert figures["办理县长热线件"].startswith("比2018年 +72个")
     rows = summary.indicator_rows(view).set_index("indicator_id")
-    assert rows.loc[GAP, "change"] == "—" and rows.loc["disclosure.hotline_cases", "change"].startswith("+72个")
-    assert rows.loc["leadership.study_books_printed", "change"] == "—"  # 500余本: no difference of rough figures
+    assert rows.loc[GAP, "change"] == "—" and rows.loc["disclosure.hotline_cases", "change"].startswith(
+        "+72个"
+    )
+    assert (
+        rows.loc["leadership.study_books_printed", "change"] == "—"
+    )  # 500余本: no difference of rough figures
