@@ -219,12 +219,27 @@ def test_an_edited_draft_is_kept_and_the_new_one_goes_beside_it(tmp_path):
     assert any("未覆盖" in n and result.path.name in n and "718 → 994" in n for n in result.notes)
 
 
+def test_numbers_changed_since_an_edited_draft_whose_appendix_was_deleted(tmp_path):
+    out = tmp_path / "d.docx"
+    draft.write_draft(fp.spec_frame(), None, REGION, YEAR, out, figures="none")
+    edited = docx.Document(out)
+    body = edited.element.body
+    for table in list(body.iterchildren(qn("w:tbl"))):  # the writer removed the appendix before sending
+        body.remove(table)
+    edited.save(out)
+    values = {k: v for k, (v, _) in fp.spec_values().items()}
+    changed = fp.frame(fp.rows(values={**values, "disputes.mediation_cases": 6800}))
+    result = draft.write_draft(changed, None, REGION, YEAR, out, figures="none")
+    assert "调解矛盾纠纷：6736 → 6800" in result.changes  # from the record of the draft last written
+
+
 def test_a_draft_without_a_record_is_treated_as_edited(tmp_path):
     out = tmp_path / "d.docx"
     draft.write_draft(fp.spec_frame(), None, REGION, YEAR, out, figures="none")
     (tmp_path / DRAFT_RECORD).unlink()
     result = draft.write_draft(fp.spec_frame(), None, REGION, YEAR, out, figures="none")
-    assert result.kept == out and result.path != out and result.changes == []
+    assert result.kept == out and result.path != out and result.changes == []  # its appendix: no change
+    assert any("没有数字变化" in n for n in result.notes)
     assert (
         edits.beside(Path("a（初稿）.docx"), dt.datetime(2020, 1, 2, 3, 4)).name
         == "a（初稿，2020-01-02 0304）.docx"

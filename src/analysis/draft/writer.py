@@ -76,17 +76,22 @@ def write_draft(
     record = edits.read_record(previous.parent)
     data = document.render(drafted)
     target, notes, changes, kept = out, [], [], None
+    new_values = {row.name: row.value for row in drafted.appendix}
     if edits.edited(previous, record):
         target, kept = edits.beside(out, now), previous
-        new_values = {row.name: row.value for row in drafted.appendix}
-        changes = edits.changed_numbers(edits.appendix_values(previous), new_values)
-        said = "；".join(changes) if changes else "没有数字变化"
+        before = edits.values_before(previous, record)
+        changes = edits.changed_numbers(before, new_values) if before else []
+        said = (
+            "；".join(changes)
+            if changes
+            else ("没有数字变化" if before else "无从比较（文件中没有附表，也没有生成记录）")
+        )
         notes.append(
             f"{previous.name} 不是上次生成的文件（可能已有人修改），未覆盖；新初稿写在旁边：{target.name}。"
             f"自该版本以来变化的数字：{said}。"
         )
     atomic_write_bytes(target, data)
-    edits.write_record(out.parent, record, target.name, data)
+    edits.write_record(out.parent, record, target.name, data, new_values)
     result = DraftResult(target, len(drafted.figures), len(drafted.missing), None, notes, kept, changes)
     if pdf:
         try:
