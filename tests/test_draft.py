@@ -446,7 +446,9 @@ def test_batch_writes_the_draft_into_the_report_folder(tmp_path, monkeypatch, so
     )
     document = tmp_path / "reports" / REGION / "2019" / draft.draft_name(REGION, YEAR)
     assert document.is_file() and any("Word 初稿" in line for line in said)
-    assert document.name in (document.parent / DRAFT_RECORD).read_text(encoding="utf-8")  # published beside it
+    assert document.name in (document.parent / DRAFT_RECORD).read_text(
+        encoding="utf-8"
+    )  # published beside it
     if soffice == REAL_SOFFICE:
         assert document.with_suffix(".pdf").stat().st_size > 1000
         assert any("PDF 预览" in line for line in said)
