@@ -11,7 +11,6 @@ import csv
 import importlib.util
 import io
 import re
-import shutil
 import sys
 import unicodedata
 from pathlib import Path
@@ -25,14 +24,14 @@ from docx.shared import Mm, Pt
 from analysis import cli
 from analysis.core.catalog import Catalog, CatalogError, _read_yaml, load_catalog
 from analysis.core.formatting import number_zh
+from analysis.core.names import DRAFT_RECORD
 from analysis.core.store import read_indicators
 from analysis.draft import plan as draft_plan
 from analysis.draft import preview as pdf_preview
 from analysis.draft import style as docx_style
 from analysis.draft import writer as draft
-from analysis.explore import charts, sentences
+from analysis.explore import sentences
 from analysis.explore.selection import select
-from analysis.explore.static_figures import save_static, to_matplotlib
 from tests import fixtures_processed as fp
 from tests.conftest import REAL_SOFFICE
 
@@ -43,28 +42,6 @@ SEED = DATA / "tongxu_2019_report.txt"
 SPEC = DATA / "tongxu_2019_indicators.csv"
 REPO = Path(__file__).resolve().parents[1]
 REGION, YEAR = "通许县", 2019
-# Print figures drawn for the test the way the notebooks draw them: (notebook stem, name, chart).
-FIGURES = [
-    (
-        "03_powers",
-        "power_list_waterfall",
-        lambda v: charts.waterfall(v, "power_list_balance", "权责清单调整"),
-    ),
-    (
-        "03_powers",
-        "certificates",
-        lambda v: charts.parts(
-            v, ["functions.certificates_kept", "functions.certificates_cancelled"], "证明事项清理"
-        ),
-    ),
-    (
-        "07_legal_services",
-        "mediation",
-        lambda v: charts.funnel(
-            v, ["disputes.mediation_cases", "disputes.mediation_success"], "矛盾纠纷调解"
-        ),
-    ),
-]
 
 
 def norm(text: str) -> str:
@@ -85,43 +62,36 @@ def make_sample_raw(raw: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory) -> dict:
-    """The shipped 2019 data ingested into a temp folder, print figures drawn, the draft written."""
+    """The shipped 2019 data ingested into a temp folder and the draft written (its annex figures drawn)."""
     root = tmp_path_factory.mktemp("draft")
     raw, processed, reports = root / "raw", root / "processed", root / "reports"
     make_sample_raw(raw)
     with contextlib.redirect_stdout(io.StringIO()):
         assert cli.main(["ingest", "--raw", str(raw), "--out", str(processed), "--quiet"]) == 0
     view = select(read_indicators(processed), REGION, YEAR)
-    figures_dir = reports / REGION / str(YEAR) / draft.FIGURES_DIR
-    pngs = []
-    for stem, name, build in FIGURES:
-        paths = save_static(to_matplotlib(build(view)), figures_dir, f"{stem}_{name}")
-        pngs.append(paths[0])
     out = root / "初稿.docx"
     result = draft.draft_from_processed(REGION, YEAR, processed, reports, out)
     return {
         "root": root,
         "processed": processed,
         "view": view,
-        "pngs": pngs,
         "result": result,
         "doc": docx.Document(out),
     }
 
 
 def body_paragraphs(doc) -> list:
-    """Paragraphs of the report itself (before the appendix)."""
+    """Paragraphs of the report itself (up to the signature and date: before the annex and appendix)."""
     out = []
     for p in doc.paragraphs:
-        if p.text == "附表":
+        if p.text in ("附件", "附表") and p.style.name == docx_style.HEADING_1:
             break
         out.append(p)
     return out
 
 
 def body_text(doc) -> str:
-    cells = [c.text for t in doc.tables[:-1] for row in t.rows for c in row.cells]  # compact tables
-    return "\n".join([p.text for p in body_paragraphs(doc)] + cells)
+    return "\n".join(p.text for p in body_paragraphs(doc))
 
 
 def highlighted(doc) -> list[str]:
@@ -149,12 +119,10 @@ def test_headings_follow_the_seed_report_in_order_and_wording(shipped):
     assert texts[1] == "2019年度法治政府建设情况的报告"
     assert texts[3] == "【上级政府】："  # the addressee, a placeholder by default
     assert "特此报告。" in texts and draft_plan.DATE_PLACEHOLDER in texts
-    for placeholder in (
-        draft_plan.PART_TWO_PLACEHOLDER,
-        draft_plan.PART_THREE_PLACEHOLDER,
-        "【通许县人民政府】",
-    ):
+    for placeholder in (draft_plan.PART_TWO_PLACEHOLDER, draft_plan.PART_THREE_PLACEHOLDER):
         assert placeholder in highlighted(doc)
+    assert "通许县人民政府" in texts and "通许县人民政府" not in highlighted(doc)  # the county is known
+    assert draft_plan.DATE_PLACEHOLDER in highlighted(doc)
 
 
 def test_every_drafted_sentence_of_the_html_is_in_the_body_verbatim(shipped):
@@ -208,44 +176,36 @@ def test_body_numbers_equal_the_seed_reports_numbers(shipped):
     assert "11000" not in body
 
 
-def test_one_embedded_picture_per_print_figure_with_numbered_caption(shipped):
-    doc, pngs = shipped["doc"], shipped["pngs"]
-    assert shipped["result"].figures == len(pngs) == len(doc.inline_shapes)
-    captions = [
-        p.text for p in doc.paragraphs if p.style.name == docx_style.CAPTION and p.text.startswith("图")
-    ]
-    assert captions == [
-        "图1 通许县2019年权责清单调整",
-        "图2 通许县2019年证明事项清理",
-        "图3 通许县2019年矛盾纠纷调解",
-    ]
-    paragraphs = doc.paragraphs
-    for caption in captions:  # right under its picture, in the section of its topic
-        k = next(i for i, p in enumerate(paragraphs) if p.text == caption)
-        assert paragraphs[k - 1]._p.xpath(".//pic:pic")
-    heading_of = {}
-    current = ""
-    for p in paragraphs:
-        if p.style.name == docx_style.HEADING_2:
-            current = p.text
-        heading_of[p.text] = current
-    assert heading_of[captions[0]].startswith("（二）") and heading_of[captions[2]].startswith("（八）")
-    width = doc.inline_shapes[0].width
-    assert Mm(100) < width <= Mm(151)  # the 300 dpi picture scaled to the text width: print resolution
+def test_figures_and_tables_are_in_the_annex_after_the_signature(shipped):
+    doc = shipped["doc"]
+    texts = [p.text for p in doc.paragraphs]
+    annex = next(
+        k for k, p in enumerate(doc.paragraphs) if p.text == "附件" and p.style.name == docx_style.HEADING_1
+    )
+    assert texts.index("通许县人民政府") < annex and texts[annex + 1] == "2019年度法治政府建设主要数据图表"
+    assert "附件：2019年度法治政府建设主要数据图表" in texts[: texts.index("通许县人民政府")]
+    assert doc.paragraphs[annex].paragraph_format.page_break_before
+    pictures = [k for k, p in enumerate(doc.paragraphs) if p._p.xpath(".//pic:pic")]
+    assert pictures and min(pictures) > annex and shipped["result"].figures == len(pictures)
+    captions = [p.text for p in doc.paragraphs if p.style.name == docx_style.CAPTION]
+    assert len(captions) == len(set(captions))  # one distinct caption per figure and table
+    figures = [c for c in captions if c.startswith("图")]
+    assert figures[0] == "图1 2019年进驻政务服务中心的部门" and len(figures) == len(pictures)
+    assert not any("权责清单" in c for c in figures)  # the reconciliation gap is never drawn
+    for k in pictures:  # each picture right above its own caption
+        assert doc.paragraphs[k + 1].text.startswith("图")
+    for shape in doc.inline_shapes:  # placed at the size it was drawn for (its text sizes hold)
+        assert Mm(149) < shape.width <= Mm(151)
 
 
-def test_compact_tables_list_a_sections_figures_as_the_report_writes_them(shipped):
+def test_tables_list_a_sections_figures_as_the_report_writes_them(shipped):
     doc = shipped["doc"]
     captions = [
         p.text for p in doc.paragraphs if p.style.name == docx_style.CAPTION and p.text.startswith("表")
     ]
-    assert captions == [
-        "表1 通许县2019年严格规范职权主要数字",
-        "表2 通许县2019年推进政务公开主要数字",
-        "表3 通许县2019年化解社会矛盾纠纷主要数字",
-    ]
-    first = [c.text for row in doc.tables[0].rows for c in row.cells]
-    assert "1.1万户" in first and "2705项" in first and "调整前行政职权事项" in first
+    assert captions[:2] == ["表1 2019年健全领导机制主要数据", "表2 2019年严格规范职权主要数据"]
+    second = [c.text for row in doc.tables[1].rows for c in row.cells]
+    assert "1.1万户" in second and "2705项" in second and "调整前行政职权事项" in second
 
 
 def test_placeholders_for_every_missing_indicator(tmp_path):
@@ -257,7 +217,7 @@ def test_placeholders_for_every_missing_indicator(tmp_path):
     keep = [k for k in fp.spec_values() if k not in gone]
     frame = fp.frame(fp.rows(only=keep))
     out = tmp_path / "d.docx"
-    draft.write_draft(frame, fp.issues(), REGION, YEAR, out)
+    draft.write_draft(frame, fp.issues(), REGION, YEAR, out, figures="none")
     doc = docx.Document(out)
     marks = highlighted(doc)
     catalog = load_catalog()
@@ -266,9 +226,10 @@ def test_placeholders_for_every_missing_indicator(tmp_path):
         assert marks.count(f"【未填报：{ind.name_zh}（{ind.department}）】") == 1
     assert "【未填报：调解成功矛盾纠纷（县司法局）】" in marks
     body = body_text(doc)
-    assert "调解成功____" not in body and "____" not in body  # no sentence with a hole
-    assert "全年共调解矛盾纠纷" not in body  # the mediation sentence needs the missing figure
-    assert "取缔“散乱污”企业152家" in body  # its neighbours are drafted as usual
+    assert "____" not in body  # a hole is said, never left blank
+    # the sentence stands with its hole marked in place; its neighbours are drafted as usual
+    assert "全年共调解矛盾纠纷6736件，调解成功【未填报：调解成功矛盾纠纷（县司法局）】，成功率98.1%。" in body
+    assert "取缔“散乱污”企业152家" in body
     assert sum(m.startswith("【未填报") for m in marks) == 3
 
 
@@ -354,7 +315,7 @@ def test_submitted_text_goes_in_as_plain_text(tmp_path):
             r["note"] = note
             r["department"] = fp.HOSTILE + "\x07"
     out = tmp_path / "d.docx"
-    draft.write_draft(fp.frame(rows), fp.issues(), REGION, YEAR, out)
+    draft.write_draft(fp.frame(rows), fp.issues(), REGION, YEAR, out, figures="none")
     doc = docx.Document(out)
     table = [[c.text for c in row.cells] for row in doc.tables[-1].rows]
     row = next(r for r in table if r[1] == "专兼职人民调解员")
@@ -390,7 +351,7 @@ def test_draft_command_writes_alone_from_processed(shipped, tmp_path, capsys):
     )
     assert code == 0 and out.is_file()
     said = capsys.readouterr().out
-    assert "已写出 Word 初稿" in said and "图 3 幅" in said
+    assert "已写出 Word 初稿" in said and "附件图 6 幅" in said
     assert "开封市人民政府：" in [p.text for p in docx.Document(out).paragraphs]
     assert (
         cli.main(
@@ -413,17 +374,6 @@ def test_draft_command_writes_alone_from_processed(shipped, tmp_path, capsys):
         cli.main(["draft", "--region", "../x", "--year", "2019", "--processed", str(shipped["processed"])])
         == 2
     )
-
-
-def test_figures_older_than_the_data_are_left_out_and_said(shipped, tmp_path):
-    processed = tmp_path / "processed"
-    shutil.copytree(shipped["processed"], processed)
-    (processed / "manifest.json").touch()  # a newer ingest than the figures
-    result = draft.draft_from_processed(
-        REGION, YEAR, processed, shipped["root"] / "reports", tmp_path / "d.docx"
-    )
-    assert result.figures == 0 and result.notes == [draft.STALE_FIGURES]
-    assert draft.STALE_FIGURES in highlighted(docx.Document(result.path))[-1]
 
 
 def test_batch_step_says_when_libreoffice_is_missing(tmp_path, monkeypatch):
@@ -498,6 +448,9 @@ def test_batch_writes_the_draft_into_the_report_folder(tmp_path, monkeypatch, so
     )
     document = tmp_path / "reports" / REGION / "2019" / draft.draft_name(REGION, YEAR)
     assert document.is_file() and any("Word 初稿" in line for line in said)
+    assert document.name in (document.parent / DRAFT_RECORD).read_text(
+        encoding="utf-8"
+    )  # published beside it
     if soffice == REAL_SOFFICE:
         assert document.with_suffix(".pdf").stat().st_size > 1000
         assert any("PDF 预览" in line for line in said)

@@ -271,13 +271,14 @@ def run_draft(args: argparse.Namespace) -> int:
             args.out,
             addressee=args.addressee,
             pdf=args.pdf,
+            figures=args.figures,
         )
     except (StoreError, ValueError, OSError) as exc:
         _error(exc)
         return EXIT_USAGE
     seconds = time.monotonic() - started
     print(
-        f"已写出 Word 初稿：{result.path}（图 {result.figures} 幅，未填报指标 {result.missing} 项，用时 {seconds:.1f} 秒）"
+        f"已写出 Word 初稿：{result.path}（附件图 {result.figures} 幅，未填报或未采用 {result.missing} 项，用时 {seconds:.1f} 秒）"
     )
     if result.pdf is not None:
         print(f"PDF 预览：{result.pdf}")

@@ -153,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--region", required=True, metavar="地区", help="地区名称，如 通许县")
     draft.add_argument("--year", required=True, type=int, metavar="年度", help="统计年度，如 2019")
     draft.add_argument(
-        "--out", type=Path, metavar="文件", help="输出文件（默认写在当前文件夹，文件名含地区和年度）"
+        "--out",
+        type=Path,
+        metavar="文件",
+        help="输出文件（默认写入该地区、年度的报告文件夹 reports/<地区>/<年度>/；已被修改过的初稿不会被覆盖）",
     )
     draft.add_argument(
         "--processed", type=Path, default=Path("data/processed"), metavar="文件夹", help="整洁数据文件夹"
@@ -163,7 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("reports"),
         metavar="文件夹",
-        help="报告文件夹（取其中的印刷用图表）",
+        help="报告文件夹（未给出 --out 时，初稿写入其中的 <地区>/<年度>/）",
+    )
+    draft.add_argument(
+        "--figures",
+        choices=("annex", "none"),
+        default="annex",
+        help="图表放在哪里：annex 作为附件放在落款之后（默认），none 不附图表；正文始终只有文字",
     )
     draft.add_argument("--to", dest="addressee", metavar="机关", help="主送机关（上级政府；默认留待填写）")
     draft.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF 预览")

@@ -20,6 +20,7 @@ COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks
 COMPARISON_PAGE = "地区对比.html"  # reports/<year>/地区对比.html
 REGIONS = "各地区"  # stands for the region of a comparison (folder names, page headers, batch targets)
 STAGING_PREFIX = ".staging-"  # a report's staging folder, inside the report folder
+DRAFT_RECORD = ".draft-record.json"  # hashes of the Word drafts the program wrote into a folder
 # Written by ``run`` into its staging folder (never published): notebooks write print figures there only
 # because of it (``explore.nb``); a hand run writes them to a scratch folder.
 RUN_STAGE_MARKER = ".fazhi-run-stage"

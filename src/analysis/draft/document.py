@@ -20,13 +20,14 @@ from docx.shared import Mm, Pt
 
 from analysis.draft import plan as dp
 from analysis.draft import style as st
-from analysis.draft.plan import Plan, Run, Section, Table
+from analysis.draft.plan import Annex, Plan, Run, Section, Table
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-PICTURE_MAX_MM = (150, 190)  # width, height of a figure on the page
+PICTURE_MAX_MM = (156, 190)  # width (the text block), height of a figure on the page
 APPENDIX_COLUMNS = ("序号", "指标", "数值", "单位", "填报单位", "来源（文件 / 工作表 / 单元格）", "备注")
 APPENDIX_WIDTHS_MM = (12, 52, 20, 12, 35, 64, 30)  # the landscape text width: 297 − 37 − 35 − ~2 mm
-NOTE_HEADING = "附：数据核对说明（致起草人，定稿前删除）"
+NOTE_HEADING = "附：数据核对说明（定稿前删除）"
+ANNEX_LABEL = "附件"
 
 
 def plain(text: object) -> str:
@@ -57,7 +58,8 @@ def _style_ids(doc) -> dict[str, str]:
 
 
 def render(plan: Plan) -> bytes:
-    """The .docx file of ``plan``."""
+    """The .docx file of ``plan``: the body (text only), the annex of tables and figures after the
+    signature, the landscape appendix of sources and the note to the writer."""
     doc = docx.Document()
     st.apply_styles(doc)
     props = doc.core_properties
@@ -75,18 +77,46 @@ def render(plan: Plan) -> bytes:
     _paragraph(doc, dp.PART_TWO, st.HEADING_1)
     _paragraph(doc, dp.PART_TWO_PLACEHOLDER, placeholder=True)
     _paragraph(doc, dp.PART_THREE, st.HEADING_1)
-    _paragraph(doc, dp.PART_THREE_PLACEHOLDER, placeholder=True)
-    _paragraph(doc, "特此报告。")
-    _paragraph(doc, "")
+    # from the last lines of the text to the date, one block: the signature never stands on a page alone
+    ending = [_paragraph(doc, dp.PART_THREE_PLACEHOLDER, placeholder=True), _paragraph(doc, "特此报告。")]
+    if plan.annex is not None:
+        ending.append(_paragraph(doc, ""))
+        ending.append(_paragraph(doc, f"{ANNEX_LABEL}：{plan.annex.title}"))  # 附件说明, under the text
+    ending += [_paragraph(doc, ""), _paragraph(doc, "")]
     for runs in (plan.signature, plan.date):
         p = _paragraph(doc)
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         p.paragraph_format.right_indent = Pt(64)  # four characters in from the right, as signatures are
         add_runs(p, runs)
+        ending.append(p)
+    for p in ending[:-1]:
+        p.paragraph_format.keep_with_next = True
+    if plan.annex is not None:
+        _annex(doc, plan.annex)
     _appendix(doc, plan)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
+
+
+def _annex(doc, annex: Annex) -> None:
+    """附件 on a new page (GB/T 9704: after the signature): 附件 in 黑体 at the top left, its title, then the
+    tables and the figures, each with its caption."""
+    label = _no_indent(_paragraph(doc, ANNEX_LABEL, st.HEADING_1))
+    label.paragraph_format.page_break_before = True
+    _paragraph(doc, annex.title, st.TITLE)
+    _paragraph(doc, "")
+    for table in annex.tables:
+        _figures_table(doc, table)
+    for figure in annex.figures:
+        picture = _paragraph(doc, "", st.PICTURE)
+        width, height = _picture_size(figure.png)
+        picture.add_run().add_picture(io.BytesIO(figure.png), width=width, height=height)
+        caption = _paragraph(doc, figure.caption, st.CAPTION)
+        if figure.note:
+            caption.paragraph_format.keep_with_next = True
+            _paragraph(doc, f"注：{figure.note}", st.CELL).alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _paragraph(doc, "", st.CELL)
 
 
 def _no_indent(p):
@@ -98,20 +128,14 @@ def _section(doc, section: Section) -> None:
     _paragraph(doc, section.heading, st.HEADING_2)
     for runs in section.paragraphs:
         add_runs(_paragraph(doc), runs)
-    for table in section.tables:
-        _figures_table(doc, table)
-    for figure in section.figures:
-        picture = _paragraph(doc, "", st.PICTURE)
-        width, height = _picture_size(figure.path)
-        picture.add_run().add_picture(str(figure.path), width=width, height=height)
-        _paragraph(doc, figure.caption, st.CAPTION)
 
 
-def _picture_size(path) -> tuple[Mm, Mm]:
-    """Fit the figure into PICTURE_MAX_MM keeping its proportions (300 dpi: print resolution)."""
-    image = Image.from_file(str(path))
+def _picture_size(png: bytes) -> tuple[Mm, Mm]:
+    """The figure at its own size (drawn for print: 100 % keeps its text sizes), at most PICTURE_MAX_MM."""
+    image = Image.from_blob(png)
+    width_mm = image.px_width / image.horz_dpi * 25.4
     ratio = image.px_height / image.px_width
-    width = min(PICTURE_MAX_MM[0], PICTURE_MAX_MM[1] / ratio)
+    width = min(width_mm, PICTURE_MAX_MM[0], PICTURE_MAX_MM[1] / ratio)
     return Mm(width), Mm(width * ratio)
 
 
@@ -134,6 +158,7 @@ def _figures_table(doc, table: Table) -> None:
     cells = [row.cells for row in grid.rows]
     for k, head in enumerate(("指标", "数值", "指标", "数值")):
         _cell(cells[0][k], head, header=True)
+    _rows_whole(grid)
     for n, (name, value) in enumerate(table.rows):
         row, col = 1 + n % rows, 2 * (n // rows)
         _cell(cells[row][col], name)
@@ -152,11 +177,11 @@ def _appendix(doc, plan: Plan) -> None:
     rows = [row.cells for row in grid.rows]
     for k, head in enumerate(APPENDIX_COLUMNS):
         _cell(rows[0][k], head, header=True)
-    _repeat_header(grid.rows[0])
+    _rows_whole(grid)
     for n, row in enumerate(plan.appendix, start=1):
         texts = (str(n), row.name, row.value, row.unit, row.department, row.source, row.note)
         for k, text in enumerate(texts):
-            _cell(rows[n][k], text, placeholder=(k == 2 and not row.reported and not row.source))
+            _cell(rows[n][k], text, placeholder=(k == 2 and not row.reported))
     for column, width in zip(grid.columns, APPENDIX_WIDTHS_MM, strict=True):
         column.width = Mm(width)
     for cells in rows:
@@ -168,8 +193,11 @@ def _appendix(doc, plan: Plan) -> None:
             _paragraph(doc, f"{k}. {note}", placeholder=True)
 
 
-def _repeat_header(row) -> None:
-    trpr = row._tr.get_or_add_trPr()
-    node = OxmlElement("w:tblHeader")
-    node.set(qn("w:val"), "true")
-    trpr.append(node)
+def _rows_whole(grid) -> None:
+    """No row split across pages (``w:cantSplit``); the first row repeated atop every page (``w:tblHeader``)."""
+    for k, row in enumerate(grid.rows):
+        trpr = row._tr.get_or_add_trPr()
+        for tag in ("w:cantSplit", "w:tblHeader") if k == 0 else ("w:cantSplit",):
+            node = OxmlElement(tag)
+            node.set(qn("w:val"), "true")
+            trpr.append(node)

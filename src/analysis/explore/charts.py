@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analysis.explore.chartspec import Chart
-from analysis.explore.selection import View, format_number, format_value
+from analysis.explore.selection import View, format_number, format_value, over_years
 from analysis.explore.tables import coverage_table
 
 REPORTED_TONES = ("main", "light")  # 已填报 / 未填报
@@ -213,7 +213,8 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
     (with a note) when the table has one year only."""
     years = view.years
     series, units, single, never, notes = [], [], [], [], []
-    for iid in view.ids(ids):  # a renamed indicator is one series: earlier years under its old id, converted
+    checks = [view.indicator(i).name_zh for i in view.ids(ids) if not over_years(view, i)]
+    for iid in (i for i in view.ids(ids) if over_years(view, i)):  # a rename is one series, converted
         values = tuple(view.earlier(iid, y) for y in years)
         notes.append(view.footnote(iid, years))
         known = [y for y, v in zip(years, values, strict=True) if v is not None]
@@ -231,6 +232,7 @@ def trend(view: View, ids: list[str], what: str = "历年变化") -> Chart:
         left_out = [
             f"只有一个年度填报、无法比较，未作图：{'、'.join(single)}。" if single else "",
             f"各年度均未填报：{'、'.join(never)}。" if never else "",
+            f"核对项不作历年比较：{'、'.join(checks)}。" if checks else "",
         ]
         note = "".join(left_out)
     note += "".join(f"注：{n}。" for n in dict.fromkeys(notes) if n)

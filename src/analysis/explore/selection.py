@@ -158,6 +158,33 @@ def blank_notes(issues: pd.DataFrame, region: str, year: int) -> dict[str, str]:
     return dict(zip(noted["indicator_id"], noted["note"], strict=True))
 
 
+# --- comparing years: the one rule (tables, trend panels, sentences and the Word draft use it) ----------
+
+
+def over_years(view: View, indicator_id: str) -> bool:
+    """Whether ``indicator_id`` is compared across years at all (a trend panel, a 上年 column): not a check
+    figure (``check: true`` in the catalog, such as the power list's unexplained change), which is a gap
+    to resolve each year, not a quantity that grows or falls."""
+    return not view.indicator(indicator_id).check
+
+
+def year_on_year(view: View, indicator_id: str) -> tuple[float, float, int] | None:
+    """(this year's value, the previous year's, the previous year) when a change between them means
+    something: both reported, the indicator compared across years (:func:`over_years`), and neither value
+    written with a qualifier (``500余``, ``约2000``: the difference of two rough figures is no figure).
+    None otherwise."""
+    prev = view.previous_year
+    if prev is None or not over_years(view, indicator_id):
+        return None
+    now, before = view.get(indicator_id), view.earlier(indicator_id, prev)  # across a rename, not a split
+    rough = view.qualifier(indicator_id) or any(
+        view.qualifier(i, prev) for i in view.catalog.lineage.series(indicator_id)
+    )
+    if now is None or before is None or rough:
+        return None
+    return now, before, prev
+
+
 def topic_ids(view: View, topic: str) -> list[str]:
     """Indicator ids of a topic in catalog order (reported ones first, then derived)."""
     return [i.indicator_id for i in view.catalog.for_topic(topic)]

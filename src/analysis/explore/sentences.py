@@ -17,9 +17,9 @@ import yaml
 
 from analysis.core.catalog import SAFE_LOADER, Expression
 from analysis.core.formatting import format_number, growth_rate, number_zh, qualified
-from analysis.explore.selection import View
+from analysis.explore.selection import View, year_on_year
 
-PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|(abs|num))?\}")
+PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|(abs|num|yoy))?\}")
 CONTEXT = ("region", "year")
 
 
@@ -118,44 +118,65 @@ def _value_text(view: View, expr: Expression, fmt: str | None) -> str | None:
     return text if fmt == "num" else text + ind.unit
 
 
-def fill(view: View, text: str) -> tuple[str, list[str]]:
-    """Fill the placeholders of ``text``; returns the sentence and the ids that were not reported."""
-    missing: list[str] = []
+Hole = tuple  # the ids (reported or derived) a placeholder needed and that were not reported
 
-    def replace(match: re.Match) -> str:
+
+def pieces(view: View, text: str) -> list[str | Hole]:
+    """``text`` with its placeholders filled: literal strings, and a :data:`Hole` (a tuple of the ids that
+    were not reported) where a value is missing. ``{id|yoy}`` adds the year-on-year clause when the change
+    means something (:func:`~analysis.explore.selection.year_on_year`)."""
+    out: list[str | Hole] = []
+    last = 0
+    for match in PLACEHOLDER.finditer(text):
+        out.append(text[last : match.start()])
+        last = match.end()
         name, fmt = match[1].strip(), match[2]
         if name == "region":
-            return view.region
+            out.append(view.region)
+            continue
         if name == "year":
-            return str(view.year)
+            out.append(str(view.year))
+            continue
         expr = Expression(name)
-        lacking = [n for n in expr.names if view.get(n) is None]
-        if lacking:
-            missing.extend(lacking)
-            return "____"
-        result = _value_text(view, expr, fmt)
+        lacking = tuple(n for n in expr.names if view.get(n) is None)
+        result = None if lacking else _value_text(view, expr, None if fmt == "yoy" else fmt)
         if result is None:
-            missing.extend(expr.names)
-            return "____"
-        return result
+            out.append(lacking or tuple(expr.names))
+            continue
+        clause = change_clause(view, name) if fmt == "yoy" else None
+        out.append(f"{result}，{clause}" if clause else result)
+    out.append(text[last:])
+    return [p for p in out if p != ""]
 
-    return PLACEHOLDER.sub(replace, text), list(dict.fromkeys(missing))
+
+def fill(view: View, text: str) -> tuple[str, list[str]]:
+    """Fill the placeholders of ``text``; returns the sentence and the ids that were not reported."""
+    parts = pieces(view, text)
+    missing = [n for p in parts if isinstance(p, tuple) for n in p]
+    sentence = "".join("____" if isinstance(p, tuple) else p for p in parts)
+    return sentence, list(dict.fromkeys(missing))
+
+
+def chosen_text(view: View, template: Template) -> str | None:
+    """The template's text for this view (by the sign of its ``sign`` expression); None when a figure the
+    sign needs was not reported."""
+    if template.sign is None:
+        return template.texts["text"]
+    if any(view.get(n) is None for n in template.sign.names):
+        return None
+    value = template.sign.evaluate({n: view.get(n) for n in template.sign.names})
+    return template.texts["negative" if value < 0 else ("positive" if value > 0 else "zero")]
 
 
 def draft_one(view: View, template: Template) -> Draft:
-    if template.sign is None:
-        key = "text"
-    else:
+    text = chosen_text(view, template)
+    if text is None:
         lacking = [n for n in template.sign.names if view.get(n) is None]
-        if lacking:
-            names = tuple(view.indicator(n).name_zh for n in lacking)
-            return Draft(template.id, template.topic, "", names)
-        value = template.sign.evaluate({n: view.get(n) for n in template.sign.names})
-        key = "negative" if value < 0 else ("positive" if value > 0 else "zero")
-    text, missing = fill(view, template.texts[key])
+        return Draft(template.id, template.topic, "", tuple(view.indicator(n).name_zh for n in lacking))
+    sentence, missing = fill(view, text)
     if missing:
         return Draft(template.id, template.topic, "", tuple(view.indicator(n).name_zh for n in missing))
-    return Draft(template.id, template.topic, text)
+    return Draft(template.id, template.topic, sentence)
 
 
 def draft(view: View, topic: str | None = None, templates: Templates | None = None) -> list[Draft]:
@@ -174,36 +195,41 @@ def paragraph(drafts: list[Draft]) -> str:
     return "".join(d.text for d in drafts if d.ok)
 
 
+def change_clause(view: View, indicator_id: str, sep: str = "、", named_year: bool = False) -> str | None:
+    """``比上年增加276件、增长4.1%``, ``比上年提高0.5个百分点`` or ``与上年持平``; None when the change means
+    nothing (:func:`~analysis.explore.selection.year_on_year`: no earlier year, a check figure, a
+    qualified value). ``named_year``: ``比2018年…`` instead of ``比上年…``."""
+    change = year_on_year(view, indicator_id)
+    if change is None:
+        return None
+    now, before, prev = change
+    ind = view.indicator(indicator_id)
+    than = f"{prev}年" if named_year else "上年"
+    delta = now - before
+    if abs(delta) < 1e-9:
+        return f"与{than}持平"
+    if ind.unit == "%":
+        return f"比{than}{'提高' if delta > 0 else '降低'}{format_number(abs(delta), 1)}个百分点"
+    verb, rate = ("增加", "增长") if delta > 0 else ("减少", "下降")
+    pct = growth_rate(now, before)  # none from a base of zero or below
+    share = f"{sep}{rate}{format_number(abs(pct), 1)}%" if pct is not None else ""
+    return f"比{than}{verb}{number_zh(abs(delta), ind.digits)}{ind.unit}{share}"
+
+
 def yoy(view: View, indicator_ids: list[str]) -> list[str]:
-    """``调解矛盾纠纷6736件，比上年增加136件，增长2.1%。`` for each indicator reported this year and the
-    region's previous year in the table; empty when there is no earlier year. A reconciliation gap
-    (``check: true`` in the catalog) is a check to resolve, not an achievement: it gets no such line."""
-    prev = view.previous_year
-    if prev is None:
-        return []
+    """``调解矛盾纠纷6736件，比2018年增加136件，增长2.1%。`` for each indicator whose change since the
+    region's previous year means something (not a reconciliation gap, not a qualified value); empty
+    when there is no earlier year."""
     lines = []
+    prev = view.previous_year
     for iid in view.ids(indicator_ids):
-        if view.indicator(iid).check:
+        clause = change_clause(view, iid, sep="，", named_year=True)  # across a rename, never across a split
+        if clause is None:
             continue
-        now, before = view.get(iid), view.earlier(iid, prev)  # across a rename, never across a split
-        if now is None or before is None:
-            continue
-        ind = view.indicator(iid)
-        head = f"{ind.name_zh}{view.text(iid)}"
+        head = f"{view.indicator(iid).name_zh}{view.text(iid)}"
         if view.footnote(iid, [prev]):  # the figure of the year before was reported under the old name
             head += f"（{view.footnote(iid, [prev])}）"
-        delta = now - before
-        if abs(delta) < 1e-9:
-            lines.append(f"{head}，与{prev}年持平。")
-        elif ind.unit == "%":
-            verb = "提高" if delta > 0 else "降低"
-            lines.append(f"{head}，比{prev}年{verb}{format_number(abs(delta), 1)}个百分点。")
-        else:
-            verb, rate = ("增加", "增长") if delta > 0 else ("减少", "下降")
-            amount = f"{number_zh(abs(delta), ind.digits)}{ind.unit}"
-            pct = growth_rate(now, before)  # none from a base of zero or below (the power-list gap)
-            share = f"，{rate}{format_number(abs(pct), 1)}%" if pct is not None else ""
-            lines.append(f"{head}，比{prev}年{verb}{amount}{share}。")
+        lines.append(f"{head}，{clause}。")
     return lines
 
 

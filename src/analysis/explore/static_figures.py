@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.text
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
@@ -32,11 +33,10 @@ def _subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], s
     return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
-def to_matplotlib(chart: Chart) -> Figure:
-    """Draw ``chart`` statically in the project's style (matplotlib's global settings are left alone)."""
+def _draw(chart: Chart) -> Figure:
     if chart.empty:
         raise ValueError("an empty chart cannot be drawn")
-    draw = {
+    return {
         "bar": _mpl_bar,
         "stacked": _mpl_stacked,
         "rates": _mpl_rates,
@@ -45,9 +45,13 @@ def to_matplotlib(chart: Chart) -> Figure:
         "funnel": _mpl_funnel,
         "tiles": _mpl_tiles,
         "trend": _mpl_trend,
-    }[chart.kind]
+    }[chart.kind](chart)
+
+
+def to_matplotlib(chart: Chart) -> Figure:
+    """Draw ``chart`` statically in the project's style (matplotlib's global settings are left alone)."""
     with matplotlib.rc_context(rc()):
-        fig = draw(chart)
+        fig = _draw(chart)
         fig.suptitle(chart.title, fontsize=13, fontweight=bold(), color=COLORS["text"])
         footer = [x for x in (chart.note, missing_note(chart)) if x]
         if footer:
@@ -57,10 +61,39 @@ def to_matplotlib(chart: Chart) -> Figure:
     return fig
 
 
+PRINT_MIN_PT = 9  # the smallest text of a printed figure, at its printed size
+
+
+def print_figure(chart: Chart, width_mm: float, max_height_mm: float) -> Figure:
+    """``chart`` drawn for paper, exactly ``width_mm`` wide, to be placed at 100 %: no title inside (the
+    document's caption is the title), no note (the document prints it under the caption), every text at
+    least :data:`PRINT_MIN_PT` points, everything laid out inside the figure."""
+    with matplotlib.rc_context(rc()):
+        fig = _draw(chart)
+        width_in = width_mm / 25.4
+        w, h = fig.get_size_inches()
+        fig.set_size_inches(width_in, min(h * width_in / w, max_height_mm / 25.4))
+        fig.draw_without_rendering()  # creates the tick labels, so that their sizes can be raised too
+        for text in fig.findobj(matplotlib.text.Text):
+            if text.get_text() and text.get_fontsize() < PRINT_MIN_PT:
+                text.set_fontsize(PRINT_MIN_PT)
+        fig.set_layout_engine("constrained")
+    return fig
+
+
+def print_png(chart: Chart, width_mm: float, max_height_mm: float) -> bytes:
+    """:func:`print_figure` as a PNG (300 dpi) of exactly that size."""
+    fig = print_figure(chart, width_mm, max_height_mm)
+    buf = io.BytesIO()
+    with matplotlib.rc_context({**rc(), "savefig.bbox": "standard"}):
+        fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return buf.getvalue()
+
+
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """``fig`` as PNG (300 dpi) or SVG bytes, in the project's style, with no date or software stamp."""
     buf = io.BytesIO()
-    # a PNG carries the chart title (tEXt Title): the Word draft of the report captions the figure with it
+    # a PNG carries the chart title (tEXt Title), so that a figure copied elsewhere still says what it shows
     metadata = {"Software": None, "Title": fig.get_suptitle() or None} if fmt == "png" else {"Date": None}
     with matplotlib.rc_context(rc()):
         fig.savefig(buf, format=fmt, dpi=DPI, facecolor="white", metadata=metadata)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.core.catalog import Indicator
-from analysis.explore.selection import View, format_change, format_value, select, topic_title
+from analysis.explore.selection import (
+    View,
+    format_change,
+    format_value,
+    over_years,
+    select,
+    topic_title,
+    year_on_year,
+)
 
 # --- tables --------------------------------------------------------------------------------------------
 
@@ -44,18 +52,14 @@ def indicator_table(view: View, indicator_ids: list[str]) -> pd.DataFrame:
             "来源": _source(row, ind),
         }
         if prev is not None:
-            now, before = view.get(iid), view.earlier(iid, prev)
+            compared, before = over_years(view, iid), view.earlier(iid, prev)
             renamed = view.get(iid, prev) is None and before is not None  # reported under its old id
-            record[f"{prev}年"] = (
-                format_value(before, ind.unit, "", ind.digits) if renamed else view.text(iid, prev)
-            )
+            shown = format_value(before, ind.unit, "", ind.digits) if renamed else view.text(iid, prev)
+            record[f"{prev}年"] = shown if compared else "—"
             if renamed and view.footnote(iid, [prev]):
                 record["备注"] = "；".join(x for x in (record["备注"], view.footnote(iid, [prev])) if x)
-            record["同比变化"] = (
-                format_change(now, before, ind.unit, ind.digits)
-                if now is not None and before is not None
-                else "—"
-            )
+            change = year_on_year(view, iid)
+            record["同比变化"] = "—" if change is None else format_change(*change[:2], ind.unit, ind.digits)
         rows.append(record)
     return pd.DataFrame(rows)
 

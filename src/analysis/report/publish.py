@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from analysis.core.names import ASSETS_DIR, EXECUTED_DIR, FIGURES_DIR, INDEX, STAGING_PREFIX
+from analysis.core.names import ASSETS_DIR, DRAFT_RECORD, EXECUTED_DIR, FIGURES_DIR, INDEX, STAGING_PREFIX
 
 
 @contextlib.contextmanager
@@ -61,7 +61,10 @@ def publish(stage: Path, folder: Path, keep_figures: bool) -> None:
             for old in (folder / sub).rglob("*"):
                 if old.is_file() and old not in produced:
                     old.unlink()
-    files = [p for p in stage.iterdir() if p.is_file() and not p.name.startswith(".")]  # not the stage marker
+    # not the stage marker; the draft's record (which drafts the program wrote: an edited one is kept) is
+    files = [
+        p for p in stage.iterdir() if p.is_file() and (not p.name.startswith(".") or p.name == DRAFT_RECORD)
+    ]
     # the workbook and the draft first, then the pages, index.html last
     for path in sorted(files, key=lambda p: (p.suffix == ".html", p.name == INDEX, p.name)):
         os.replace(path, folder / path.name)

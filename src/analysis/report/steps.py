@@ -151,6 +151,7 @@ def draft(job: dict, state: dict) -> None:
         tables["issues"],
         lines.append,
         tables["catalog"],
+        published=Path(job["folder"]),  # an edited draft there is kept: the new one goes beside it
     )
     state["drafted"] = done is not None
 

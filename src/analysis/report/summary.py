@@ -24,7 +24,7 @@ from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import MISSING, format_change
 from analysis.core.problems import CODES, SEVERITY_ZH, severity_rank
 from analysis.core.sanitize import neutralize
-from analysis.explore.selection import View, select
+from analysis.explore.selection import View, select, year_on_year
 from analysis.explore.tables import note
 
 NOT_COMPUTED = "无法计算"  # a derived indicator whose inputs were not all reported
@@ -81,14 +81,14 @@ def indicator_rows(view: View) -> pd.DataFrame:
         record["topic_title"] = catalog.topics.get(topic, {}).get("title_zh", topic)
         record["derived_zh"] = "是" if bool(record["derived"]) else "否"
         if prev is not None and ind is not None:
-            now, before = view.get(iid), view.earlier(iid, prev)  # one series across a rename
+            before = view.earlier(iid, prev)  # one series across a rename
             if view.footnote(iid, [prev]):
                 record["note"] = "；".join(
                     x for x in (str(record.get("note") or ""), view.footnote(iid, [prev])) if x
                 )
             record["previous"] = before if before is not None else (NOT_COMPUTED if ind.derived else MISSING)
-            both = now is not None and before is not None
-            record["change"] = format_change(now, before, ind.unit, ind.digits) if both else "—"
+            compared = year_on_year(view, iid)  # the one rule: never for a check figure or a qualified value
+            record["change"] = "—" if compared is None else format_change(*compared[:2], ind.unit, ind.digits)
         records.append(record)
     return pd.DataFrame(records)
 

@@ -16,7 +16,7 @@ from analysis import __version__
 from analysis.core.formatting import format_change, number_zh, qualified
 from analysis.core.problems import ERROR, SEVERITY_ZH
 from analysis.explore import quality, sentences, tables
-from analysis.explore.selection import View
+from analysis.explore.selection import View, year_on_year
 from analysis.site import static
 from analysis.site.pages import PageInfo
 
@@ -61,10 +61,10 @@ def key_figures(view: View) -> list[KeyFigure]:
         row, ind = view.current.get(ind_id), view.catalog.indicators.get(ind_id)
         if row is None or ind is None:
             continue
-        now, before = view.get(ind_id), view.earlier(ind_id, before_year) if before_year else None
+        compared = year_on_year(view, ind_id)  # never for a check figure or a qualified value
         change = ""
-        if now is not None and before is not None:
-            change = f"比{before_year}年 {format_change(now, before, ind.unit, ind.digits)}"
+        if compared is not None:
+            change = f"比{before_year}年 {format_change(compared[0], compared[1], ind.unit, ind.digits)}"
         out.append(
             KeyFigure(
                 topic=view.catalog.topics.get(ind.topic, {}).get("title_zh", ind.topic),
