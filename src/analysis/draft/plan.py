@@ -153,7 +153,8 @@ def body_templates(view: View) -> list[tuple[sentences.Template, list[str]]]:
     """Every sentence template that belongs in the body, in the order the HTML pages draft them, with the
     indicator ids it names. Sentences about a check figure (a reconciliation gap) are left to the note."""
     order = {t: k for k, t in enumerate(view.catalog.topics)}
-    chosen = sorted(sentences.load_templates().sentences, key=lambda t: order.get(t.topic, len(order)))
+    chosen = [t for t in sentences.load_templates().sentences if sentences.in_year(view, t)]
+    chosen.sort(key=lambda t: order.get(t.topic, len(order)))
     out = []
     for t in chosen:
         names = sentences.template_names(t)

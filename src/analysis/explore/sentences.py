@@ -179,13 +179,18 @@ def draft_one(view: View, template: Template) -> Draft:
     return Draft(template.id, template.topic, sentence)
 
 
+def in_year(view: View, template: Template) -> bool:
+    """Whether every figure ``template`` names is in the view's year's catalog: a template naming a retired
+    or not yet added indicator is not for this year."""
+    return all(n in view.catalog.indicators for n in template_names(template))
+
+
 def draft(view: View, topic: str | None = None, templates: Templates | None = None) -> list[Draft]:
     """The drafted sentences of ``topic`` (all topics in catalog order when None)."""
     templates = templates or load_templates()
     order = {t: k for k, t in enumerate(view.catalog.topics)}
     chosen = [t for t in templates.sentences if topic is None or t.topic == topic]
-    # a template naming a figure not in this year's catalog (retired, not yet added) is not for this year
-    chosen = [t for t in chosen if all(n in view.catalog.indicators for n in template_names(t))]
+    chosen = [t for t in chosen if in_year(view, t)]
     chosen.sort(key=lambda t: order.get(t.topic, len(order)))  # stable: file order within a topic
     return [draft_one(view, t) for t in chosen]
 
