@@ -106,6 +106,7 @@ def run_ingest(
             reused = sum(f.reused for f in result.files)
             meta = {
                 "raw": str(raw),
+                "raw_folder": str(raw.resolve()),  # where the marked-up copies of a report find the files
                 "seconds": round(result.seconds, 3),
                 "sources": {f.file: f.digest for f in result.files},  # SHA-256 of each submission as read
                 "files_reused": reused,
@@ -319,6 +320,10 @@ def run_check(args: argparse.Namespace) -> int:
         _error(exc)
         return EXIT_USAGE
     print("\n".join(check_lines(result, args.file)))
+    if args.mark and result.problems:
+        from analysis.report.markup import mark_file
+
+        print(f"标注副本：{mark_file(args.file, [p.as_row() for p in result.problems], result.read)}")
     if not result.read:
         return EXIT_USAGE
     return EXIT_DATA_ERRORS if result.errors or result.warnings else EXIT_OK

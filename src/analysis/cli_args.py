@@ -197,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--region", metavar="地区", help="地区名称（默认取文件夹 <地区>/<年度>/ 或“基本信息”）"
     )
     check.add_argument("--year", type=int, metavar="年度", help="统计年度（默认取文件夹或“基本信息”）")
+    check.add_argument(
+        "--mark",
+        action="store_true",
+        help="有问题时在报表旁写一份标注了问题单元格的副本（<文件名>（标注）.xlsx）",
+    )
     check.add_argument("--catalog", type=Path, metavar="文件", help="指标目录 YAML（默认使用内置目录）")
 
     kernel = sub.add_parser("kernel", help="注册本项目的 Jupyter 内核（papermill 和 JupyterLab 使用）")

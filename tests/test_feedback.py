@@ -1,0 +1,124 @@
+"""``退回修改`` in a report: 通许县 2019 (the shipped sample) and a 杞县 2019 with a text in a number cell, a
+unit mismatch, a missing indicator, a wrong-year 基本信息 and an .xls file. Each department with errors or
+warnings gets its marked-up workbook, with fills and comments on exactly the cells ``issues.csv`` lists; a
+raw file changed or gone since the ingest gets the list only, with a note. (The step itself, on the ingest's
+real output: no notebooks run here.)"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from analysis.cli import main
+from analysis.core.names import FEEDBACK_DIR, FEEDBACK_SHEET
+from analysis.core.store import read_issues
+from analysis.explore.quality import issues_of
+from analysis.report import steps
+from analysis.report.feedback import write_feedback
+from analysis.report.markup import COMMENT_AUTHOR
+from tests import hostile_corpus as hc
+
+QI = "杞县"
+
+
+def _qi_county(raw: Path) -> None:
+    folder = raw / QI / "2019"
+    folder.mkdir(parents=True)
+    rows = hc.value_rows(hc.catalog_values("县司法局"))
+    rows[0] = (*rows[0][:3], "很多", "")  # text in a number cell
+    rows[1] = (rows[1][0], rows[1][1], "元", rows[1][3], "")  # unit mismatch
+    del rows[2]  # a missing indicator
+    hc.data_workbook(rows).save(folder / "县司法局.xlsx")
+    (folder / "县水利局.xls").write_bytes(
+        hc.xls_bytes([(*r[:3], "若干", "") for r in hc.value_rows(hc.catalog_values("县水利局"))])
+    )
+    wb = hc.data_workbook(hc.value_rows(hc.catalog_values("县审计局")))
+    info = wb.create_sheet("基本信息")
+    for pair in (("填报单位", "县审计局"), ("所属地区", QI), ("统计年度", "2018年度")):
+        info.append(pair)
+    wb.save(folder / "县审计局.xlsx")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> dict:
+    root = tmp_path_factory.mktemp("feedback")
+    raw, processed = root / "raw", root / "processed"
+    shutil.copytree(sample_raw, raw)
+    _qi_county(raw)
+    assert main(["ingest", "--raw", str(raw), "--out", str(processed), "--quiet"]) == 1
+    issues = read_issues(processed)
+    out = {}
+    for region in ("通许县", QI):
+        stage = root / "stage" / region
+        mine = issues_of(issues, region, 2019)
+        out[region] = (stage, mine, write_feedback(stage, processed, mine))
+    return {"raw": raw, "processed": processed, "issues": issues, "regions": out, "root": root}
+
+
+def _marked_cells(path: Path) -> set[tuple[str, str]]:
+    wb = openpyxl.load_workbook(path)
+    return {
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets[1:]
+        for row in ws.iter_rows()
+        for c in row
+        if c.comment is not None
+        and c.comment.author == COMMENT_AUTHOR
+        and c.fill.fgColor.rgb not in (None, "00000000")
+    }
+
+
+def test_it_is_a_finishing_step_before_the_index() -> None:
+    names = steps.finishing_jobs(False)[0]
+    assert names.index("summary") < names.index("feedback") < names.index("index")
+
+
+@pytest.mark.parametrize("region", ["通许县", QI])
+def test_each_department_with_problems_has_its_marked_workbook(batch: dict, region: str) -> None:
+    stage, issues, rows = batch["regions"][region]
+    serious = issues[issues["severity"].isin(["error", "warning"]) & (issues["department"] != "")]
+    assert {r["department"] for r in rows} == set(serious["department"])
+    for row in rows:
+        for book, file in zip(row["workbooks"], row["files"], strict=True):
+            path = stage / book
+            assert path.parent.name == FEEDBACK_DIR and path.name.endswith("（标注）.xlsx")
+            listed = issues[(issues["file"] == file) & (issues["cell"] != "")]
+            sheets = set(openpyxl.load_workbook(path).sheetnames)
+            expected = {(s, c) for s, c in zip(listed["sheet"], listed["cell"], strict=True) if s in sheets}
+            assert _marked_cells(path) == expected, file
+
+
+def test_qi_county_cases(batch: dict) -> None:
+    stage, issues, rows = batch["regions"][QI]
+    by_department = {r["department"]: r for r in rows}
+    assert set(by_department) == {"县司法局", "县水利局", "县审计局"}
+    sj = openpyxl.load_workbook(stage / by_department["县司法局"]["workbooks"][0])
+    listed = [r for r in sj[FEEDBACK_SHEET].iter_rows(min_row=2, values_only=True)]
+    codes = set(issues.loc[issues["department"] == "县司法局", "code"])
+    assert {"bad-number", "unit-mismatch", "missing-indicator"} <= codes
+    assert len(listed) == int((issues["department"] == "县司法局").sum())
+    assert any("未填报" in (r[5] or "") for r in listed)  # the missing indicator, on the list
+    xls = openpyxl.load_workbook(stage / by_department["县水利局"]["workbooks"][0])
+    assert ".xls" in xls[FEEDBACK_SHEET]["A1"].value
+    audit = openpyxl.load_workbook(stage / by_department["县审计局"]["workbooks"][0])
+    assert audit["基本信息"]["B3"].comment is not None  # 统计年度 2018 in a 2019 folder
+
+
+def test_a_raw_file_changed_or_gone_gets_the_list_only(batch: dict, tmp_path: Path) -> None:
+    stage, issues, _ = batch["regions"][QI]
+    raw = batch["raw"] / QI / "2019"
+    saved = (raw / "县司法局.xlsx").read_bytes()
+    try:
+        (raw / "县司法局.xlsx").write_bytes(saved + b"\0")
+        (raw / "县审计局.xlsx").rename(tmp_path / "away.xlsx")
+        rows = write_feedback(tmp_path / "stage", batch["processed"], issues)
+    finally:
+        (raw / "县司法局.xlsx").write_bytes(saved)
+        (tmp_path / "away.xlsx").rename(raw / "县审计局.xlsx")
+    books = {r["department"]: tmp_path / "stage" / r["workbooks"][0] for r in rows}
+    for department, words in (("县司法局", "已被替换或修改"), ("县审计局", "已不在")):
+        wb = openpyxl.load_workbook(books[department])
+        assert wb.sheetnames == [FEEDBACK_SHEET] and words in wb[FEEDBACK_SHEET]["A1"].value
