@@ -6,17 +6,19 @@ real output: no notebooks run here.)"""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from analysis.cli import main
 from analysis.core.names import FEEDBACK_DIR, FEEDBACK_SHEET
 from analysis.core.store import read_issues
 from analysis.explore.quality import issues_of
-from analysis.report import steps
+from analysis.report import notice, steps
 from analysis.report.feedback import write_feedback
 from analysis.report.markup import COMMENT_AUTHOR
 from tests import hostile_corpus as hc
@@ -122,3 +124,56 @@ def test_a_raw_file_changed_or_gone_gets_the_list_only(batch: dict, tmp_path: Pa
     for department, words in (("县司法局", "已被替换或修改"), ("县审计局", "已不在")):
         wb = openpyxl.load_workbook(books[department])
         assert wb.sheetnames == [FEEDBACK_SHEET] and words in wb[FEEDBACK_SHEET]["A1"].value
+
+
+def test_each_department_with_problems_gets_a_notice(batch: dict) -> None:
+    import docx
+
+    stage, issues, rows = batch["regions"][QI]
+    for row in rows:
+        doc = docx.Document(stage / row["notice"])
+        text = "\n".join(p.text for p in doc.paragraphs)
+        assert (
+            text.startswith("关于修改2019年度法治政府建设数据报表的通知") and f"{row['department']}：" in text
+        )
+        highlighted = [r.text for p in doc.paragraphs for r in p.runs if r.font.highlight_color is not None]
+        assert {"【截止日期】", "【联系人】", "【联系电话】"} <= set(highlighted)
+        listed = issues[issues["department"] == row["department"]]
+        table = [[c.text for c in r.cells] for r in doc.tables[0].rows[1:]]
+        assert len(table) == min(len(listed), notice.LISTED)
+        cells = {c for c in listed["cell"] if c}
+        assert cells & {c for r in table for c in cells if c in r[2]} or not cells
+    assert not any(r["department"] == "县司法局" and not r["notice"] for r in rows)
+
+
+def test_hostile_text_stays_inert_in_notice_and_page() -> None:
+    import docx
+
+    from analysis.site.index import IndexContent, render_index
+
+    hostile = '=HYPERLINK("http://evil.example/","x")<script>alert(1)</script>'
+    row = {"severity": "error", "sheet": "数据", "cell": "D3", "message": f"“{hostile}”不是数字；请填写数字"}
+    data = notice.render_notice("杞县", 2019, "县司法局", ["杞县/2019/县司法局.xlsx"], [], [row])
+    doc = docx.Document(io.BytesIO(data))
+    assert hostile in doc.tables[0].rows[1].cells[3].text
+    xml = doc.element.xml
+    assert "<w:instrText" not in xml and "<w:fldSimple" not in xml and "<w:hyperlink" not in xml
+    content = IndexContent([], None, pd.DataFrame(columns=["级别", "含义", "问题数", "代码"]), pd.DataFrame())
+    page = render_index(
+        region="杞县",
+        year=2019,
+        pages=[],
+        content=content,
+        workbook=None,
+        generated="2026-01-01 00:00",
+        returns=[
+            {
+                "department": "<b>局",
+                "errors": 1,
+                "warnings": 0,
+                "workbooks": ["退回修改/<b>局（标注）.xlsx"],
+                "notice": "",
+            }
+        ],
+    )
+    assert "退回修改" in page and "&lt;b&gt;局" in page and "<b>局" not in page

@@ -22,6 +22,7 @@ from analysis.core.fileio import atomic_write_bytes
 from analysis.core.problems import ERROR, WARNING
 from analysis.core.store import MANIFEST
 from analysis.report.markup import mark_up, marked_name, workbook_format
+from analysis.report.notice import notice_name, render_notice
 
 UNREAD = frozenset({"unreadable-file", "password-protected", "unsafe-file"})
 
@@ -70,7 +71,8 @@ def _source(raw: Path | None, file: str, digest: str | None, rejected: bool) -> 
 
 def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[dict]:
     """Marked-up copies into ``stage/退回修改/`` for the departments of ``issues`` (one region-year) with
-    errors or warnings; one row per department (department, file, errors, warnings, workbooks)."""
+    errors or warnings, and a notice to each; one row per department (department, files, errors, warnings,
+    workbooks, notice: paths relative to the report folder)."""
     manifest = json.loads((processed / MANIFEST).read_text(encoding="utf-8"))
     raw, sources = raw_folder(processed, manifest), manifest.get("sources") or {}
     issues = issues[issues["department"].fillna("") != ""]
@@ -94,6 +96,10 @@ def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[d
             relative = f"{names.FEEDBACK_DIR}/{marked_name(stem)}"
             atomic_write_bytes(stage / relative, data)
             books.append(relative)
+        notice = f"{names.FEEDBACK_DIR}/{notice_name(department)}"
+        region, year = str(own["region"].iloc[0]), int(own["year"].dropna().iloc[0])
+        records = own.to_dict("records")
+        atomic_write_bytes(stage / notice, render_notice(region, year, department, files, books, records))
         rows.append(
             {
                 "department": department,
@@ -101,6 +107,7 @@ def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[d
                 "errors": errors,
                 "warnings": warnings,
                 "workbooks": books,
+                "notice": notice,
             }
         )
     return rows

@@ -139,6 +139,7 @@ def index(job: dict, state: dict) -> None:
             tables["indicators"],
             job["year"] in comparison_years(tables["indicators"]),
         ),
+        returns=state.get("feedback"),
     )
     atomic_write_bytes(Path(job["stage"]) / names.INDEX, text.encode("utf-8"))
 

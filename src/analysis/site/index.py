@@ -109,9 +109,11 @@ def render_index(
     workbook: str | None,
     generated: str,
     links: list[tuple[str, str]] | None = None,
+    returns: list[dict] | None = None,
 ) -> str:
     """The report's ``index.html`` (every value escaped by the template); ``links`` are (label, href) of
-    the region's other years and the site pages."""
+    the region's other years and the site pages; ``returns`` the rows of ``退回修改`` (department, errors,
+    warnings, workbooks, notice: :func:`analysis.report.feedback.write_feedback`)."""
     counts, rows = content.issue_counts, content.issue_rows
     return static.render(
         "fazhi_index.html.j2",
@@ -129,4 +131,5 @@ def render_index(
         issue_rows=rows.to_dict("records"),
         severity_code=SEVERITY_CODE,
         checks=content.checks,
+        returns=returns or [],
     )
