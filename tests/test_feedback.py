@@ -177,3 +177,65 @@ def test_hostile_text_stays_inert_in_notice_and_page() -> None:
         ],
     )
     assert "退回修改" in page and "&lt;b&gt;局" in page and "<b>局" not in page
+
+
+def test_collection_status_on_the_index_overview_and_summary(batch: dict, tmp_path: Path) -> None:
+    from analysis.core.store import read_catalog, read_indicators
+    from analysis.explore.collection import collection_status
+    from analysis.explore.selection import select
+    from analysis.report.summary import build_workbook
+    from analysis.site import index as index_page
+    from analysis.site.overview import site_rows
+
+    indicators, catalog = read_indicators(batch["processed"]), read_catalog(batch["processed"])
+    _, issues, _ = batch["regions"][QI]
+    qi = indicators[(indicators["region"] == QI) & ~indicators["derived"]]
+    status = collection_status(catalog, qi["department"], issues)
+    assert set(status.received) == {"县司法局", "县水利局", "县审计局"} == set(status.with_errors)
+    assert (
+        len(status.expected) == len(status.received) + len(status.missing)
+        and "县审计局" not in status.missing
+    )
+    sentence = status.sentence()
+    assert f"目录应报 {len(status.expected)} 个单位，已收到 3 个（其中 3 个有错误）" in sentence
+    content = index_page.index_content(select(indicators, QI, 2019, catalog, issues), issues)
+    assert content.collection == status
+    rows = {(r.region, r.year): r for r in site_rows(tmp_path, indicators, batch["issues"], catalog)}
+    assert rows[(QI, 2019)].collection == status
+    tongxu = rows[("通许县", 2019)].collection
+    assert not tongxu.missing and len(tongxu.received) == len(tongxu.expected)
+    about = openpyxl.load_workbook(io.BytesIO(build_workbook(QI, 2019, indicators, issues, catalog)))["说明"]
+    assert sentence in [r[1] for r in about.iter_rows(values_only=True)]
+
+
+def test_an_identity_across_departments_reaches_each_of_them() -> None:
+    from analysis.report.feedback import _shared_checks
+
+    message = "调解成功率不成立：……；请县司法局、县信访局核实，并在报告中说明差异的原因"
+    base = {"severity": "warning", "region": QI, "year": 2019, "indicator_id": "x", "note": ""}
+    issues = pd.DataFrame(
+        [
+            {
+                **base,
+                "code": "reconciliation-mismatch",
+                "department": "县司法局",
+                "file": "a.xlsx",
+                "sheet": "数据",
+                "cell": "E5",
+                "message": message,
+            },
+            {
+                **base,
+                "code": "bad-number",
+                "department": "县信访局",
+                "file": "b.xlsx",
+                "sheet": "数据",
+                "cell": "E6",
+                "message": "x",
+            },
+        ]
+    )
+    shared = _shared_checks(issues)
+    theirs = shared[(shared["department"] == "县信访局") & (shared["code"] == "reconciliation-mismatch")]
+    assert theirs[["file", "sheet", "cell"]].values.tolist() == [["", "", ""]]
+    assert set(shared.loc[shared["code"] == "reconciliation-mismatch", "concerned"]) == {"县司法局、县信访局"}

@@ -69,13 +69,34 @@ def _source(raw: Path | None, file: str, digest: str | None, rejected: bool) -> 
     return path, fmt, note
 
 
+def _shared_checks(issues: pd.DataFrame) -> pd.DataFrame:
+    """The issues with each identity across departments (``reconciliation-mismatch``, recorded on one
+    department's cell) also given, without a cell, to every other department its message names;
+    ``concerned`` lists them all (修改说明's 涉及单位)."""
+    issues = issues.assign(concerned=issues["department"])
+    departments = sorted(set(issues["department"]))
+    extra = []
+    for row in issues[issues["code"] == "reconciliation-mismatch"].to_dict("records"):
+        named = [d for d in departments if d in row["message"]]
+        others = [d for d in named if d != row["department"]]
+        concerned = "、".join(dict.fromkeys([row["department"], *named]))
+        issues.loc[(issues["code"] == row["code"]) & (issues["message"] == row["message"]), "concerned"] = (
+            concerned
+        )
+        extra += [
+            {**row, "department": d, "file": "", "sheet": "", "cell": "", "concerned": concerned}
+            for d in others
+        ]
+    return pd.concat([issues, pd.DataFrame(extra)], ignore_index=True) if extra else issues
+
+
 def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[dict]:
     """Marked-up copies into ``stage/退回修改/`` for the departments of ``issues`` (one region-year) with
     errors or warnings, and a notice to each; one row per department (department, files, errors, warnings,
     workbooks, notice: paths relative to the report folder)."""
     manifest = json.loads((processed / MANIFEST).read_text(encoding="utf-8"))
     raw, sources = raw_folder(processed, manifest), manifest.get("sources") or {}
-    issues = issues[issues["department"].fillna("") != ""]
+    issues = _shared_checks(issues[issues["department"].fillna("") != ""])
     rows = []
     for department, own in issues.groupby("department", sort=True):
         counts = own["severity"].value_counts()

@@ -207,7 +207,7 @@ def mark_up(
             sent.get((p.get("sheet"), p.get("cell")), "") if has_cell else "",
             what,
             fix,
-            p.get("department") or "",
+            p.get("concerned") or p.get("department") or "",
         ]
         for col, value in enumerate(values, start=1):
             text = value if col in (1, 5) else safe_text(value)  # 5: _sent made it safe

@@ -16,6 +16,7 @@ from analysis import __version__
 from analysis.core.formatting import format_change, number_zh, qualified
 from analysis.core.problems import ERROR, SEVERITY_ZH
 from analysis.explore import quality, sentences, tables
+from analysis.explore.collection import Collection, collection_status
 from analysis.explore.selection import View
 from analysis.site import static
 from analysis.site.pages import PageInfo
@@ -50,6 +51,7 @@ class IndexContent:
     issue_counts: pd.DataFrame  # quality.code_table: 级别, 含义, 问题数, 代码
     issue_rows: pd.DataFrame  # quality.issue_list: errors and warnings, one row each
     checks: list[str] = field(default_factory=list)  # identities that do not hold: checks, not achievements
+    collection: Collection | None = None  # departments expected, received, with errors, missing
 
 
 def key_figures(view: View) -> list[KeyFigure]:
@@ -97,6 +99,9 @@ def index_content(view: View, issues: pd.DataFrame) -> IndexContent:
         issue_counts=quality.code_table(issues),
         issue_rows=quality.issue_list(issues),
         checks=quality.open_checks(view),
+        collection=collection_status(
+            view.catalog, (r["department"] for r in view.current.values() if not r.get("derived")), issues
+        ),
     )
 
 
@@ -132,4 +137,5 @@ def render_index(
         severity_code=SEVERITY_CODE,
         checks=content.checks,
         returns=returns or [],
+        collection=content.collection,
     )
