@@ -168,3 +168,20 @@ def test_check_never_writes_and_runs_as_a_command(tmp_path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "negative" not in proc.stdout and "数值为负数" not in proc.stdout and "D2" in proc.stdout
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_mark_writes_beside_the_file_but_never_into_data(tmp_path, monkeypatch, capsys) -> None:
+    import openpyxl
+
+    rows = [[1, "人民调解组织", "个", "三百"]]
+    beside = _workbook(tmp_path / "通许县" / "2019" / "县司法局.xlsx", rows)
+    assert main(["check", str(beside), "--mark"]) == 1
+    marked = beside.with_name("县司法局（标注）.xlsx")
+    assert openpyxl.load_workbook(marked)["数据"]["D2"].comment is not None
+    raw = _workbook(tmp_path / "project" / "data" / "raw" / "通许县" / "2019" / "县司法局.xlsx", rows)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["check", str(raw), "--mark"]) == 1
+    assert sorted(p.name for p in raw.parent.iterdir()) == ["县司法局.xlsx"]
+    assert (work / "县司法局（标注）.xlsx").is_file() and "标注副本" in capsys.readouterr().out

@@ -237,7 +237,8 @@ def workbook_format(data: bytes) -> str:
 
 
 def mark_file(path: Path, problems: Iterable[dict], readable: bool) -> Path:
-    """``check --mark``: the marked-up copy written beside ``path`` (never over it); its path."""
+    """``check --mark``: the marked-up copy written beside ``path`` (never over it), or in the current folder
+    when ``path`` lies in a project's ``data/raw`` or ``data/processed``; its path."""
     from analysis.core.fileio import atomic_write_bytes
 
     data = path.read_bytes() if readable else b""
@@ -246,6 +247,9 @@ def mark_file(path: Path, problems: Iterable[dict], readable: bool) -> Path:
     if readable and fmt != "xlsx":
         note = f"原报表是 .{fmt} 格式，本标注副本为 .xlsx，只保留单元格内容（不含原格式）"
     out = path.with_name(marked_name(path.stem))
+    parts = path.resolve().parts
+    if any(a == "data" and b in ("raw", "processed") for a, b in zip(parts, parts[1:], strict=False)):
+        out = Path.cwd() / out.name  # data/raw is read-only to the code: the copy goes to the current folder
     atomic_write_bytes(out, mark_up(path if readable else None, fmt, problems, note))
     return out
 
