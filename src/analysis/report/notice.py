@@ -16,7 +16,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from analysis.core.problems import SEVERITY_ZH, severity_rank
 from analysis.core.text import clip
 
-LISTED = 12  # problems listed in the notice's table: one page at 三号 body text and a 五号 table
+LISTED = 5  # problems listed in the notice's table (the rest are on the copy): the notice stays one page
+COLUMNS = (
+    ("序号", 12),
+    ("级别", 14),
+    ("位置", 28),
+    ("问题及改正方法", 102),
+)  # (title, mm): the 156 mm text width
 DEADLINE, CONTACT, PHONE, SENDER, DATE = (
     "【截止日期】",
     "【联系人】",
@@ -41,7 +47,7 @@ def render_notice(
     ``books`` the names of their marked-up copies, ``rows`` its problems (issue rows)."""
     import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     from analysis.draft import style as st
 
@@ -60,48 +66,44 @@ def render_notice(
                 run.font.highlight_color = WD_COLOR_INDEX.YELLOW
         return p
 
-    paragraph([(f"关于修改{year}年度法治政府建设数据报表的通知", False)], st.TITLE)
+    paragraph([("关于修改数据报表的通知", False)], st.TITLE)
     paragraph([("", False)])
     paragraph([(f"{department}：", False)], indent=False)
-    sent = "、".join(f"《{clip(f.rsplit('/', 1)[-1])}》" for f in files) or "报表"
-    marked = "、".join(f"《{clip(b.rsplit('/', 1)[-1])}》" for b in books)
+    sent = "、".join(f"《{clip(f.rsplit('/', 1)[-1], 24)}》" for f in files) or "报表"
+    marked = "、".join(f"《{clip(b.rsplit('/', 1)[-1], 24)}》" for b in books)
     converted = any(f.lower().endswith((".xls", ".ods", ".et")) for f in files)
     errors = sum(r["severity"] == "error" for r in rows)
     warnings = sum(r["severity"] == "warning" for r in rows)
-    body = (
-        f"你单位报送的{region}{year}年度法治政府建设数据报表{sent}经系统核对，发现错误 {errors} 项、警告 {warnings} 项"
-        "（见下表）。出错的数值未能导入。请逐项核实改正，于"
-    )
-    paragraph([(body, False), (DEADLINE, True), ("前重新报送。", False)])
+    body = f"你单位报送的{year}年度法治政府建设数据报表{sent}经核对，有错误 {errors} 项、警告 {warnings} 项，出错的数值未能导入。"
     if marked:
-        more = "原报表不是 .xlsx 格式，标注副本已另存为 .xlsx，请在副本中修改后报送。" if converted else ""
-        paragraph(
-            [
-                (
-                    f"随本通知附标注副本{marked}：问题单元格已按级别填色（错误红色、警告橙色、提示浅蓝色）并加批注，"
-                    f"首页“修改说明”列出全部问题及改正方法。{more}可用 python -m analysis check 文件名 在报送前自查。",
-                    False,
-                )
-            ]
-        )
+        body += f"请对照标注副本{marked}（问题单元格已填色并加批注，首页“修改说明”列出全部问题及改正方法）逐项改正，"
+        body += "副本已另存为 .xlsx 格式，请在副本中修改，" if converted else ""
+    else:
+        body += "请按下表逐项改正，"
+    paragraph([(body + "于", False), (DEADLINE, True), ("前重新报送。", False)])
     ordered = sorted(rows, key=lambda r: severity_rank(r["severity"]))
-    table = doc.add_table(rows=1, cols=4)
+    table = doc.add_table(rows=1, cols=len(COLUMNS))
     table.style = doc.styles["Table Grid"]
-    for cell, title in zip(table.rows[0].cells, ("序号", "级别", "位置", "问题及改正方法"), strict=True):
+    table.autofit = False
+    for cell, (title, _) in zip(table.rows[0].cells, COLUMNS, strict=True):
         cell.paragraphs[0].style = doc.styles[st.CELL]
         cell.paragraphs[0].add_run(title).font.bold = True
     for n, r in enumerate(ordered[:LISTED], start=1):
         where = (
-            f"工作表“{clip(r.get('sheet') or '')}” {r.get('cell') or ''}".strip()
+            f"“{clip(r.get('sheet') or '', 8)}” {r.get('cell') or ''}".strip()
             if r.get("sheet")
             else "整个文件"
         )
-        values = (str(n), SEVERITY_ZH.get(r["severity"], ""), where, clip(r.get("message") or "", 120))
+        values = (str(n), SEVERITY_ZH.get(r["severity"], ""), where, clip(r.get("message") or "", 50))
         for cell, value in zip(table.add_row().cells, values, strict=True):
             cell.paragraphs[0].style = doc.styles[st.CELL]
             cell.paragraphs[0].add_run(_text(value))
-    if len(ordered) > LISTED:
-        paragraph([(f"另有 {len(ordered) - LISTED} 项问题，见标注副本的“修改说明”。", False)])
+    for column, (_, width) in zip(table.columns, COLUMNS, strict=True):
+        column.width = Mm(width)  # the grid (LibreOffice reads it) and each cell (Word reads these)
+        for cell in column.cells:
+            cell.width = Mm(width)
+    rest = f"另有 {len(ordered) - LISTED} 项见标注副本。" if len(ordered) > LISTED else ""
+    paragraph([(f"{rest}报送前可运行 python -m analysis check 文件名 自查。", False)])
     paragraph([("联系人：", False), (CONTACT, True), ("，联系电话：", False), (PHONE, True), ("。", False)])
     for parts in ([(SENDER, True)], [(DATE, True)]):
         p = paragraph(parts)
