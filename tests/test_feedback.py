@@ -241,3 +241,31 @@ def test_an_identity_across_departments_reaches_each_of_them() -> None:
     theirs = shared[(shared["department"] == "县信访局") & (shared["code"] == "reconciliation-mismatch")]
     assert theirs[["file", "sheet", "cell"]].values.tolist() == [["", "", ""]]
     assert set(shared.loc[shared["code"] == "reconciliation-mismatch", "concerned"]) == {"县司法局、县信访局"}
+
+
+def test_the_copies_are_published_with_the_report_and_stale_ones_go(tmp_path: Path) -> None:
+    from analysis.report.publish import publish
+
+    stage, folder = tmp_path / "stage", tmp_path / "report"
+    (stage / FEEDBACK_DIR).mkdir(parents=True)
+    (stage / FEEDBACK_DIR / "县司法局（标注）.xlsx").write_bytes(b"new")
+    (folder / FEEDBACK_DIR).mkdir(parents=True)
+    (folder / FEEDBACK_DIR / "县审计局（标注）.xlsx").write_bytes(b"fixed since")
+    publish(stage, folder, keep_figures=False)
+    assert sorted(p.name for p in (folder / FEEDBACK_DIR).iterdir()) == ["县司法局（标注）.xlsx"]
+    publish(stage, folder, keep_figures=True)  # the next build: nobody has problems any more
+    assert list((folder / FEEDBACK_DIR).iterdir()) == []
+
+
+def test_a_department_name_that_is_no_file_name_stays_inside(tmp_path: Path) -> None:
+    from analysis.core.store import write_tables
+    from tests import fixtures_processed as fp
+
+    processed = tmp_path / "processed"
+    write_tables(processed, fp.spec_frame(), fp.issues())
+    issues = issues_of(read_issues(processed), fp.REGION, fp.YEAR)
+    rows = write_feedback(tmp_path / "stage", processed, issues)
+    stage = tmp_path / "stage"
+    written = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+    assert all(p.count("/") == 1 and p.startswith(f"{FEEDBACK_DIR}/") for p in written), written
+    assert {r["department"] for r in rows} >= {fp.HOSTILE, "县水利局"}

@@ -20,6 +20,7 @@ import pandas as pd
 from analysis.core import names
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.problems import ERROR, WARNING
+from analysis.core.sanitize import safe_name
 from analysis.core.store import MANIFEST
 from analysis.report.markup import mark_up, marked_name, workbook_format
 from analysis.report.notice import notice_name, render_notice
@@ -69,6 +70,16 @@ def _source(raw: Path | None, file: str, digest: str | None, rejected: bool) -> 
     return path, fmt, note
 
 
+def _file_stem(name: str, number: int, copy: int = 0) -> str:
+    """``name`` as a file name in ``退回修改/``; a name that cannot be one (separators, ``..``, device
+    names: never from the ingest, which refuses them, but the tables may come from elsewhere) is
+    replaced by ``单位<number>``."""
+    try:
+        return safe_name(name, "单位")
+    except ValueError:
+        return f"单位{number}" + (f"-{copy + 1}" if copy else "")
+
+
 def _shared_checks(issues: pd.DataFrame) -> pd.DataFrame:
     """The issues with each identity across departments (``reconciliation-mismatch``, recorded on one
     department's cell) also given, without a cell, to every other department its message names;
@@ -114,10 +125,10 @@ def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[d
             path, fmt, note = _source(raw, file, sources.get(file), rejected)
             data = mark_up(path, fmt, mine.to_dict("records"), note)
             stem = department if len(files) == 1 else file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            relative = f"{names.FEEDBACK_DIR}/{marked_name(stem)}"
+            relative = f"{names.FEEDBACK_DIR}/{marked_name(_file_stem(stem, len(rows) + 1, n))}"
             atomic_write_bytes(stage / relative, data)
             books.append(relative)
-        notice = f"{names.FEEDBACK_DIR}/{notice_name(department)}"
+        notice = f"{names.FEEDBACK_DIR}/{notice_name(_file_stem(department, len(rows) + 1))}"
         region, year = str(own["region"].iloc[0]), int(own["year"].dropna().iloc[0])
         records = own.to_dict("records")
         atomic_write_bytes(stage / notice, render_notice(region, year, department, files, books, records))
