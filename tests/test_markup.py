@@ -230,3 +230,20 @@ def test_a_fixed_marked_copy_ingests_cleanly(tmp_path: Path, code, rows, metadat
     left = result.issues[~result.issues["code"].isin(ACROSS_FILES | {"file-name-variant"})]
     assert left.empty, left[["code", "sheet", "cell", "message"]].to_dict("records")
     assert len(result.indicators[~result.indicators["derived"]]) == 1
+
+
+def test_ods_is_copied_as_xlsx(tmp_path: Path) -> None:
+    path = hc.CASES_BY_NAME["good-ods"].write(_folder(tmp_path))
+    assert workbook_format(path.read_bytes()) == "ods"
+    row = {
+        "severity": WARNING,
+        "code": "non-integer-count",
+        "sheet": hc.DATA_SHEET,
+        "cell": "D2",
+        "message": "不是整数；请核实",
+    }
+    wb = openpyxl.load_workbook(io.BytesIO(mark_up(path, "ods", [row], "原报表是 .ods 格式")))
+    assert wb.sheetnames == [FEEDBACK_SHEET, hc.DATA_SHEET]
+    assert wb[hc.DATA_SHEET]["B1"].value == "指标名称" and wb[hc.DATA_SHEET]["D2"].value == 10
+    cell = wb[hc.DATA_SHEET]["D2"]
+    assert cell.comment is not None and cell.fill.fgColor.rgb.endswith(FILL_COLOURS[WARNING])

@@ -146,6 +146,8 @@ def _sent(cell) -> str:
     value = cell.value
     if value is None:
         return "（空白）"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = clip(str(value), 80)
     return safe_text(text) if isinstance(value, str) else text
 
