@@ -185,3 +185,29 @@ def test_mark_writes_beside_the_file_but_never_into_data(tmp_path, monkeypatch, 
     assert main(["check", str(raw), "--mark"]) == 1
     assert sorted(p.name for p in raw.parent.iterdir()) == ["县司法局.xlsx"]
     assert (work / "县司法局（标注）.xlsx").is_file() and "标注副本" in capsys.readouterr().out
+
+
+def test_the_hostile_corpus_goes_back_marked_or_listed(hostile, tmp_path) -> None:
+    """退回修改 over the whole hostile corpus: every department's copy is written (none raises); a file too
+    large to copy cell by cell (37,000 merged ranges) gets the list with a note; refused files the list."""
+    import openpyxl
+
+    from analysis.core.names import FEEDBACK_SHEET
+    from analysis.core.store import read_issues, write_tables
+    from analysis.explore.quality import issues_of
+    from analysis.report.feedback import write_feedback
+
+    raw, result = hostile
+    processed, stage = tmp_path / "processed", tmp_path / "stage"
+    meta = {"raw_folder": str(raw), "sources": {f.file: f.digest for f in result.files}}
+    write_tables(processed, result.indicators, result.issues, meta)
+    rows = write_feedback(stage, processed, issues_of(read_issues(processed), hc.REGION, hc.YEAR))
+    notes = {}
+    for row in rows:
+        for book, file in zip(row["workbooks"], row["files"], strict=True):
+            wb = openpyxl.load_workbook(stage / book)
+            assert wb.sheetnames[0] == FEEDBACK_SHEET
+            notes[file.rsplit("/", 1)[-1]] = (wb[FEEDBACK_SHEET]["A1"].value, len(wb.sheetnames))
+    flood = hc.CASES_BY_NAME["merge-flood"].filename
+    assert "合并单元格过多" in notes[flood][0] and notes[flood][1] == 1
+    assert "无法读取" in notes[hc.CASES_BY_NAME["zip-bomb"].filename][0]

@@ -22,7 +22,7 @@ from analysis.core.fileio import atomic_write_bytes
 from analysis.core.problems import ERROR, WARNING
 from analysis.core.sanitize import safe_name
 from analysis.core.store import MANIFEST
-from analysis.report.markup import mark_up, marked_name, workbook_format
+from analysis.report.markup import mark_up, marked_name, too_large, workbook_format
 from analysis.report.notice import notice_name, render_notice
 
 UNREAD = frozenset({"unreadable-file", "password-protected", "unsafe-file"})
@@ -62,6 +62,9 @@ def _source(raw: Path | None, file: str, digest: str | None, rejected: bool) -> 
             "请以重新导入后的结果为准",
         )
     fmt = workbook_format(data)
+    large = too_large(data, fmt)
+    if large:
+        return None, "xlsx", f"原报表“{name}”{large}，无法复制标注，本文件只列出问题"
     note = (
         ""
         if fmt == "xlsx"
@@ -123,7 +126,13 @@ def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[d
                 mine = pd.concat([mine, unfiled])  # a department's problems of no file: on its first copy
             rejected = bool(mine["code"].isin(UNREAD).any())
             path, fmt, note = _source(raw, file, sources.get(file), rejected)
-            data = mark_up(path, fmt, mine.to_dict("records"), note)
+            try:
+                data = mark_up(path, fmt, mine.to_dict("records"), note)
+            except Exception as exc:  # a workbook openpyxl cannot open or save: the list still goes back
+                note = (
+                    f"原报表“{file.rsplit('/', 1)[-1]}”无法复制标注（{type(exc).__name__}），本文件只列出问题"
+                )
+                data = mark_up(None, "xlsx", mine.to_dict("records"), note)
             stem = department if len(files) == 1 else file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             relative = f"{names.FEEDBACK_DIR}/{marked_name(_file_stem(stem, len(rows) + 1, n))}"
             atomic_write_bytes(stage / relative, data)

@@ -42,6 +42,8 @@ SUMMARY_LAYOUT = [  # (header, width) of the 修改说明 sheet
     ("涉及单位", 16),
 ]
 COMMENT_AUTHOR = "法治政府建设数据核对"
+MAX_SHEET_BYTES = 5_000_000  # worksheet XML of an ordinary workbook: tens of kilobytes
+MAX_MERGES = 5_000
 _FIX = re.compile(r"[；。，,;]\s*(?=请)")
 _A1 = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")
 
@@ -60,6 +62,24 @@ def _order(problem: dict, sheets: list[str]) -> tuple:
     row, col = (int(match.group(2)), len(match.group(1)) * 100 + ord(match.group(1)[-1])) if match else (0, 0)
     index = sheets.index(sheet) + 1 if sheet in sheets else (0 if not sheet else len(sheets) + 1)
     return (index, row, col, severity_rank(problem.get("severity", "")))
+
+
+def too_large(data: bytes, fmt: str) -> str:
+    """Why ``data`` is too large to mark up cell by cell (openpyxl holds every cell, and every cell of a
+    merged range, in memory), or "" when it is not: beyond :data:`MAX_SHEET_BYTES` of worksheet XML or
+    :data:`MAX_MERGES` merged ranges (a hostile file can declare thousands on a few kilobytes)."""
+    if fmt != "xlsx":
+        return "" if len(data) <= MAX_SHEET_BYTES else "文件过大"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            parts = [i for i in package.infolist() if i.filename.startswith("xl/worksheets/")]
+            if sum(i.file_size for i in parts) > MAX_SHEET_BYTES:
+                return "工作表过大"
+            if sum(package.read(i).count(b"<mergeCell ") for i in parts) > MAX_MERGES:
+                return "合并单元格过多"
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return "文件无法打开"
+    return ""
 
 
 def _load(source: Path | None, fmt: str):
@@ -245,8 +265,11 @@ def mark_file(path: Path, problems: Iterable[dict], readable: bool) -> Path:
 
     data = path.read_bytes() if readable else b""
     fmt = workbook_format(data)
+    large = too_large(data, fmt) if readable else ""
     note = "" if readable else f"报表“{path.name}”无法读取，本文件只列出问题"
-    if readable and fmt != "xlsx":
+    if large:
+        readable, note = False, f"报表“{path.name}”{large}，无法复制标注，本文件只列出问题"
+    elif readable and fmt != "xlsx":
         note = f"原报表是 .{fmt} 格式，本标注副本为 .xlsx，只保留单元格内容（不含原格式）"
     out = path.with_name(marked_name(path.stem))
     parts = path.resolve().parts
