@@ -500,3 +500,17 @@ def test_kernel_registration_is_idempotent(tmp_path, capsys):
     (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
     assert not kernel.is_installed(tmp_path) and kernel.install_kernel(prefix=tmp_path) == (folder, True)
     assert cli.run_kernel(install=True) == 0 and "fazhi-analysis" in capsys.readouterr().out
+
+
+def test_returns_are_published_with_the_report_and_linked_from_its_index(failing_run):
+    """退回修改: each department with errors or warnings has its marked-up copy and notice in the published
+    report, linked from the index (the processed tables name no raw folder here: the copies list only)."""
+    from analysis.core.names import FEEDBACK_DIR
+
+    report, _ = failing_run
+    index = html.unescape((report.folder / "index.html").read_text(encoding="utf-8"))
+    published = sorted(p.name for p in (report.folder / FEEDBACK_DIR).iterdir())
+    assert "县水利局（标注）.xlsx" in published and "县水利局数据修改通知.docx" in published
+    assert "退回修改" in index
+    for name in published:
+        assert f'href="{FEEDBACK_DIR}/{name}"' in index

@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {ingest,template,run,draft,kernel,codes,catalog}`` (also installed as ``fazhi``).
+"""Command line: ``python -m analysis {ingest,check,template,run,draft,kernel,codes,catalog}`` (also installed as ``fazhi``).
 
 This module owns everything a user sees in the terminal and every exit status: the library functions
 return results or raise typed errors; here they become Chinese lines and one of three exit codes:
@@ -106,6 +106,7 @@ def run_ingest(
             reused = sum(f.reused for f in result.files)
             meta = {
                 "raw": str(raw),
+                "raw_folder": str(raw.resolve()),  # where the marked-up copies of a report find the files
                 "seconds": round(result.seconds, 3),
                 "sources": {f.file: f.digest for f in result.files},  # SHA-256 of each submission as read
                 "files_reused": reused,
@@ -308,6 +309,27 @@ def run_kernel(install: bool = False) -> int:
     return EXIT_USAGE
 
 
+def run_check(args: argparse.Namespace) -> int:
+    """``check``: 0 without errors or warnings, 1 with problems, 2 when the file could not be read."""
+    from analysis.cli_args import check_lines
+    from analysis.core.catalog import CatalogError, load_catalog
+    from analysis.ingest.selfcheck import CheckError, check_file
+
+    try:
+        result = check_file(args.file, args.region, args.year, load_catalog(args.catalog))
+    except (CheckError, CatalogError, OSError, ValueError) as exc:
+        _error(exc)
+        return EXIT_USAGE
+    print("\n".join(check_lines(result, args.file)))
+    if args.mark and result.problems:
+        from analysis.report.markup import mark_file
+
+        print(f"标注副本：{mark_file(args.file, [p.as_row() for p in result.problems], result.read)}")
+    if not result.read:
+        return EXIT_USAGE
+    return EXIT_DATA_ERRORS if result.errors or result.warnings else EXIT_OK
+
+
 def run_codes() -> int:
     from analysis.core.problems import CODES
 
@@ -380,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "draft":
         return run_draft(args)
+    if args.command == "check":
+        return run_check(args)
     if args.command == "kernel":
         return run_kernel(install=args.install)
     if args.command == "catalog":

@@ -75,6 +75,27 @@ def _positive(text: str) -> int:
     return value
 
 
+def check_lines(result, shown: Path) -> list[str]:
+    """What ``check`` prints for a :class:`analysis.ingest.selfcheck.CheckResult`: one line per problem."""
+    from analysis.core.problems import SEVERITY_ZH
+    from analysis.core.text import clip, scrub_surrogates
+
+    ctx = result.ctx
+    lines = [f"检查 {shown}（{ctx.region} {ctx.year} 年度，{ctx.department or '单位未识别'}）"]
+    for p in result.problems:
+        where = f"工作表“{clip(p.sheet)}” {p.cell}".strip() if p.sheet else "整个文件"
+        lines.append(f"  [{SEVERITY_ZH[p.severity]}] {where}：{p.message}")
+    if not result.read:
+        lines.append("文件无法读取，内容未检查；请按上面的说明改正后再检查。")
+    else:
+        clean = not result.errors + result.warnings
+        lines.append(
+            f"共 {result.values} 个数值可以导入；错误 {result.errors}，警告 {result.warnings}；"
+            f"用时 {result.seconds:.2f} 秒。" + ("可以报送。" if clean else "请改正后再检查。")
+        )
+    return [scrub_surrogates(line) for line in lines]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ChineseArgumentParser(
         prog="python -m analysis", description="法治政府建设情况报告：数据导入、校验、分析与报告"
@@ -176,6 +197,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     draft.add_argument("--to", dest="addressee", metavar="机关", help="主送机关（上级政府；默认留待填写）")
     draft.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF 预览")
+
+    check = sub.add_parser(
+        "check", help="填报单位自查：按导入的全部单文件规则检查一个报表，列出问题（不改动 data/）"
+    )
+    check.add_argument("file", type=Path, metavar="文件", help="要检查的报表（.xlsx/.xlsm/.xls/.ods）")
+    check.add_argument(
+        "--region", metavar="地区", help="地区名称（默认取文件夹 <地区>/<年度>/ 或“基本信息”）"
+    )
+    check.add_argument("--year", type=int, metavar="年度", help="统计年度（默认取文件夹或“基本信息”）")
+    check.add_argument(
+        "--mark",
+        action="store_true",
+        help="有问题时在报表旁写一份标注了问题单元格的副本（<文件名>（标注）.xlsx）",
+    )
+    check.add_argument("--catalog", type=Path, metavar="文件", help="指标目录 YAML（默认使用内置目录）")
 
     kernel = sub.add_parser("kernel", help="注册本项目的 Jupyter 内核（papermill 和 JupyterLab 使用）")
     kernel.add_argument("--install", action="store_true", help="在当前虚拟环境中注册内核")

@@ -6,12 +6,14 @@ process that merely reads the tables (each notebook's kernel, `run`, an analyst'
 from __future__ import annotations
 
 import functools
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis.core.numbers import known_precision
 from analysis.core.problems import CODES, ISSUE_COLUMNS, SEVERITIES
 from analysis.core.years import YEAR_MAX, YEAR_MIN
+
+if TYPE_CHECKING:  # pandas is not imported for the constants (the senders' check needs only those)
+    import pandas as pd
 
 # Magnitude a value must stay under (float64 holds every integer below it exactly; the pandera check too).
 MAX_VALUE = 1e15

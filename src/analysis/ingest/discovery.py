@@ -41,6 +41,14 @@ def discover(raw_dir: Path) -> tuple[Found, list[Problem]]:
     return walker.found, walker.problems
 
 
+def place_file(path: Path, region: str, year: int) -> tuple[Found, list[Problem]]:
+    """One file judged as if it sat at ``<region>/<year>/<its name>`` of a raw folder (the self-check):
+    the same rules on its name as :func:`discover` applies."""
+    walker = _Walker(Path(path).parent)
+    walker.file(Path(path), (region, str(year), Path(path).name))
+    return walker.found, walker.problems
+
+
 def shown(parts: tuple[str, ...]) -> str:
     """A relative path for messages and tables: bytes that are not UTF-8 shown as U+FFFD."""
     return "/".join(p.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for p in parts)

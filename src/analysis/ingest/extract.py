@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from analysis.core.catalog import Catalog, Indicator
+from analysis.core.names import FEEDBACK_SHEET
 from analysis.core.numbers import is_percent_format, parse_value, split_multiplier
 from analysis.core.problems import Problem
 from analysis.core.text import clip, fold
@@ -216,7 +217,7 @@ def find_header(sheet: Sheet, catalog: Catalog, year: int) -> tuple[int, dict[st
 def extract(workbook: Workbook, ctx: FileContext, catalog: Catalog) -> Extraction:
     """Candidates and problems of every data sheet of ``workbook``."""
     out = Extraction()
-    skip = {fold(catalog.sheet_names["metadata"]), fold(catalog.sheet_names["instructions"])}
+    skip = {fold(catalog.sheet_names["metadata"]), fold(catalog.sheet_names["instructions"]), FEEDBACK_SHEET}
     for sheet in workbook.sheets:
         for code, cell, message in sheet.notices:
             out.problems.append(ctx.problem(code, message, sheet.name, cell))

@@ -13,8 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import format_number
@@ -30,6 +29,9 @@ from analysis.ingest.provenance import check_provenance, resolve_department, sam
 from analysis.ingest.reuse import Reads
 from analysis.ingest.safety import Limits
 from analysis.ingest.workbook import WorkbookError, read_workbook
+
+if TYPE_CHECKING:  # imported where the tables are built: the senders' check reads one file without them
+    import pandas as pd
 
 # Places a duplicate-conflict message lists (1,000 drafts of one form would otherwise make each of the
 # 1,000 rows name all 1,000 places: a million places in issues.csv).
@@ -230,6 +232,8 @@ def _scrubbed(column: pd.Series) -> pd.Series:
 
 
 def indicators_frame(rows: list[dict]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = with_precision(pd.DataFrame(rows, columns=INDICATOR_COLUMNS))
     frame = frame.astype({"year": "int64", "value": "float64", "derived": "bool"})
     for col in INDICATOR_COLUMNS:
@@ -241,6 +245,8 @@ def indicators_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def issues_frame(problems: list[Problem]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame([p.as_row() for p in problems], columns=ISSUE_COLUMNS)
     frame["year"] = pd.array(frame["year"].tolist(), dtype="Int64")
     for col in ISSUE_COLUMNS:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from analysis.core.catalog import Catalog
+from analysis.core.names import FEEDBACK_SHEET
 from analysis.core.problems import Problem
 from analysis.core.text import clip, fold
 from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
@@ -34,7 +35,7 @@ _DATE = r"\d{8}|\d{4}[.\-_/年]\d{1,2}(?:[.\-_/月]\d{1,2}日?|月)|\d{1,2}月\d
 _YEAR_MARK = r"\d{4}年度?|(?:19|20)\d{2}"
 _COPY = (
     r"副本|复件|复制|拷贝|copyof|copy|最终版|最终稿|最终|终版|终稿|定稿|最新版|最新|修改版|修改稿|修订版|修订稿"
-    r"|正式版|报送版|上报版|确认版|[vV]\d+(?:\.\d+)?|第?[0-9一二三四五六七八九十]+稿"
+    r"|正式版|报送版|上报版|确认版|标注|[vV]\d+(?:\.\d+)?|第?[0-9一二三四五六七八九十]+稿"
 )
 _FILLER = r"法治政府建设数据统计表|法治政府建设数据|法治政府建设|数据统计表|统计表|数据表|报表|数据|填报"
 _MARK = rf"(?:\(\d{{1,3}}\)|[(\[【]?(?:{_DATE}|{_YEAR_MARK}|{_COPY}|{_FILLER})[)\]】]?)"
@@ -217,7 +218,7 @@ def _check_years(workbook: Workbook, ctx: FileContext, catalog: Catalog) -> list
                 "请确认是哪一年的报表，改正文件名或把文件放到正确年度的文件夹",
             )
         )
-    skip = {fold(catalog.sheet_names["metadata"]), fold(catalog.sheet_names["instructions"])}
+    skip = {fold(catalog.sheet_names["metadata"]), fold(catalog.sheet_names["instructions"]), FEEDBACK_SHEET}
     for sheet in workbook.sheets:
         if fold(sheet.name) not in skip:
             found = _sheet_year_conflict(sheet, ctx, catalog)

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import nbformat
 
-from analysis.core.names import ASSETS_DIR, DRAFT_RECORD, EXECUTED_DIR, FIGURES_DIR, INDEX, STAGING_PREFIX
+from analysis.core.names import (
+    ASSETS_DIR,
+    DRAFT_RECORD,
+    EXECUTED_DIR,
+    FEEDBACK_DIR,
+    FIGURES_DIR,
+    INDEX,
+    STAGING_PREFIX,
+)
 
 
 @contextlib.contextmanager
@@ -46,18 +54,19 @@ def _sweep(folder: Path) -> None:
 
 def publish(stage: Path, folder: Path, keep_figures: bool) -> None:
     """Move every staged file into place (``os.replace``: each file is old or new, never torn)."""
-    for sub in (ASSETS_DIR, FIGURES_DIR, EXECUTED_DIR):
+    for sub in (ASSETS_DIR, FIGURES_DIR, EXECUTED_DIR, FEEDBACK_DIR):
         src = stage / sub
-        if not src.is_dir():
+        if not src.is_dir() and sub != FEEDBACK_DIR:
             continue
         produced = set()
-        for path in sorted(src.rglob("*")):
+        for path in sorted(src.rglob("*")) if src.is_dir() else ():
             if path.is_file():
                 dest = folder / path.relative_to(stage)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, dest)
                 produced.add(dest)
-        if sub == FIGURES_DIR and not keep_figures:  # drop figures a complete run no longer makes
+        # drop figures a complete run no longer makes, and the copies of departments that have no problems now
+        if (sub == FIGURES_DIR and not keep_figures) or sub == FEEDBACK_DIR:
             for old in (folder / sub).rglob("*"):
                 if old.is_file() and old not in produced:
                     old.unlink()

@@ -109,6 +109,13 @@ def summary(job: dict, state: dict) -> None:
     )
 
 
+def feedback(job: dict, state: dict) -> None:
+    """``退回修改/``: the marked-up copy of each workbook of a department with errors or warnings."""
+    from analysis.report.feedback import write_feedback
+
+    state["feedback"] = write_feedback(Path(job["stage"]), Path(job["processed"]), state["issues"])
+
+
 def index(job: dict, state: dict) -> None:
     """The report's ``index.html``: key figures, coverage, problems and a link to every page."""
     from analysis.explore.selection import select
@@ -132,6 +139,7 @@ def index(job: dict, state: dict) -> None:
             tables["indicators"],
             job["year"] in comparison_years(tables["indicators"]),
         ),
+        returns=state.get("feedback"),
     )
     atomic_write_bytes(Path(job["stage"]) / names.INDEX, text.encode("utf-8"))
 
@@ -175,13 +183,14 @@ def assets(job: dict, state: dict) -> None:
 
 # A report's finishing steps: each tuple is one job, and the jobs run side by side in two workers (the draft
 # with its PDF preview takes about as long as the rest, which ends with the font cut).
-REPORT_STEPS = ((missing_pages, summary, index, assets), (draft,))
+REPORT_STEPS = ((missing_pages, summary, feedback, index, assets), (draft,))
 COMPARISON_STEPS = ((missing_pages, comparison_page, assets),)
 STEPS = {step.__name__: step for job in (*REPORT_STEPS, *COMPARISON_STEPS) for step in job}
 STEP_NAMES = {
     "missing_pages": "页面",
     "summary": "年度指标汇总表",
     "index": "目录页",
+    "feedback": "退回修改的标注报表",
     "draft": "Word 初稿",
     "comparison_page": "地区对比页",
     "assets": "样式与网页字体",

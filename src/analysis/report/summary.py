@@ -24,6 +24,7 @@ from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import MISSING, format_change
 from analysis.core.problems import CODES, SEVERITY_ZH, severity_rank
 from analysis.core.sanitize import neutralize
+from analysis.explore.collection import collection_status
 from analysis.explore.selection import View, select, year_on_year
 from analysis.explore.tables import note
 
@@ -153,11 +154,15 @@ def build_workbook(
     _write_sheet(wb.create_sheet(ISSUE_SHEET), ISSUE_LAYOUT, issue_rows(issues), numeric=set())
     about = wb.create_sheet("说明")
     reported = sum(1 for r in view.current.values() if not r["derived"])
+    collection = collection_status(
+        view.catalog, (r["department"] for r in view.current.values() if not r["derived"]), issues
+    )
     lines = [
         ("地区", safe_text(region)),
         ("年度", int(year)),
         ("已填报指标", f"{reported} / {len(view.catalog.reported)}"),
         ("问题数", int(issues.shape[0])),
+        ("报表收集", safe_text(collection.sentence())),
         (
             "数值",
             f"“数值”列为数字；百分比以百分点表示（98.1 表示 98.1%）。目录中没有数值的指标写“{MISSING}”"

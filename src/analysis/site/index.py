@@ -16,6 +16,7 @@ from analysis import __version__
 from analysis.core.formatting import format_change, number_zh, qualified
 from analysis.core.problems import ERROR, SEVERITY_ZH
 from analysis.explore import quality, sentences, tables
+from analysis.explore.collection import Collection, collection_status
 from analysis.explore.selection import View, year_on_year
 from analysis.site import static
 from analysis.site.pages import PageInfo
@@ -50,6 +51,7 @@ class IndexContent:
     issue_counts: pd.DataFrame  # quality.code_table: 级别, 含义, 问题数, 代码
     issue_rows: pd.DataFrame  # quality.issue_list: errors and warnings, one row each
     checks: list[str] = field(default_factory=list)  # identities that do not hold: checks, not achievements
+    collection: Collection | None = None  # departments expected, received, with errors, missing
 
 
 def key_figures(view: View) -> list[KeyFigure]:
@@ -97,6 +99,9 @@ def index_content(view: View, issues: pd.DataFrame) -> IndexContent:
         issue_counts=quality.code_table(issues),
         issue_rows=quality.issue_list(issues),
         checks=quality.open_checks(view),
+        collection=collection_status(
+            view.catalog, (r["department"] for r in view.current.values() if not r.get("derived")), issues
+        ),
     )
 
 
@@ -109,9 +114,11 @@ def render_index(
     workbook: str | None,
     generated: str,
     links: list[tuple[str, str]] | None = None,
+    returns: list[dict] | None = None,
 ) -> str:
     """The report's ``index.html`` (every value escaped by the template); ``links`` are (label, href) of
-    the region's other years and the site pages."""
+    the region's other years and the site pages; ``returns`` the rows of ``退回修改`` (department, errors,
+    warnings, workbooks, notice: :func:`analysis.report.feedback.write_feedback`)."""
     counts, rows = content.issue_counts, content.issue_rows
     return static.render(
         "fazhi_index.html.j2",
@@ -129,4 +136,6 @@ def render_index(
         issue_rows=rows.to_dict("records"),
         severity_code=SEVERITY_CODE,
         checks=content.checks,
+        returns=returns or [],
+        collection=content.collection,
     )

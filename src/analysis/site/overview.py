@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.core.catalog import Catalog
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.names import COMPARISON_PAGE, INDEX, STATUS_FILE, timestamp
+from analysis.explore.collection import Collection, collection_status
 from analysis.explore.quality import issues_of
 from analysis.site import static
 
@@ -62,6 +63,7 @@ class Row:
     reported: int
     expected: int
     generated: str
+    collection: Collection | None = None  # departments expected, received, with errors, missing
 
 
 def site_rows(reports: Path, indicators: pd.DataFrame, issues: pd.DataFrame, catalog: Catalog) -> list[Row]:
@@ -90,6 +92,7 @@ def site_rows(reports: Path, indicators: pd.DataFrame, issues: pd.DataFrame, cat
                 reported=int(mine["indicator_id"].isin(expected(catalog, year)).sum()),
                 expected=len(expected(catalog, year)),
                 generated=str(status.get("generated", "")),
+                collection=collection_status(catalog, mine.loc[~mine["derived"], "department"], theirs),
             )
         )
     return rows
