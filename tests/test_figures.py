@@ -8,7 +8,7 @@ import warnings
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from PIL import Image
+from PIL import Image, ImageChops
 
 from analysis.core.catalog import load_catalog
 from analysis.core.problems import CODES
@@ -296,3 +296,28 @@ def test_static_trend_has_few_ticks_and_room_for_the_top_label():
     assert len(ax.get_yticks()) <= 7
     assert ax.get_ylim()[1] >= 2666 * 1.2
     plt.close(fig)
+
+
+@pytest.mark.parametrize("chart", sample_charts(), ids=lambda c: c.kind)
+def test_png_without_alpha_has_matplotlibs_pixels_and_is_no_larger(chart):
+    fig = static_figures.to_matplotlib(chart)
+    ours = static_figures.figure_bytes(fig, "png")
+    reference = io.BytesIO()  # matplotlib's own RGBA writer, as the figures were saved before
+    with style.context():
+        fig.savefig(
+            reference,
+            format="png",
+            dpi=style.DPI,
+            facecolor="white",
+            metadata={"Software": None, "Title": fig.get_suptitle() or None},
+        )
+    with Image.open(io.BytesIO(ours)) as new, Image.open(reference) as old:
+        assert new.mode == "RGB" and old.mode == "RGBA"
+        assert new.size == old.size and round(new.info["dpi"][0]) == 300
+        assert new.info.get("Title") == old.info.get("Title") == chart.title
+        assert old.getchannel("A").getextrema() == (255, 255)  # nothing transparent was dropped
+        diff = ImageChops.difference(new, old.convert("RGB"))
+        assert diff.getbbox() is None  # the same pixels, not merely close ones
+    assert len(ours) <= len(reference.getvalue())
+    svg = static_figures.figure_bytes(fig, "svg")
+    assert svg == static_figures.figure_bytes(fig, "svg")  # stable text: the same chart, the same file

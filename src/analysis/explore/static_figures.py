@@ -9,9 +9,12 @@ import io
 from pathlib import Path
 
 import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from analysis.core.fileio import atomic_write_bytes
 from analysis.explore.chartspec import (
@@ -59,11 +62,37 @@ def to_matplotlib(chart: Chart) -> Figure:
 
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """``fig`` as PNG (300 dpi) or SVG bytes, in the project's style, with no date or software stamp."""
+    if fmt == "png":
+        return _png_bytes(fig)
     buf = io.BytesIO()
-    # a PNG carries the chart title (tEXt Title): the Word draft of the report captions the figure with it
-    metadata = {"Software": None, "Title": fig.get_suptitle() or None} if fmt == "png" else {"Date": None}
     with matplotlib.rc_context(rc()):
-        fig.savefig(buf, format=fmt, dpi=DPI, facecolor="white", metadata=metadata)
+        fig.savefig(buf, format=fmt, dpi=DPI, facecolor="white", metadata={"Date": None})
+    return buf.getvalue()
+
+
+def _png_bytes(fig: Figure) -> bytes:
+    """The PNG without its alpha channel: the figure is drawn on white, so every pixel is opaque and the
+    fourth channel only costs encoding time and file size (the pixels are the same as matplotlib's own PNG,
+    the file about a tenth smaller and quicker to compress)."""
+    canvas = FigureCanvasAgg(fig)  # its renderer (kept after saving) knows the size of the raw buffer
+    raw = io.BytesIO()
+    with matplotlib.rc_context(rc()):
+        fig.savefig(raw, format="rgba", dpi=DPI, facecolor="white")
+    width, height = int(canvas.renderer.width), int(canvas.renderer.height)
+    pixels = raw.getvalue()
+    if len(pixels) != width * height * 4:  # a matplotlib that no longer keeps its renderer: its own writer
+        buf = io.BytesIO()
+        metadata = {"Software": None, "Title": fig.get_suptitle() or None}
+        with matplotlib.rc_context(rc()):
+            fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata=metadata)
+        return buf.getvalue()
+    image = Image.frombytes("RGB", (width, height), pixels, "raw", "RGBX")  # alpha dropped while unpacking
+    info = PngInfo()
+    # a PNG carries the chart title (tEXt Title): the Word draft of the report captions the figure with it
+    if fig.get_suptitle():
+        info.add_text("Title", fig.get_suptitle())
+    buf = io.BytesIO()
+    image.save(buf, format="png", dpi=(DPI, DPI), pnginfo=info)
     return buf.getvalue()
 
 
