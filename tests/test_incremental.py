@@ -19,6 +19,7 @@ import pytest
 from analysis import cli
 from analysis.core import names
 from analysis.core.store import EXPECT_ENV
+from analysis.execute import forkserver
 from analysis.report import batch, builds, publish
 from tests import fixtures_processed as fp
 from tests.test_batch import GOOD, outputs_text, write_notebook, write_processed
@@ -82,7 +83,9 @@ import analysis.core.formatting as formatting
 LEAKED = "变量"
 formatting.LEAKED = "模块全局"
 os.environ["FAZHI_LEAKED"] = "环境"
-print(json.dumps({"pid": os.getpid(), "worker": os.getppid()}))
+parent = f"/proc/{os.getppid()}/cmdline"
+command = open(parent, "rb").read().decode().split("\\0") if os.path.exists(parent) else []
+print(json.dumps({"pid": os.getpid(), "worker": os.getppid(), "parent": command}))
 """
 
 LOOKS = """
@@ -90,16 +93,27 @@ import json, os, sys
 preloaded = "pandas" in sys.modules and "analysis.core.formatting" in sys.modules
 unneeded = "analysis.explore.nb" in sys.modules or "plotly" in sys.modules
 import analysis.core.formatting as formatting
-print(json.dumps({"pid": os.getpid(), "worker": os.getppid(), "variable": "LEAKED" in globals(),
+parent = f"/proc/{os.getppid()}/cmdline"
+command = open(parent, "rb").read().decode().split("\\0") if os.path.exists(parent) else []
+print(json.dumps({"pid": os.getpid(), "worker": os.getppid(), "parent": command, "variable": "LEAKED" in globals(),
                   "module": hasattr(formatting, "LEAKED"), "env": "FAZHI_LEAKED" in os.environ,
                   "preloaded": preloaded, "unneeded": unneeded}))
 """
 
 
-def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", ["spawn", "fork"])
+def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path, start: str, monkeypatch) -> None:
     """One worker runs both notebooks (same parent process), each on its own kernel (another pid): the
     variable, the module global and the environment variable of the first are not seen by the second,
-    whose kernel had imported what that notebook imports (and only that) before it was handed it."""
+    whose kernel had imported what that notebook imports (and only that) before it was handed it. The
+    same with kernels forked from the worker's warm server (``FAZHI_KERNEL_START=fork``, POSIX): their
+    parent is then that server."""
+    if start == "fork" and not forkserver.fork_enabled({forkserver.ENV: "fork"}):
+        pytest.skip("no fork here")
+    monkeypatch.setenv(forkserver.ENV, start)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if paths:  # a relative entry is never forked from (it would resolve elsewhere in a kernel)
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(os.path.abspath(p) for p in paths))
     processed = write_processed(tmp_path / "processed")
     books = tmp_path / "nb"
     write_notebook(books / "01_defines.ipynb", DEFINES)
@@ -110,8 +124,11 @@ def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path) -> None:
     executed = report.folder / "notebooks"
     first = json.loads(outputs_text(executed / "01_defines.ipynb"))
     seen = [json.loads(outputs_text(executed / name)) for name in ("02_looks.ipynb", "03_looks_again.ipynb")]
-    assert {s["worker"] for s in seen} == {first["worker"]}  # one long-lived worker
+    assert {s["worker"] for s in seen} == {first["worker"]}  # one long-lived worker (or its server)
     assert len({first["pid"], *(s["pid"] for s in seen)}) == 3  # three kernels
+    if first["parent"]:
+        module = "analysis.execute.forkserver" if start == "fork" else "analysis.execute.pool"
+        assert all(module in s["parent"] for s in (first, *seen))
     for s in seen:
         assert (s["variable"], s["module"], s["env"]) == (False, False, False)
         assert s["preloaded"] is True  # what the notebook imports, before its first cell ran

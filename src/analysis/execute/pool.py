@@ -240,12 +240,17 @@ def serve(first_kernel: dict) -> int:
     _watch_parent()
     results = os.fdopen(os.dup(1), "w", encoding="utf-8")  # the result channel: only this module writes it
     os.dup2(2, 1)  # whatever else prints (kernels inherit it) goes to the log
+    from analysis.execute.forkserver import fork_enabled
     from analysis.execute.warm import Kernels, register_engine
 
-    kernels = runner.use_kernels(Kernels())
-    if first_kernel:
+    kernels = runner.use_kernels(Kernels(fork=fork_enabled()))
+    if first_kernel and kernels.fork:  # the fork server imports while papermill is imported here
+        kernels.prepare(first_kernel["kernel_name"], first_kernel.get("preload"))
+    elif first_kernel:
         kernels.start(**first_kernel)  # the first kernel starts while papermill is imported
     register_engine()
+    if first_kernel and kernels.fork:
+        kernels.start(**first_kernel)
     try:
         for line in sys.stdin:
             if line.strip():
@@ -257,7 +262,7 @@ def serve(first_kernel: dict) -> int:
                 results.write(json.dumps(result, ensure_ascii=False) + "\n")
                 results.flush()
     finally:
-        kernels.discard()
+        kernels.close()
     return 0
 
 

@@ -39,10 +39,16 @@ def preload_arguments(modules: list[str] | tuple[str, ...]) -> list[str]:
 
 
 class Kernels:
-    """At most one spare kernel, started ahead for the next notebook (kernel, folder and imports)."""
+    """At most one spare kernel, started ahead for the next notebook (kernel, folder and imports).
 
-    def __init__(self):
+    With ``fork=True`` (a pool worker when ``FAZHI_KERNEL_START=fork``, see
+    :mod:`~analysis.execute.forkserver`) kernels are forked from a warm server started with the first
+    kernel's imports; otherwise, or when the server cannot fork one, each kernel is spawned."""
+
+    def __init__(self, fork: bool = False):
         self.spare: tuple[tuple, AsyncKernelManager | BaseException] | None = None
+        self.fork = fork
+        self.server = None  # the ForkServer, started with the first kernel
 
     @staticmethod
     def _key(kernel_name: str, cwd: str | Path, preload, env) -> tuple:
@@ -55,6 +61,8 @@ class Kernels:
         key = self._key(kernel_name, cwd, preload, env)
         km = AsyncKernelManager(kernel_name=kernel_name)
         try:
+            if self.fork:
+                self._forking(km, key[2])
             run_sync(km.start_kernel)(
                 cwd=str(cwd), extra_arguments=preload_arguments(key[2]), env={**os.environ, **(env or {})}
             )
@@ -77,6 +85,38 @@ class Kernels:
         if isinstance(found, BaseException):
             raise found
         return found
+
+    def prepare(self, kernel_name: str, preload=()) -> None:
+        """Start the fork server now (it imports while the caller goes on); nothing when spawning."""
+        if self.fork and self.server is None:
+            from jupyter_client.kernelspec import KernelSpecManager
+
+            from analysis.execute.forkserver import ForkServer, split_command
+
+            with contextlib.suppress(Exception):  # no such kernel: start() will say so
+                parts = split_command(KernelSpecManager().get_kernel_spec(kernel_name).argv)
+                self.server = ForkServer(tuple(preload or ()), parts[0] if parts else ())
+
+    def _forking(self, km: AsyncKernelManager, preload: tuple) -> None:
+        """Make ``km`` launch its kernel by fork from the server (started now if it is not yet)."""
+        import uuid
+
+        from analysis.execute.forkserver import ForkProvisioner, ForkServer, split_command
+
+        if self.server is None:
+            parts = split_command(km.kernel_spec.argv)
+            self.server = ForkServer(preload, parts[0] if parts else ())
+        km.kernel_id = km.kernel_id or str(uuid.uuid4())
+        provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+        provisioner.server = self.server
+        km.provisioner = provisioner
+
+    def close(self) -> None:
+        """The spare kernel and the fork server, if any, stopped (end of the worker)."""
+        self.discard()
+        if self.server is not None:
+            self.server.close()
+            self.server = None
 
     def discard(self) -> None:
         """Shut the spare kernel down (end of the worker, or the next notebook wants another kernel)."""

@@ -1,0 +1,360 @@
+"""Kernels forked from a warm server (POSIX, opt-in): the imports of a kernel paid once per worker.
+
+A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project before
+it answers. With ``FAZHI_KERNEL_START=fork`` a pool worker instead starts one *fork server*
+(``python -m analysis.execute.forkserver``): a process that imports, once, everything a kernel and the
+notebooks need, creates no thread, no zmq context and no event loop, and then waits. For each notebook it
+forks a child that becomes a normal ipykernel (``IPKernelApp``, the kernel spec's own arguments and
+connection file), so papermill and nbclient drive it unchanged through :class:`ForkProvisioner`, a
+jupyter_client provisioner whose launch asks the server for a child instead of exec'ing a new Python.
+
+Each notebook still has a process and a namespace of its own. The child starts as a spawned kernel would:
+a session of its own (signals and kills reach its process group), standard input from ``/dev/null``, the
+notebook's folder, exactly the environment the kernel manager passes (the server's is replaced), the
+default SIGCHLD handling, fresh random seeds (``random``, numpy's global generator), no descriptor of the
+server left open. Two differences remain, both of speed only: the server keeps OpenBLAS and pyarrow's
+jemalloc from starting threads (:data:`SINGLE_THREADED`), so a forked kernel's BLAS runs on one thread;
+and Python's string-hash seed is the server's (set iteration order is the same in every forked kernel). The server imports modules only: it changes no setting (matplotlib's rcParams,
+plotly's templates), and the modules whose import depends on a running kernel (``matplotlib.pyplot`` and
+the inline backend, plotly's renderer choice) are never imported by it; if one is, the server refuses to
+fork and kernels are spawned as before.
+
+Kill guarantees: the server exits when its worker goes (its socket closes) and kills the kernels it forked
+then; a kernel also watches its parent (``JPY_PARENT_PID``, ipykernel's own poller), so a killed server
+takes its kernels with it. A server that has more than one thread, or a kernel command that is not this
+Python's ``-m ipykernel_launcher``, is not forked from: the kernel is spawned.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from jupyter_client.provisioning import LocalProvisioner
+
+ENV = "FAZHI_KERNEL_START"  # "fork": kernels forked from a warm server; anything else: spawned
+INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets before any matplotlib import
+# imported only inside a running kernel: their import looks at the kernel (pyplot's backend, plotly's
+# default renderer) and would differ if done in the server
+KERNEL_SENSITIVE = ("matplotlib.pyplot", "matplotlib_inline.backend_inline", "plotly.io._renderers", "pylab")
+ANSWER_WITHIN = 180  # seconds for the server's answer (its imports come first): then it is given up
+ALWAYS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
+# libraries that start native threads on import unless told not to (OpenBLAS's pool with numpy, the
+# jemalloc purging thread with pyarrow): the server, which must stay single-threaded, tells them not to,
+# so its kernels run BLAS on one thread and purge freed memory as they go (speed only, not results)
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
+STARTUP: dict[str, str] = {}  # the server's own PYTHON* variables, as it started
+
+
+def fork_enabled(environ: dict | None = None) -> bool:
+    """True when kernels are to be forked: asked for (``FAZHI_KERNEL_START=fork``) and possible here."""
+    setting = (os.environ if environ is None else environ).get(ENV, "").strip().lower()
+    return setting == "fork" and hasattr(os, "fork") and sys.platform != "win32" and Path("/proc").is_dir()
+
+
+def split_command(cmd: list[str]) -> tuple[list[str], list[str]] | None:
+    """``(interpreter options, kernel arguments)`` of a kernel command the server can stand in for: this
+    Python running ``-m ipykernel_launcher`` (options such as ``-Xfrozen_modules=off`` before ``-m``);
+    None for any other command."""
+    if "-m" not in cmd[1:]:
+        return None
+    at = cmd.index("-m", 1)
+    options = cmd[1:at]
+    if cmd[at + 1 : at + 2] != ["ipykernel_launcher"] or not all(o.startswith("-X") for o in options):
+        return None
+    try:
+        same = os.path.samefile(cmd[0], sys.executable)
+    except OSError:
+        return None
+    return (options, cmd[at + 2 :]) if same else None
+
+
+class ForkRefused(RuntimeError):
+    """The server cannot fork this kernel (spawn it instead)."""
+
+
+class ForkServer:
+    """The batch side of one fork server: started with the modules to import, asked for kernels."""
+
+    def __init__(self, modules: list[str] | tuple[str, ...] = (), options: list[str] | tuple[str, ...] = ()):
+        self.options = list(options)  # the interpreter options of the kernels it forks (the kernel spec's)
+        ours, theirs = socket.socketpair()
+        self._lock = threading.Lock()
+        self._sock = ours
+        self._sock.settimeout(ANSWER_WITHIN)
+        self._buffer = b""
+        self.gone = False
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                *self.options,
+                "-m",
+                "analysis.execute.forkserver",
+                str(theirs.fileno()),
+                json.dumps(list(modules)),
+            ],
+            stdin=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),),
+        )
+        theirs.close()
+
+    def fork(self, argv: list[str], cwd: str, env: dict) -> int:
+        """A new kernel process running ipykernel with ``argv`` in ``cwd`` with ``env``; its pid."""
+        request = json.dumps({"argv": argv, "cwd": cwd, "env": env}).encode("utf-8") + b"\n"
+        with self._lock:
+            if self.gone:
+                raise ForkRefused("fork server gone")
+            try:
+                self._sock.sendall(request)
+                line = self._read_line()
+            except OSError as exc:  # dead, or no answer in time: never asked again (a late answer would
+                self.gone = True  # be read as the next one's)
+                with contextlib.suppress(OSError):
+                    self.proc.kill()
+                raise ForkRefused(f"fork server gone: {exc}") from exc
+        answer = json.loads(line)
+        if "pid" not in answer:
+            raise ForkRefused(answer.get("error", "refused"))
+        return int(answer["pid"])
+
+    def _read_line(self) -> bytes:
+        while b"\n" not in self._buffer:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise OSError("connection closed")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def close(self) -> None:
+        """Stop the server (it kills the kernels it forked that still run)."""
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Forked:
+    """The ``Popen``-shaped handle of a forked kernel (a child of the server, not of this process: its
+    exit is seen by the pid going away; the server reaps it at once)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = 0  # the exit status belongs to the server, which reaped it
+            except PermissionError:  # the pid was reused by another user's process: ours is gone
+                self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("kernel", timeout or 0)
+            time.sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, launching by fork from :attr:`server` when it can (else as
+    the local provisioner does). Set on a kernel manager before ``start_kernel``."""
+
+    server: ForkServer | None = None
+    forked: bool = False
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        parts = split_command(cmd)
+        if self.server is None or parts is None or parts[0] != self.server.options:
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        env = dict(kwargs.get("env") or os.environ)
+        try:
+            pid = self.server.fork(parts[1], cwd, env)
+        except ForkRefused:
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = Forked(pid)  # type: ignore[assignment]
+        self.pid = self.pgid = pid  # the child leads a session of its own
+        self.cwd = cwd
+        self.forked = True
+        return self.connection_info
+
+
+# --- the server process ----------------------------------------------------------------------------
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def warm(modules: list[str]) -> str:
+    """Import ``modules`` (and ipykernel), pay plotly's first-figure cost; the reason not to fork, if any."""
+    os.environ.setdefault("MPLBACKEND", INLINE)  # as ipykernel sets it before a notebook imports matplotlib
+    STARTUP.update({k: v for k, v in os.environ.items() if k.startswith("PYTHON")})
+    os.environ.update(SINGLE_THREADED)
+    for name in [*ALWAYS, *modules]:
+        if name in KERNEL_SENSITIVE or name.split(".")[0] in ("matplotlib_inline", "pylab"):
+            continue
+        with contextlib.suppress(Exception):  # the kernel's own import will say why
+            importlib.import_module(name)
+    if "plotly" in sys.modules:
+        with contextlib.suppress(Exception):
+            _warm_plotly()
+    return refusal()
+
+
+def startup_differs(env: dict) -> str:
+    """The interpreter settings (``PYTHON*`` variables) in which a kernel's environment differs from the
+    server's, or a relative ``PYTHONPATH`` entry (resolved against another folder in a spawned kernel):
+    such a kernel would not start as the server did, so it is spawned."""
+    names = {k for k in (*env, *STARTUP) if k.startswith("PYTHON")}
+    differ = sorted(k for k in names if env.get(k) != STARTUP.get(k))
+    relative = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and not os.path.isabs(p)]
+    return ", ".join(differ + relative)
+
+
+def refusal() -> str:
+    """Why this process must not fork a kernel now ("" when it may): a kernel-sensitive module imported,
+    or more than one thread (a fork copies only the calling thread, not the locks the others hold)."""
+    loaded = [name for name in KERNEL_SENSITIVE if name in sys.modules]
+    if loaded:
+        return f"imported in the server: {', '.join(loaded)}"
+    return "" if _threads() == 1 else f"{_threads()} threads in the server"
+
+
+def _warm_plotly() -> None:
+    """Build one figure of each trace kind a report draws: plotly loads its validators and the default
+    template here, once, instead of in every kernel (no setting is changed)."""
+    import plotly.graph_objects as go
+
+    traces = [go.Bar(x=[1], y=["a"], orientation="h"), go.Pie(values=[1], hole=0.4), go.Scatter(x=[1], y=[1])]
+    traces += [go.Waterfall(x=["a"], y=[1]), go.Funnel(x=[1], y=["a"])]
+    for trace in traces:
+        fig = go.Figure(trace)
+        fig.update_layout(title={"text": "x"}, annotations=[{"text": "x", "showarrow": False}])
+        fig.to_plotly_json()
+
+
+def serve(fd: int, modules: list[str]) -> int:
+    """``python -m analysis.execute.forkserver FD MODULES``: fork a kernel for each request on socket FD."""
+    conn = socket.socket(fileno=fd)
+    if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+        del sys.path[0]  # as ipykernel_launcher does; the kernel puts the notebook's folder back
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped at once (reset in each child)
+    refused = warm(modules)
+    children: list[int] = []
+    buffer = b""
+    try:
+        while True:
+            while b"\n" not in buffer:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return 0  # the worker is gone
+                buffer += chunk
+            line, _, buffer = buffer.partition(b"\n")
+            request = json.loads(line)
+            differs = startup_differs(request["env"])
+            reason = refused or refusal() or (f"interpreter settings differ: {differs}" if differs else "")
+            if reason:
+                print(f"fork server: kernel spawned instead ({reason})", file=sys.stderr, flush=True)
+                conn.sendall(json.dumps({"error": reason}).encode() + b"\n")
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _become_kernel(conn, request)  # never returns
+            children.append(pid)
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    finally:
+        for pid in children:  # kernels whose worker went away: nothing is left running unattended
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def _become_kernel(conn: socket.socket, request: dict) -> None:
+    """In the child: leave the server behind and run ipykernel as ``ipykernel_launcher`` would."""
+    code = 1
+    try:
+        conn.close()
+        os.setsid()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        read, write = os.pipe()  # standard input a pipe, as jupyter_client gives a spawned kernel
+        os.dup2(read, 0)
+        os.close(read)
+        os.close(write)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())
+        _reseed()
+        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        from ipykernel import kernelapp
+
+        # the parent handle is read from JPY_PARENT_PID when ipykernel is imported (in the server, before
+        # there was one): given here, so the kernel's poller exits when the server goes
+        kernelapp.IPKernelApp.launch_instance(argv=request["argv"], parent_handle=os.getppid())
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - report it in the log, never return into the server's loop
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _reseed() -> None:
+    """Fresh seeds in the child (``random`` reseeds itself after a fork; numpy's global generator does not)."""
+    import random
+
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1].isdigit():
+        sys.exit(serve(int(sys.argv[1]), json.loads(sys.argv[2])))
+    print("本模块供批处理内部使用（内核派生服务）；请运行 python -m analysis run。", file=sys.stderr)
+    sys.exit(2)

@@ -1,0 +1,235 @@
+"""Kernels forked from a warm server (issue 23, ``FAZHI_KERNEL_START=fork``): a forked kernel starts in
+the state a spawned one starts in (matplotlib settings, plotly templates and renderer, the folder, the
+environment, descriptors, signals, the module path), draws its own random numbers, sees nothing of the
+notebook before it, and is killed with its server. Small notebooks written here; the batch's own tests
+run on the fork path when ``FAZHI_KERNEL_START=fork`` is set for them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis.execute import forkserver, runner
+from analysis.execute.kernel import KERNEL_NAME, ensure_kernel
+from analysis.execute.warm import Kernels, shutdown
+
+PROBE = """
+import json, os, random, signal, sys, threading
+import matplotlib
+import numpy as np
+import plotly.io as pio
+links = {}
+for f in os.listdir("/proc/self/fd"):
+    try:
+        links[int(f)] = os.readlink(f"/proc/self/fd/{f}")
+    except OSError:
+        pass
+# zmq's sockets and event descriptors and the history database's journal come and go while it runs
+steady = [v for v in links.values() if not v.startswith(("socket:", "anon_inode:")) and "history.sqlite" not in v
+          and "(deleted)" not in v]
+kinds = sorted(re.sub(r"\\[\\d+\\]", "", v) for v in steady)
+state = {
+    "pid": os.getpid(), "parent": os.getppid(), "cwd": os.getcwd(),
+    "env": {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"},
+    "rc": {k: str(dict.__getitem__(matplotlib.rcParams, k)) for k in matplotlib.rcParams},
+    "template": str(pio.templates.default), "renderer": str(pio.renderers.default),
+    "random": random.random(), "numpy": float(np.random.random()),
+    "fds": kinds, "links": sorted(links.values()), "path": sys.path, "threads": sorted(t.name for t in threading.enumerate()),
+    "signals": [str(signal.getsignal(s)) for s in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)],
+    "session": os.getsid(0) == os.getpid(), "umask": os.umask(0o22),
+    "seen": "LEFT_BEHIND" in globals(),
+}
+LEFT_BEHIND = 1
+with open(out, "w", encoding="utf-8") as f:
+    json.dump(state, f)
+"""
+PRELOAD = ["json", "os", "re", "numpy", "matplotlib", "plotly.io", "pandas", "pyarrow", "analysis.explore.nb"]
+POSIX = pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc").is_dir(), reason="fork server: POSIX")
+
+
+def absolute_pythonpath(monkeypatch) -> None:
+    """A relative ``PYTHONPATH`` (as ``PYTHONPATH=src`` when run from a worktree) is never forked from:
+    the tests that need the fork path make it absolute."""
+    entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if entries:
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(os.path.abspath(p) for p in entries))
+
+
+def write_probe(folder: Path) -> Path:
+    book = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("out = 'state.json'")
+    params.metadata["tags"] = ["parameters"]
+    book.cells = [params, nbformat.v4.new_code_cell("import re\n" + PROBE)]
+    book.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": KERNEL_NAME, "language": "python"}
+    path = folder / "probe.ipynb"
+    nbformat.write(book, path)
+    return path
+
+
+def run_probe(kernels: Kernels, folder: Path, name: str) -> dict:
+    job = {
+        "input": str(write_probe(folder)),
+        "output": str(folder / f"{name}.ipynb"),
+        "parameters": {"out": str(folder / f"{name}.json")},
+        "kernel_name": KERNEL_NAME,
+        "timeout": 120,
+        "cwd": str(folder),
+        "preload": PRELOAD,
+        "env": {"FAZHI_PROBE": name},
+        "prestart": None,
+    }
+    result = runner.execute_one(job, kernels)
+    assert result["status"] == "ok", result
+    return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_the_switch_is_opt_in_and_posix_only(monkeypatch) -> None:
+    assert not forkserver.fork_enabled({})
+    assert not forkserver.fork_enabled({forkserver.ENV: "spawn"})
+    assert forkserver.fork_enabled({forkserver.ENV: " Fork "}) == (
+        hasattr(os, "fork") and sys.platform != "win32"
+    )
+    monkeypatch.setattr(forkserver.sys, "platform", "win32")
+    assert not forkserver.fork_enabled({forkserver.ENV: "fork"})
+
+
+def test_only_this_pythons_ipykernel_is_forked() -> None:
+    split = forkserver.split_command
+    assert split([sys.executable, "-m", "ipykernel_launcher", "-f", "x.json"]) == ([], ["-f", "x.json"])
+    assert split([sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "x"]) == (
+        ["-Xfrozen_modules=off"],
+        ["-f", "x"],
+    )
+    assert split([sys.executable, "-S", "-m", "ipykernel_launcher", "-f", "x"]) is None  # not an -X option
+    assert split([sys.executable, "-m", "other_kernel", "-f", "x.json"]) is None
+    assert split(["/nonexistent/python", "-m", "ipykernel_launcher", "-f", "x.json"]) is None
+    assert split([sys.executable]) is None
+
+
+@pytest.mark.slow
+@POSIX
+def test_a_forked_kernel_starts_as_a_spawned_one_and_keeps_nothing(tmp_path: Path, monkeypatch) -> None:
+    absolute_pythonpath(monkeypatch)
+    ensure_kernel()
+    spawned = Kernels()
+    try:
+        reference = run_probe(spawned, tmp_path, "spawned")
+    finally:
+        spawned.close()
+    forked = Kernels(fork=True)
+    try:
+        first = run_probe(forked, tmp_path, "forked1")
+        second = run_probe(forked, tmp_path, "forked2")
+        server = forked.server
+        assert server is not None
+        assert first["parent"] == second["parent"] == server.proc.pid  # really forked, by one server
+        theirs = {
+            os.readlink(f"/proc/{server.proc.pid}/fd/{f}")
+            for f in os.listdir(f"/proc/{server.proc.pid}/fd")
+            if int(f) > 2
+        }  # the server's own descriptors (0-2 are the worker's log, as for any kernel)
+        assert theirs and not theirs & {*first["links"], *second["links"]}  # none of them left in a kernel
+    finally:
+        forked.close()
+    assert server.proc.returncode is not None  # the server stopped with its kernels
+    for state in (first, second):
+        assert state["env"] == {**reference["env"], "FAZHI_PROBE": state["env"]["FAZHI_PROBE"]}
+        for key in (
+            "cwd",
+            "rc",
+            "template",
+            "renderer",
+            "fds",
+            "path",
+            "threads",
+            "signals",
+            "session",
+            "umask",
+        ):
+            assert state[key] == reference[key], key
+        assert state["seen"] is False  # a variable of the notebook before is not there
+    assert first["pid"] != second["pid"]
+    assert first["random"] != second["random"] and first["numpy"] != second["numpy"]
+
+
+@pytest.mark.slow
+@POSIX
+def test_a_forked_kernel_dies_with_its_server_and_a_refused_fork_spawns(tmp_path: Path, monkeypatch) -> None:
+    absolute_pythonpath(monkeypatch)
+    ensure_kernel()
+    kernels = Kernels(fork=True)
+    kernels.start(KERNEL_NAME, tmp_path, ["json"])
+    km = kernels.take(KERNEL_NAME, tmp_path, ["json"])
+    provisioner = km.provisioner
+    assert isinstance(provisioner, forkserver.ForkProvisioner) and provisioner.forked
+    pid = provisioner.pid
+    os.kill(pid, 0)  # running
+    server = kernels.server
+    assert server is not None
+    server.proc.kill()  # as when a worker's process group is killed
+    server.proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and km.provisioner.process.poll() is None:
+        time.sleep(0.1)
+    assert km.provisioner.process.poll() is not None  # the kernel noticed its parent was gone
+    shutdown(km)
+    # the server is gone: the next kernel is spawned as before, not lost
+    kernels.start(KERNEL_NAME, tmp_path, ["json"])
+    km = kernels.take(KERNEL_NAME, tmp_path, ["json"])
+    try:
+        assert not km.provisioner.forked  # type: ignore[union-attr]
+        assert km.provisioner.process.poll() is None  # type: ignore[union-attr]
+    finally:
+        shutdown(km)
+        kernels.close()
+
+
+@POSIX
+def test_a_server_that_does_not_answer_is_given_up(monkeypatch) -> None:
+    import signal
+
+    monkeypatch.setattr(forkserver, "ANSWER_WITHIN", 0.5)
+    server = forkserver.ForkServer(["json"])
+    os.kill(server.proc.pid, signal.SIGSTOP)  # hung (a stuck import, say): it never answers
+    try:
+        with pytest.raises(forkserver.ForkRefused):
+            server.fork(["-f", "x.json"], "/", {})
+        assert server.gone
+        with pytest.raises(forkserver.ForkRefused):  # not asked again: a late answer would be misread
+            server.fork(["-f", "x.json"], "/", {})
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server.proc.pid, signal.SIGCONT)
+        server.close()
+    assert server.proc.returncode is not None
+
+
+def test_a_kernel_whose_interpreter_settings_differ_is_not_forked(monkeypatch) -> None:
+    monkeypatch.setattr(forkserver, "STARTUP", {"PYTHONPATH": "/a", "PYTHONUTF8": "1"})
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    assert forkserver.startup_differs({"PYTHONPATH": "/a", "PYTHONUTF8": "1", "HOME": "/x"}) == ""
+    assert forkserver.startup_differs({"PYTHONPATH": "/b", "PYTHONUTF8": "1"}) == "PYTHONPATH"
+    assert forkserver.startup_differs({"PYTHONPATH": "/a"}) == "PYTHONUTF8"
+    assert "PYTHONHASHSEED" in forkserver.startup_differs(
+        {"PYTHONPATH": "/a", "PYTHONUTF8": "1", "PYTHONHASHSEED": "0"}
+    )
+    monkeypatch.setattr(forkserver, "STARTUP", {"PYTHONPATH": "src"})
+    assert forkserver.startup_differs({"PYTHONPATH": "src"}) == "src"  # relative: resolved elsewhere
+
+
+def test_a_server_that_imported_a_kernel_sensitive_module_or_has_threads_refuses_to_fork(monkeypatch) -> None:
+    for name in forkserver.KERNEL_SENSITIVE:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(forkserver, "_threads", lambda: 1)
+    assert forkserver.refusal() == ""
+    monkeypatch.setattr(forkserver, "_threads", lambda: 3)
+    assert "3 threads" in forkserver.refusal()
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", object())
+    assert "matplotlib.pyplot" in forkserver.refusal()
