@@ -135,19 +135,25 @@ def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path, start: s
         assert s["unneeded"] is False  # and nothing it does not import
 
 
-def test_any_executor_runs_the_batch(tmp_path: Path) -> None:
+def test_any_executor_runs_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``run_batch`` takes a ``concurrent.futures.Executor``: here threads of this process, giving the same
-    report files as the default warm workers, and leaving this process's environment as it was."""
+    report files as the default warm workers, and leaving this process's environment and working folder as
+    they were: each kernel starts in its notebook's folder, nothing changes the folder of the process (a
+    ``chdir`` in one thread would move every other thread, and the test process, along with it)."""
     processed = write_processed(tmp_path / "processed")
     books = tmp_path / "nb"
     write_notebook(books / "01_good.ipynb", GOOD)
     write_notebook(books / "02_second.ipynb", GOOD)
     before = os.environ.get(EXPECT_ENV)
+    here, moved = os.getcwd(), []
+    monkeypatch.setattr(os, "chdir", lambda path: moved.append(str(path)))  # papermill's chdir restores too
     with ThreadPoolExecutor(2) as threads:  # two notebooks side by side in this process
         [report] = batch.run_batch(
             "通许县", 2019, processed, tmp_path / "threads", notebooks_dir=books, executor=threads
         )
+    monkeypatch.undo()
     assert os.environ.get(EXPECT_ENV) == before  # each kernel got the manifest; this process did not
+    assert set(moved) <= {here}  # at most "back to where it was": never into a notebook's folder
     [default] = batch.run_batch("通许县", 2019, processed, tmp_path / "pool", notebooks_dir=books)
     assert [r.ok for r in report.results] == [True, True] and default.results[0].ok
     assert set(files(report.folder)) == set(files(default.folder))

@@ -249,7 +249,7 @@ def _execute(job: dict, kernels: Kernels) -> dict:
                 start_timeout=job.get("start_timeout", START_TIMEOUT),
                 progress_bar=False,
                 log_output=False,
-                cwd=job["cwd"],
+                cwd=None,  # the kernel was started in job["cwd"]; papermill's cwd would chdir the whole process
                 **engine,
             )
             status = "ok"
