@@ -9,7 +9,7 @@ KERNEL := fazhi-analysis
 REGION ?= all
 YEAR ?= all
 
-.PHONY: install install-test kernel ingest report test test-quick lint format lab bench clean
+.PHONY: install install-test kernel ingest report test test-quick lint format lab git-filter bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -67,10 +67,21 @@ test-quick: install-test
 # JupyterLab refuses to run as root (containers, office servers) unless told: pass --allow-root there.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-lab: install
+# Notebooks are tracked without outputs. Lab writes them without outputs (the pre-save hook below: the open
+# notebook keeps showing them, git status stays clean); for notebooks saved by other tools, .gitattributes
+# sends every *.ipynb through this clean filter, so commits carry no outputs. Installed into this clone's
+# .git/config by `make lab`.
+git-filter:
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git config filter.fazhi-notebooks.clean '$(PY) -m analysis.execute.clean' && \
+		echo "已设置 git 过滤器：笔记本中的运行结果不会进入 git（见 docs/jupyter.md）。"; \
+	fi
+
+lab: install git-filter
 	@$(INGEST_THEN)
 	$(PY) -m pip install --quiet -e '.[lab]'
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) \
+		--ContentsManager.pre_save_hook=analysis.execute.clean.pre_save_hook
 
 bench: install-test
 	$(PY) benchmarks/bench.py
