@@ -18,6 +18,7 @@ STATUS_FILE = "status.json"  # pages and failures of a region-year report, read 
 WORKBOOK_NAME = "年度指标汇总.xlsx"  # the summary workbook of a region-year report
 COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks folder
 COMPARISON_PAGE = "地区对比.html"  # reports/<year>/地区对比.html
+DATA_QUALITY_PAGE = "01_data_quality.html"  # a report's page of data problems (notebook 01_data_quality)
 REGIONS = "各地区"  # stands for the region of a comparison (folder names, page headers, batch targets)
 STAGING_PREFIX = ".staging-"  # a report's staging folder, inside the report folder
 # Written by ``run`` into its staging folder (never published): notebooks write print figures there only
