@@ -360,3 +360,22 @@ def test_site_pages_work_offline_in_chromium(site_run, tmp_path):
                     assert (path.parent / ref).resolve().is_file(), f"{path} → {ref}"
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_overview_and_comparison_pages_pass_axe_without_serious_violations(site_run):
+    """The site overview, both comparison pages and a report's index: no serious or critical axe-core
+    violation, every chart with its values in words."""
+    from tests.test_browser import _chromium_or_skip, accessibility_problems
+
+    _chromium_or_skip()
+    root, _, _ = site_run
+    reports = root / "reports"
+    paths = [
+        reports / names.INDEX,
+        reports / "2019" / names.COMPARISON_PAGE,
+        reports / "2020" / names.COMPARISON_PAGE,
+        reports / "杞县" / "2020" / names.INDEX,
+        reports / "杞县" / "2020" / "00_overview.html",
+    ]
+    assert accessibility_problems(paths) == {}
