@@ -273,3 +273,94 @@ def test_the_pages_policy_blocks_inline_scripts_and_remote_loads(tmp_path):
     assert routed == []
     assert failed == {"https://example.com/x.png": "csp", "http://example.com/y.css": "csp"}
     assert len(violations) == 3  # the inline script, the image, the stylesheet
+
+
+def test_readers_words_only(report):
+    """Footers say when and from which data the page was made (no program name); problem codes appear on
+    the data-quality page only, in a last column titled 代码; figure links read 下载印刷用图（PNG）/（SVG）."""
+    coded = []
+    for page in pages(report):
+        text = page.read_text(encoding="utf-8")
+        footer = re.search(r'<footer class="fazhi-footer">(.*?)</footer>', text, flags=re.S).group(1)
+        assert re.search(
+            r"本页生成于 \d{4}-\d\d-\d\d \d\d:\d\d，依据\d{4}-\d\d-\d\d \d\d:\d\d 导入的", footer
+        )
+        assert "fazhi-analysis" not in footer and "代码已隐藏" not in footer, page.name
+        for table in re.findall(r"<table.*?</table>", text, flags=re.S):
+            cells = [
+                re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", table)
+            ]
+            if set(cells) & set(CODES):
+                coded.append(page.name)
+                headers = [
+                    re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", table)
+                ]
+                assert headers[-1] == "代码", (page.name, headers)
+        links = re.findall(r'<a [^>]*href="figures/[^"]+"[^>]*>(.*?)</a>', text)
+        assert set(links) <= {"下载印刷用图（PNG）", "下载印刷用图（SVG）"}, (page.name, links)
+    assert set(coded) == {"01_data_quality.html"}
+
+
+def test_nbconvert_fazhi_html_writes_the_page_run_wrote(report):
+    """An analyst's ``jupyter nbconvert --to fazhi-html`` of a published notebook gives the batch's page
+    (only the footer's time and data note may differ: the copied report no longer sees its data folder)."""
+    from analysis.site.export import FazhiHTMLExporter
+
+    footer = re.compile(r'<footer class="fazhi-footer">.*?</footer>', flags=re.S)
+    for stem in ("03_powers", "07_legal_services"):
+        body, resources = FazhiHTMLExporter().from_filename(str(report / "notebooks" / f"{stem}.ipynb"))
+        published = (report / f"{stem}.html").read_text(encoding="utf-8")
+        assert footer.sub("", body) == footer.sub("", published), stem
+        assert "assets/plotly.min.js" in resources["outputs"]
+
+
+def open_drawn(context, path: Path):
+    """A page opened from ``file://`` once all of its charts are drawn."""
+    page = context.new_page()
+    page.goto(path.as_uri(), wait_until="load")
+    expected = expected_charts(path.parent, path)
+    if expected:
+        page.wait_for_function(
+            "n => document.querySelectorAll('div.fazhi-chart .js-plotly-plot .main-svg').length >= n",
+            arg=expected,
+            timeout=60_000,
+        )
+    return page
+
+
+def accessibility_problems(paths: list[Path]) -> dict[str, list[str]]:
+    """axe-core's serious and critical violations per page, and any chart without its text alternative."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.accessibility import axe_script, serious_violations
+
+    axe_script()  # installs axe-core (or skips) before the browser starts
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context(bypass_csp=True)  # axe is injected as a script of the test's own
+            context.route("**/*", block_network([]))
+            for path in paths:
+                page = open_drawn(context, path)
+                problems = serious_violations(page)
+                problems += page.evaluate(
+                    """() => [...document.querySelectorAll('div.fazhi-chart')].filter(c => {
+                        const text = document.getElementById(c.getAttribute('aria-describedby') || '');
+                        return !c.getAttribute('aria-label') || !text || text.textContent.trim().length < 4;
+                    }).map(c => '图表缺少文字说明：' + (c.getAttribute('aria-label') || c.dataset.chart))"""
+                )
+                if problems:
+                    found[path.relative_to(path.parents[1]).as_posix()] = problems
+                page.close()
+        finally:
+            browser.close()
+    return found
+
+
+@pytest.mark.browser
+def test_every_report_page_passes_axe_without_serious_violations(report):
+    """GB/T 37668 (WCAG 2.x): axe-core finds no serious or critical violation on any page of a report, and
+    every chart says its values in words (``aria-describedby``)."""
+    _chromium_or_skip()
+    assert accessibility_problems(pages(report)) == {}

@@ -49,8 +49,14 @@ def test_the_missing_indicator_row_carries_the_note_and_the_cell(result):
     marked = issue(result, "disputes.mediators")
     assert (marked["code"], marked["note"]) == ("marked-not-reported", "人员调整中")
     assert "人员调整中" in marked["message"]
-    plain = issue(result, "disputes.mediation_success_rate")  # blank without a note: as before
-    assert (plain["code"], plain["note"], plain["cell"]) == ("missing-indicator", "", "")
+    plain = issue(result, "disputes.mediation_success_rate")  # blank without a note: at its cell too
+    assert (plain["code"], plain["note"], plain["sheet"], plain["cell"]) == (
+        "missing-indicator",
+        "",
+        "数据",
+        "D5",
+    )
+    assert "请在备注中说明" in plain["message"]
 
 
 def test_the_note_survives_the_processed_folder(result, tmp_path):

@@ -16,7 +16,9 @@ def test_environment_yml_installs_the_same_as_pip():
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     assert python == f"python{project['requires-python']}"
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert pip == ["-e .[test]"]  # the dependency list lives in pyproject.toml only
+    assert pip == ["-e .[test,lab]"]  # the dependency list lives in pyproject.toml only
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("jupyterlab") for d in extras["lab"])  # conda users get JupyterLab
 
 
 def test_ci_calls_the_readme_test_command():

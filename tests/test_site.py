@@ -362,3 +362,56 @@ def test_site_pages_work_offline_in_chromium(site_run, tmp_path):
                     assert (path.parent / ref).resolve().is_file(), f"{path} → {ref}"
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_overview_and_comparison_pages_pass_axe_without_serious_violations(site_run):
+    """The site overview, both comparison pages and a report's index: no serious or critical axe-core
+    violation, every chart with its values in words."""
+    from tests.test_browser import _chromium_or_skip, accessibility_problems
+
+    _chromium_or_skip()
+    root, _, _ = site_run
+    reports = root / "reports"
+    paths = [
+        reports / names.INDEX,
+        reports / "2019" / names.COMPARISON_PAGE,
+        reports / "2020" / names.COMPARISON_PAGE,
+        reports / "杞县" / "2020" / names.INDEX,
+        reports / "杞县" / "2020" / "00_overview.html",
+    ]
+    assert accessibility_problems(paths) == {}
+
+
+@pytest.mark.browser
+def test_the_comparison_page_labels_every_region_and_pins_the_table(site_run):
+    """Every topic figure names both regions on its rows; the table scrolls sideways by itself with the
+    region column pinned. (Page height at 1280 × 800 was 4,330 px with these two regions: the issue's target
+    of 3 screen heights is not reached yet.)"""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, LAUNCH_ARGS, _chromium_or_skip, block_network, open_drawn
+
+    _chromium_or_skip()
+    root, _, _ = site_run
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context.route("**/*", block_network([]))
+            page = open_drawn(context, root / "reports" / "2019" / names.COMPARISON_PAGE)
+            labels = page.evaluate(
+                """() => [...document.querySelectorAll('div.fazhi-chart')]
+                    .filter(c => (c.getAttribute('aria-label') || '').includes('各地区'))
+                    .map(c => [...c.querySelectorAll('.ytick text')].map(t => t.textContent))"""
+            )
+            pinned = page.evaluate(
+                "() => getComputedStyle(document.querySelector('table.fazhi-pinned td:first-child')).position"
+            )
+        finally:
+            browser.close()
+    drawn = [x for x in labels if x]
+    topics = {load_catalog().indicators[i].topic for i in comparison.key_ids()}
+    assert len(drawn) >= len(topics)  # one figure per topic (and the balance and completeness charts)
+    assert all(sorted(set(t)) == ["杞县", "通许县"] for t in drawn), drawn
+    assert pinned == "sticky"

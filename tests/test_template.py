@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from analysis.cli import main as cli_main
 from analysis.cli import run_template as cli_run_template
@@ -98,7 +99,7 @@ def test_guide_is_generated_from_catalog(templates, catalog):
     for alias in catalog.departments[department]:
         assert f"{alias}.xlsx" in text
     for ind in catalog.for_department(department):
-        assert ind.indicator_id in text and ind.name_zh in text
+        assert ind.indicator_id not in text and ind.name_zh in text  # the clerk reads Chinese names only
     assert "500余" in text and "98.1" in text and "若干" in text
 
 
@@ -333,3 +334,20 @@ def test_contract_document_lists_catalog_departments_and_headers(catalog):
             assert name.format(year=2019) in doc, name
     for key in (*tpl.INFO_PREFILLED, *tpl.INFO_TO_FILL):
         assert f"| {key} |" in doc
+
+
+def test_the_clerk_sees_chinese_names_only(templates, catalog):
+    """The indicator ids sit in a hidden column (the ingest reads them; the round trip above proves it);
+    no visible cell of any sheet shows one."""
+    for department in catalog.departments:
+        wb = openpyxl.load_workbook(templates / REGION / str(YEAR) / f"{department}.xlsx")
+        ws = wb[tpl.DATA_SHEET]
+        code = get_column_letter(tpl.CODE_COL)
+        assert ws.column_dimensions[code].hidden and ws.cell(tpl.HEADER_ROW, tpl.CODE_COL).value == "指标编码"
+        for sheet in wb.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    hidden = sheet.column_dimensions[get_column_letter(cell.column)].hidden
+                    if isinstance(cell.value, str) and not hidden:
+                        shown = [i for i in catalog.indicators if i in cell.value]
+                        assert not shown, (department, sheet.title, cell.coordinate, shown)

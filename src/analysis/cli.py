@@ -25,6 +25,11 @@ def _error(message: object) -> None:
     print(f"错误：{message}", file=sys.stderr)
 
 
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(line)
+
+
 # --- ingest ----------------------------------------------------------------------------------------
 
 
@@ -51,6 +56,7 @@ def run_ingest(
 
     from analysis.core.catalog import CatalogError, load_catalog
     from analysis.core.fileio import BusyError, output_lock
+    from analysis.core.problem_summary import ingest_lines
     from analysis.core.problems import ERROR, WARNING
     from analysis.core.store import write_tables
     from analysis.ingest.limits import Limits
@@ -131,8 +137,9 @@ def run_ingest(
             f"其中 {reused} 个文件内容未变化（按 SHA-256 比对），沿用上次的读取结果；"
             f"重新读取 {len(result.files) - reused} 个。全部重新读取：ingest --force"
         )
+    _print_lines(ingest_lines(result.issues, out))
     if result.has_errors:
-        print(f"有错误：请查看 {out / 'issues.csv'}，按其中的说明请相关单位改正后重新报送。", file=sys.stderr)
+        print("有错误：请按清单中的说明请相关单位改正后重新报送；正确的数值已照常导入。", file=sys.stderr)
         return EXIT_DATA_ERRORS
     return EXIT_OK
 
@@ -210,6 +217,8 @@ def run_reports(
     """``run``: 0 when every notebook ran (or every report was current), 1 when one failed, 2 for a bad
     request."""
     from analysis.core.fileio import BusyError
+    from analysis.core.names import REGIONS
+    from analysis.core.problem_summary import run_lines
     from analysis.core.store import StoreError
     from analysis.report.batch import run_batch
     from analysis.report.targets import BatchError
@@ -251,6 +260,8 @@ def run_reports(
         f"共 {len(results)} 份报告：重新生成 {len(results) - reused} 份（{total} 个笔记本，失败 {failed} 个）"
         f"{missing}，沿用 {reused} 份；总用时 {time.monotonic() - started:.1f} 秒。"
     )
+    built = [(r.target.region, r.target.year, r.folder) for r in results if r.target.region != REGIONS]
+    _print_lines(run_lines(Path(processed), built))  # the data's problems: the last lines on the terminal
     return EXIT_DATA_ERRORS if failed or unpublished else EXIT_OK
 
 

@@ -7,6 +7,7 @@ its headings, ``-h`` and its error messages are translated here, matched on the 
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
 from pathlib import Path
@@ -58,6 +59,27 @@ class ChineseArgumentParser(argparse.ArgumentParser):
         self._positionals.title = "位置参数"
         self._optionals.title = "选项"
         self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
+
+    def parse_known_args(self, args=None, namespace=None):
+        """An option that is none of this command's is named first, with the closest valid one
+        ("未知参数 --regoin，是否想用 --region？"), before argparse would complain about missing ones."""
+        if self._subparsers is None:  # a command's own parser: every option it sees must be its own
+            for token in sys.argv[1:] if args is None else args:
+                if token == "--":
+                    break
+                self._check_option(str(token))
+        return super().parse_known_args(args, namespace)
+
+    def _check_option(self, token: str) -> None:
+        if not token.startswith("--"):
+            return
+        name = token.split("=", 1)[0]
+        options = [o for o in self._option_string_actions if o.startswith("--")]
+        if any(o.startswith(name) for o in options):  # exact, or an abbreviation argparse accepts
+            return
+        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+        if close:
+            self.error(f"未知参数 {name}，是否想用 {close[0]}？")
 
     def error(self, message: str):
         self.print_usage(sys.stderr)

@@ -20,6 +20,7 @@ FEEDBACK_DIR = "退回修改"  # a report's marked-up workbooks and notices for 
 FEEDBACK_SHEET = "修改说明"  # the first sheet of a marked-up workbook (never read as a data sheet)
 COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks folder
 COMPARISON_PAGE = "地区对比.html"  # reports/<year>/地区对比.html
+DATA_QUALITY_PAGE = "01_data_quality.html"  # a report's page of data problems (notebook 01_data_quality)
 REGIONS = "各地区"  # stands for the region of a comparison (folder names, page headers, batch targets)
 STAGING_PREFIX = ".staging-"  # a report's staging folder, inside the report folder
 DRAFT_RECORD = ".draft-record.json"  # hashes of the Word drafts the program wrote into a folder

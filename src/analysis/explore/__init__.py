@@ -55,6 +55,8 @@ ANALYST_API: dict[str, tuple[str, ...]] = {
     "style": ("apply", "context"),
     "comparison": (
         "setup",
+        "show_topics",
+        "topic_charts",
         "show_key_figures",
         "show_region_table",
         "indicator_chart",

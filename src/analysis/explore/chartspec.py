@@ -14,19 +14,22 @@ from dataclasses import dataclass
 from analysis.core.formatting import format_number
 from analysis.explore.style import COLORS, SERIES
 
-KINDS = ("bar", "stacked", "rates", "parts", "waterfall", "funnel", "tiles", "trend")
+KINDS = ("bar", "stacked", "rates", "parts", "waterfall", "funnel", "tiles", "trend", "panels")
 
 
 @dataclass(frozen=True)
 class Chart:
     """What one figure shows. ``texts`` are the value labels as printed (already formatted, with unit).
 
-    kind: bar | stacked | rates | parts | waterfall | funnel | tiles | trend
+    kind: bar | stacked | rates | parts | waterfall | funnel | tiles | trend | panels
     - bar, rates, parts, funnel, tiles: one value per label.
     - waterfall: ``measures`` per label (absolute | relative | total); ``highlight`` marks unexplained steps.
     - stacked: ``series`` of (name, values per label), stacked horizontally.
     - trend: ``labels`` are years; ``series`` one (indicator name, values per year) each, drawn as small
       multiples, ``series_units`` the unit of each series.
+    - panels: ``labels`` are rows (regions), one each; ``series`` one (indicator name, value per row, None
+      where not reported) each, drawn side by side as small multiples of horizontal bars that share the rows,
+      ``series_units`` the unit of each series.
     """
 
     kind: str
@@ -46,7 +49,7 @@ class Chart:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown chart kind {self.kind!r}")
-        if self.kind not in ("stacked", "trend") and not (
+        if self.kind not in ("stacked", "trend", "panels") and not (
             len(self.labels) == len(self.values) == len(self.texts)
         ):
             raise ValueError("labels, values and texts must have the same length")
@@ -55,7 +58,7 @@ class Chart:
 
     @property
     def empty(self) -> bool:
-        if self.kind in ("stacked", "trend"):
+        if self.kind in ("stacked", "trend", "panels"):
             return not self.series or not self.labels
         return not self.values
 

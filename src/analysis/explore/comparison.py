@@ -24,7 +24,7 @@ from analysis.explore.chartspec import Chart
 from analysis.explore.selection import View
 
 NOTEBOOK = "地区对比"
-SORTABLE_CLASSES = "fazhi-table fazhi-sortable"
+SORTABLE_CLASSES = "fazhi-table fazhi-sortable fazhi-pinned"  # pinned: report.css keeps 地区 in view
 POWER_BALANCE = "power_list_balance"
 
 
@@ -143,6 +143,43 @@ def show_key_figures(cmp: Comparison) -> dict[str, go.Figure | str]:
     return shown
 
 
+def topic_charts(cmp: Comparison) -> list[tuple[str, Chart]]:
+    """One figure per topic of the key figures: small multiples side by side, one per indicator (its own
+    unit and scale), every region one labelled row in name order; a region that did not report shows
+    未填报 in its row, never 0. Readable at 2 regions and at 30."""
+    view = next(iter(cmp.views.values()), None)
+    topics: dict[str, list[str]] = {}
+    for iid in key_ids():
+        topics.setdefault(cmp.catalog.indicators[iid].topic, []).append(iid)
+    charts = []
+    for topic, ids in topics.items():
+        inds = [cmp.catalog.indicators[i] for i in ids]
+        title = selection.topic_title(view, topic) if view is not None else topic
+        charts.append(
+            (
+                topic,
+                Chart(
+                    kind="panels",
+                    title=f"{cmp.year}年各地区{title}",
+                    labels=tuple(cmp.regions),
+                    series=tuple(
+                        (i.name_zh, tuple(v.get(i.indicator_id) for v in cmp.views.values())) for i in inds
+                    ),
+                    series_units=tuple(i.unit for i in inds),
+                ),
+            )
+        )
+    return charts
+
+
+def show_topics(cmp: Comparison) -> dict[str, go.Figure | str]:
+    """The key figures, one figure per topic (:func:`topic_charts`); returns what was shown per topic id."""
+    return {
+        topic: nb.show_chart(cmp, chart, f"topic_{k + 1:02d}")
+        for k, (topic, chart) in enumerate(topic_charts(cmp))
+    }
+
+
 # --- identity checks -------------------------------------------------------------------------------------
 
 
@@ -245,12 +282,17 @@ def region_table(cmp: Comparison) -> pd.DataFrame:
             "错误（条）": int((severity == "error").sum()),
             "警告（条）": int((severity == "warning").sum()),
         }
-        for iid in v.ids(key_ids()):
+        for iid in sorted(v.ids(key_ids()), key=_topic_order(cmp)):  # key figures grouped by topic
             ind = v.indicator(iid)
             value = v.get(iid)
             row[f"{ind.name_zh}（{ind.unit}）"] = MISSING if value is None else number_zh(value, ind.digits)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _topic_order(cmp: Comparison):
+    topics = list(cmp.catalog.topics)  # the catalog's order of topics (the year's catalog: ids of that year)
+    return lambda iid: topics.index(cmp.catalog.indicators[iid].topic)
 
 
 def show_region_table(cmp: Comparison) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import html
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis.core.formatting import MISSING, format_value
 from analysis.explore.chartspec import (
     Chart,
     grid,
@@ -42,6 +43,7 @@ def to_plotly(chart: Chart) -> go.Figure:
         "funnel": _pl_funnel,
         "tiles": _pl_tiles,
         "trend": _pl_trend,
+        "panels": _pl_panels,
     }[chart.kind]
     fig = draw(chart)
     footer = "<br>".join(_wrap_html(x, FOOTER_WIDTH) for x in (chart.note, missing_note(chart)) if x)
@@ -242,4 +244,37 @@ def _pl_trend(chart: Chart) -> go.Figure:
     fig.update_yaxes(rangemode="tozero", exponentformat="none", tickformat="~g")
     fig.update_annotations(font_size=12)
     fig.update_layout(height=height)
+    return fig
+
+
+def panel_height(rows: int) -> int:
+    """Pixels of a panels chart: about 26 per row, so that 30 regions still get one labelled line each."""
+    return int(max(190, 26 * rows + 130))
+
+
+def _pl_panels(chart: Chart) -> go.Figure:
+    units = chart.series_units or ("",) * len(chart.series)
+    titles = [
+        _wrap_html(f"{n}（{u}）" if u else n, 12) for (n, _), u in zip(chart.series, units, strict=True)
+    ]
+    fig = make_subplots(
+        rows=1, cols=len(chart.series), shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.03
+    )
+    rows = [_esc(x) for x in chart.labels]
+    for k, ((name, values), unit) in enumerate(zip(chart.series, units, strict=True)):
+        texts = [MISSING if v is None else format_value(v, unit) for v in values]
+        fig.add_trace(
+            go.Bar(
+                y=rows, x=[0 if v is None else v for v in values], orientation="h", name=_esc(name),
+                text=[_esc(t) for t in texts], textposition="outside", cliponaxis=False, showlegend=False,
+                marker_color=COLORS["main"], hovertemplate="%{y}：%{text}<extra>" + _esc(name) + "</extra>",
+            ),
+            row=1, col=k + 1,
+        )  # fmt: skip
+        top = max((v for v in values if v is not None), default=0) or 1
+        fig.update_xaxes(visible=False, range=[0, top * 1.6], row=1, col=k + 1)
+    # every region labelled, in the given order, top to bottom
+    fig.update_yaxes(tickmode="array", tickvals=rows, ticktext=rows, autorange="reversed", automargin=True)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=panel_height(len(chart.labels)), bargap=0.35)
     return fig

@@ -228,14 +228,21 @@ def show_chart(ctx: Context, chart: Chart, name: str):
     paths = save_static(to_matplotlib(chart), ctx.figures_dir, f"{ctx.notebook}_{name}")
     if ctx.scratch:
         files = html.escape(" / ".join(p.as_posix() for p in paths))
-        label = "印刷用静态图（草稿文件夹，不写入报告）"
-    else:  # links that open the files from the report's pages
-        files = " / ".join(
-            f'<a href="{html.escape(f"figures/{p.name}")}">{html.escape(p.name)}</a>' for p in paths
+        _display(HTML(f'<p class="fazhi-figure-files">印刷用静态图（草稿文件夹，不写入报告）：{files}</p>'))
+    else:  # links that open the files from the report's pages, in readers' words
+        _display(
+            HTML(
+                f'<p class="fazhi-figure-files">{" / ".join(_download_link(p, chart.title) for p in paths)}</p>'
+            )
         )
-        label = "印刷用静态图"
-    _display(HTML(f'<p class="fazhi-figure-files">{label}：{files}</p>'))
     return fig
+
+
+def _download_link(path: Path, title: str) -> str:
+    """ "下载印刷用图（PNG）", naming the chart for screen readers."""
+    kind = path.suffix[1:].upper()
+    label = html.escape(f"下载印刷用图（{kind}）：{title}")
+    return f'<a href="{html.escape(f"figures/{path.name}")}" download aria-label="{label}">下载印刷用图（{kind}）</a>'
 
 
 def sentences_html(drafts: list[Draft], view: View | None = None) -> str:
@@ -245,7 +252,7 @@ def sentences_html(drafts: list[Draft], view: View | None = None) -> str:
         if view is not None and d.topic != current:
             if current is not None:
                 out.append("</ul>")
-            out.append(f"<h4>{html.escape(selection.topic_title(view, d.topic))}</h4><ul>")
+            out.append(f"<h3>{html.escape(selection.topic_title(view, d.topic))}</h3><ul>")
             current = d.topic
         elif current is None and not out:
             out.append("<ul>")

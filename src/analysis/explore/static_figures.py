@@ -15,6 +15,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from analysis.core.fileio import atomic_write_bytes
+from analysis.core.formatting import MISSING, format_value
 from analysis.explore.chartspec import (
     Chart,
     grid,
@@ -45,6 +46,7 @@ def _draw(chart: Chart) -> Figure:
         "funnel": _mpl_funnel,
         "tiles": _mpl_tiles,
         "trend": _mpl_trend,
+        "panels": _mpl_panels,
     }[chart.kind](chart)
 
 
@@ -265,4 +267,26 @@ def _mpl_trend(chart: Chart) -> Figure:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=all(float(v).is_integer() for v in known)))
     # leave room above the grid for the figure title (added by to_matplotlib)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
+    return fig
+
+
+def _mpl_panels(chart: Chart) -> Figure:
+    n, k = len(chart.labels), len(chart.series)
+    fig, axes = _subplots(1, k, figsize=(max(6.0, 2.6 * k + 1.5), max(2.2, 0.3 * n + 1.4)), squeeze=False)
+    units = chart.series_units or ("",) * k
+    y = list(range(n))[::-1]
+    for ax, (name, values), unit in zip(axes[0], chart.series, units, strict=True):
+        known = [0.0 if v is None else float(v) for v in values]
+        ax.barh(y, known, color=COLORS["main"], height=0.6)
+        top = max(known, default=0) or 1
+        for yi, value in zip(y, values, strict=True):
+            text = MISSING if value is None else format_value(value, unit)
+            ax.text(
+                (value or 0) + top * 0.02, yi, text, va="center", ha="left", fontsize=8, color=COLORS["text"]
+            )
+        ax.set_xlim(0, top * 1.6)
+        ax.set_title(_wrap(f"{name}（{unit}）" if unit else name, 10), fontsize=9)
+        ax.xaxis.set_visible(False)
+        ax.spines["bottom"].set_visible(False)
+        ax.set_yticks(y, [_wrap(x) for x in chart.labels] if ax is axes[0][0] else [""] * n)
     return fig

@@ -195,15 +195,20 @@ def check_completeness(
     """Information on departments with no readable submission and catalog indicators left blank.
 
     An indicator that already has a problem (a rejected value, a conflict) is not reported again as blank.
-    A blank row whose 备注 says why (``blanks``) puts its note, sheet and cell on the missing-indicator row (also
-    when the indicator is another unit's, or its own unit sent no report).
+    A blank row of an indicator (``blanks``) puts its sheet and cell, and the 备注 saying why when there is
+    one, on the missing-indicator row (also when the indicator is another unit's, or its own unit sent no
+    report); only an indicator with no row at all is reported without a cell.
     """
     problems: list[Problem] = []
     reported = {(r["region"], r["year"], r["indicator_id"]) for r in rows}
     reported |= {(p.region, p.year, p.indicator_id) for p in flagged if p.indicator_id}
     explained: dict[tuple[str, int, str], tuple[FileContext, Blank]] = {}
-    for ctx, blank in blanks:
-        explained.setdefault((ctx.region, ctx.year, blank.indicator.indicator_id), (ctx, blank))
+    for ctx, blank in blanks:  # the first blank row of each indicator; one with a 备注 before one without
+        if not blank.note and ctx.department != blank.indicator.department:
+            continue  # another unit's row left blank without a word: that unit's own report speaks for it
+        key = (ctx.region, ctx.year, blank.indicator.indicator_id)
+        if key not in explained or (blank.note and not explained[key][1].note):
+            explained[key] = (ctx, blank)
     files: dict[RegionYear, dict[str, FileContext]] = defaultdict(dict)
     for ctx in submitted:
         files[(ctx.region, ctx.year)].setdefault(ctx.department, ctx)
@@ -237,7 +242,11 @@ def check_completeness(
     for key, (where, blank) in explained.items():  # wherever the blank was, even in another unit's file
         if key not in reported and catalog.is_valid(key[2], key[1]):
             ind = blank.indicator
-            message = f"未填报“{ind.name_zh}”（{ind.unit}），填报单位在备注中说明：“{clip(blank.note)}”"
+            message = f"未填报“{ind.name_zh}”（{ind.unit}）"
+            if blank.note:
+                message += f"，填报单位在备注中说明：“{clip(blank.note)}”"
+            else:
+                message += "；如本年度确无此项，请在备注中说明"
             problems.append(
                 where.problem(
                     "missing-indicator", message, blank.sheet, blank.cell, ind.indicator_id, blank.note

@@ -80,7 +80,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Blank:
-    """An indicator's row left blank with a 备注 saying why (``本年度未统计``): the note must travel."""
+    """An indicator's row left blank, with the 备注 saying why (``本年度未统计``) or none: its cell and note must
+    travel to the missing-indicator row."""
 
     indicator: Indicator
     sheet: str
@@ -265,8 +266,9 @@ def _extract_sheet(
         code, name = text(row, "code"), text(row, "name")
         has_value = value_cell is not None and not value_cell.empty
         if not has_value or _spills_from_left(value_cell, cols["value"]):
-            # layout (blank row, title or note across the row), or a blank indicator (missing-indicator, + 备注)
-            indicator = _match(code, name, catalog)[0] if not has_value and text(row, "note") else None
+            # layout (blank row, title or note across the row), or a blank indicator (missing-indicator at
+            # its cell, with the 备注 when there is one)
+            indicator = _match(code, name, catalog)[0] if not has_value and (code or name) else None
             if indicator is not None:
                 out.blanks.append(Blank(indicator, sheet.name, a1(row, cols["value"]), text(row, "note")))
             continue

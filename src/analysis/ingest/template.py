@@ -8,7 +8,9 @@
 - ``基本信息`` — 填报单位, 所属地区 and 统计年度 prefilled; 填报人, 联系电话, 填报日期 left to fill;
 - ``数据`` — 序号/指标编码/指标名称/单位/数值/备注 with codes, names and units from the catalog, the 数值
   column checked by Excel data validation (a number ≥ 0; percentages 0–100) and the sheet protected
-  without a password so that only 数值 and 备注 can be edited.
+  without a password so that only 数值 and 备注 can be edited. The clerk reads Chinese only: the 指标编码
+  column is hidden (ingest still reads it, so a renamed indicator is still recognised) and the guide names
+  indicators by their Chinese names.
 
 An untouched template ingests to no values and no errors; a filled one ingests to exactly what was typed.
 """
@@ -33,6 +35,7 @@ DATA_SHEET = "数据"
 # the template always uses the spelling the ingest looks for first.
 COLUMNS = ("seq", "code", "name", "unit", "value", "note")
 SEQ_HEADER = "序号"
+CODE_COL = COLUMNS.index("code") + 1
 VALUE_COL = COLUMNS.index("value") + 1
 NOTE_COL = COLUMNS.index("note") + 1
 TITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
@@ -92,7 +95,7 @@ def guide_lines(catalog: Catalog, region: str, year: int, department: str) -> li
     aliases = catalog.departments.get(department, ())
     names = "、".join(f"{a}.xlsx" for a in aliases)
     indicators = catalog.for_year(year).for_department(department)  # only that year's catalog
-    _, code_h, name_h, unit_h, value_h, note_h = data_headers(catalog)
+    _, _, name_h, unit_h, value_h, note_h = data_headers(catalog)
     info_sheet = catalog.sheet_names["metadata"]
     percent_units = [u.name for u in catalog.units.values() if u.kind == "percent"]
     lines = [
@@ -122,7 +125,7 @@ def guide_lines(catalog: Catalog, region: str, year: int, department: str) -> li
         ("heading", f"三、“{DATA_SHEET}”表"),
         (
             "text",
-            f"1. 只在黄色的“{value_h}”和“{note_h}”两列填写；{SEQ_HEADER}、{code_h}、{name_h}、{unit_h}已锁定，请勿增删行、改名或移动。",
+            f"1. 只在黄色的“{value_h}”和“{note_h}”两列填写；{SEQ_HEADER}、{name_h}、{unit_h}已锁定，请勿增删行、改名或移动。",
         ),
         (
             "text",
@@ -156,15 +159,15 @@ def guide_lines(catalog: Catalog, region: str, year: int, department: str) -> li
             "text",
             "6. 同一指标填了两个不同数值（本表内或与其他单位的报表冲突）：两处均不予导入，请与相关单位核对后只保留一个。",
         ),
-        ("text", "7. 无法识别的指标编码或名称：请使用本模板，不要自行增加行或修改编码、名称。"),
+        ("text", "7. 无法识别的指标：请使用本模板，不要自行增加行或修改指标名称。"),
         ("heading", "五、本单位填报的指标"),
     ]
     for i, ind in enumerate(indicators, start=1):
-        line = f"{i}. {ind.name_zh}（编码 {ind.indicator_id}）：{_unit_rule(catalog, ind.unit)}。"
+        line = f"{i}. {ind.name_zh}：{_unit_rule(catalog, ind.unit)}。"
         if ind.description:
             line += f"说明：{ind.description}"
         lines.append(("text", line))
-    lines.append(("text", "详细规则见项目文档 docs/submission-contract.md《报表填报与报送约定》。"))
+    lines.append(("text", "详细规则见《报表填报与报送约定》（可向汇总报表的司法局索取）。"))
     return lines
 
 
@@ -250,6 +253,8 @@ def _data_sheet(ws: Worksheet, catalog: Catalog, region: str, year: int, departm
         ws.add_data_validation(dv)
     for col, width in zip(range(1, len(headers) + 1), (6, 40, 44, 8, 14, 30), strict=True):
         ws.column_dimensions[get_column_letter(col)].width = width
+    # the indicator id is for the ingest, not for the clerk: hidden (not removed), like the formatting
+    ws.column_dimensions[get_column_letter(CODE_COL)].hidden = True
     ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 1)
     # Protected without a password: only the unlocked 数值 and 备注 cells can be edited.
     ws.protection.sheet = True

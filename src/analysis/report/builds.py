@@ -6,7 +6,10 @@ Every report folder keeps a record of what it was built from, ``.build.json``: c
   links read the other years), the issues of the region and those that belong to no region, the catalog
   copy the ingest wrote, and the list of region-years in the data (the links between reports);
   for a comparison page, the rows of every region in its year instead;
-- **笔记本**: the names and bytes of the notebooks that make the report;
+- **笔记本**: the names of the notebooks that make the report and what of them changes it — cell types,
+  sources, the ``parameters`` tag and the kernel name (:func:`analysis.execute.clean.report_content`),
+  never outputs, execution counts or front-end metadata: a notebook run and saved in JupyterLab is the
+  same notebook to this record;
 - **程序**: every ``.py`` and ``.yaml`` file of the installed ``analysis`` package and its report assets;
 - **参数**: the notebook parameters that do not name the staging folder, and the kernel.
 
@@ -30,6 +33,7 @@ from analysis.core.digest import program_digest
 from analysis.core.digest import sha_parts as _sha
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.store import CATALOG
+from analysis.execute.clean import report_content
 
 BUILD_FILE = ".build.json"
 INPUTS = {"data": "数据变化", "notebooks": "笔记本变化", "program": "程序变化", "parameters": "参数变化"}
@@ -55,7 +59,7 @@ class Decision:
 
 
 def notebooks_digest(notebooks: list[Path]) -> str:
-    return _sha(*(Path(p).name.encode() + b"\0" + Path(p).read_bytes() for p in notebooks))
+    return _sha(*(Path(p).name.encode() + b"\0" + report_content(Path(p).read_bytes()) for p in notebooks))
 
 
 def frame_digest(frame: pd.DataFrame) -> str:

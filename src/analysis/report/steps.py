@@ -54,7 +54,10 @@ def page(job: dict, result: dict) -> dict:
         retarget(nb, stage, folder, Path(report["processed"]), nb_path)
         pages.drop_plotly_bundles(nb)
         atomic_write_bytes(executed, nbformat.writes(nb).encode("utf-8"))
-    when = f"{report['region']} {report['year']} 年度 · 生成于 {report['now']}"
+    from analysis.site.static import data_note, footer
+
+    comparison = report["region"] == names.REGIONS
+    note = data_note(report["processed"], None if comparison else report["region"], report["year"])
     body, info = pages.render_notebook(
         nb,
         stem=nb_path.stem,
@@ -62,7 +65,7 @@ def page(job: dict, result: dict) -> dict:
         year=report["year"],
         failure=outcome.failure_text(report["timeout"]),
         failed_cell=outcome.cell_index,
-        footer=f"{when} · 由 fazhi-analysis 自动生成，代码已隐藏。",
+        footer=footer(report["now"], note, f"{report['region']} {report['year']} 年度"),
         home=report["home"],
     )
     info.notebook_name = f"{names.EXECUTED_DIR}/{nb_path.name}"
@@ -123,6 +126,7 @@ def index(job: dict, state: dict) -> None:
     from analysis.site import index as index_page
     from analysis.site import overview
     from analysis.site.pages import PageInfo
+    from analysis.site.static import data_note
 
     tables = _tables(job, state)
     view = select(tables["indicators"], job["region"], job["year"], tables["catalog"])
@@ -133,6 +137,7 @@ def index(job: dict, state: dict) -> None:
         content=index_page.index_content(view, state["issues"]),
         workbook=names.WORKBOOK_NAME,
         generated=job["now"],
+        data=data_note(job["processed"], job["region"], job["year"]),
         links=overview.year_links(
             job["region"],
             job["year"],
@@ -242,5 +247,7 @@ def write_overview(job: dict) -> dict:
     from analysis.site import overview
 
     tables = _tables(job, {})
-    overview.write_site_index(Path(job["reports"]), tables["indicators"], tables["issues"], tables["catalog"])
+    overview.write_site_index(
+        Path(job["reports"]), tables["indicators"], tables["issues"], tables["catalog"], job["processed"]
+    )
     return {"status": "ok"}

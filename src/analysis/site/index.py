@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis import __version__
 from analysis.core.formatting import format_change, number_zh, qualified
 from analysis.core.problems import ERROR, SEVERITY_ZH
 from analysis.explore import quality, sentences, tables
@@ -115,6 +114,7 @@ def render_index(
     generated: str,
     links: list[tuple[str, str]] | None = None,
     returns: list[dict] | None = None,
+    data: str = "",
 ) -> str:
     """The report's ``index.html`` (every value escaped by the template); ``links`` are (label, href) of
     the region's other years and the site pages; ``returns`` the rows of ``退回修改`` (department, errors,
@@ -123,7 +123,7 @@ def render_index(
     return static.render(
         "fazhi_index.html.j2",
         title=f"{region} {year} 年度法治政府建设情况分析报告",
-        footer=f"由 fazhi-analysis {__version__} 自动生成。",
+        footer=static.footer(generated, data),
         links=links or [],
         generated=generated,
         pages=pages,

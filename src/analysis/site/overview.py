@@ -103,14 +103,12 @@ def expected(catalog: Catalog, year: int) -> list[str]:
     return [i.indicator_id for i in catalog.for_year(year).reported]
 
 
-def render_site_index(rows: list[Row], comparisons: dict[int, str], generated: str) -> str:
+def render_site_index(rows: list[Row], comparisons: dict[int, str], generated: str, data: str = "") -> str:
     """``reports/index.html``: a sortable table of every region-year and the comparison pages."""
-    from analysis import __version__
-
     return static.render(
         "fazhi_overview.html.j2",
         title="法治政府建设情况分析报告总览",
-        footer=f"由 fazhi-analysis {__version__} 自动生成。",
+        footer=static.footer(generated, data),
         generated=generated,
         regions=len({r.region for r in rows}),
         rows=rows,
@@ -133,15 +131,17 @@ def write_site_index(
     indicators: pd.DataFrame,
     issues: pd.DataFrame,
     catalog: Catalog,
+    processed: Path | str | None = None,
 ) -> Path:
-    """Write ``reports/index.html`` from the data and the report folders found."""
+    """Write ``reports/index.html`` from the data (read from ``processed``) and the report folders found."""
     reports = Path(reports)
     comparisons = {
         int(p.parent.name): f"{p.parent.name}/{COMPARISON_PAGE}"
         for p in reports.glob(f"*/{COMPARISON_PAGE}")
         if p.parent.name.isdigit()
     }
-    page = render_site_index(site_rows(reports, indicators, issues, catalog), comparisons, timestamp())
+    data = static.data_note(processed) if processed is not None else ""
+    page = render_site_index(site_rows(reports, indicators, issues, catalog), comparisons, timestamp(), data)
     write_site_assets(reports, [page])
     path = reports / INDEX
     atomic_write_bytes(path, page.encode("utf-8"))

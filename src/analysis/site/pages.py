@@ -26,11 +26,12 @@ from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from analysis import __version__
-from analysis.core.names import ASSETS_DIR, INDEX
+from analysis.core.names import ASSETS_DIR, INDEX, timestamp
 from analysis.execute.warm import PLOTLY_MIME, is_plotly_bundle
 from analysis.explore.toolbar import plotly_config
 from analysis.site.sanitizer import sanitize_html, script_json
 from analysis.site.static import CSP, TEMPLATES
+from analysis.site.static import footer as static_footer
 
 # Only these output types reach a page; JavaScript, widget views and mermaid need code from elsewhere.
 _KEPT_MIMES = ("text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml", "text/plain")
@@ -47,13 +48,49 @@ def chart_markup(spec: dict, number: int) -> str:
         "config": plotly_config(**spec.get("config", {})),  # never a cloud button, Chinese tooltips
     }
     title = _chart_title(figure["layout"]) or f"图 {number}"
+    # a figure, not an image: the toolbar's buttons inside stay reachable (axe: nested-interactive); the
+    # figures drawn are also said in words, for screen readers and when scripts are off
+    described = f"fazhi-chart-{number}-text"
     return (
-        f'<div class="fazhi-chart" data-chart="{number}" role="img" aria-label="{html.escape(title)}">'
+        f'<div class="fazhi-chart" data-chart="{number}" role="figure" aria-label="{html.escape(title)}" '
+        f'aria-describedby="{described}">'
         f'<div class="fazhi-chart-plot"></div>'
         f'<script type="application/json" class="fazhi-chart-data">{script_json(figure)}</script>'
+        f'<p class="fazhi-sr-only" id="{described}">{html.escape(chart_text(figure["data"], title))}</p>'
         f'<noscript><p class="fazhi-note">交互图表需要启用浏览器脚本。</p></noscript>'
         "</div>"
     )
+
+
+def chart_text(traces: list, title: str, most: int = 40) -> str:
+    """The chart in words: its title and each drawn value with its label (the bar's own text when it has
+    one, e.g. "6736件"), series by series; at most ``most`` values per series."""
+    parts = []
+    for trace in traces if isinstance(traces, list) else []:
+        if not isinstance(trace, dict):
+            continue
+        horizontal = trace.get("orientation") == "h"
+        labels = trace.get("y" if horizontal else "x") or trace.get("labels") or []
+        values = trace.get("x" if horizontal else "y") or trace.get("values") or []
+        texts = trace.get("text") if isinstance(trace.get("text"), list) else []
+        if not isinstance(labels, list) or not isinstance(values, list):
+            continue
+        pairs = []
+        for k, (label, value) in enumerate(zip(labels, values, strict=False)):
+            if k >= most:
+                pairs.append(f"等 {len(values)} 项")
+                break
+            shown = texts[k] if k < len(texts) and texts[k] not in (None, "") else value
+            if shown is not None:
+                pairs.append(f"{_plain(label)} {_plain(shown)}")
+        if pairs:
+            name = _plain(trace.get("name") or "")
+            parts.append((f"{name}：" if name else "") + "，".join(pairs))
+    return f"{title}。" + ("；".join(parts) + "。" if parts else "")
+
+
+def _plain(value: object) -> str:
+    return re.sub(r"<[^>]*>", " ", str(value)).strip()
 
 
 def _chart_title(layout: dict) -> str:
@@ -209,7 +246,7 @@ def render_notebook(
         "assets": ASSETS_DIR,
         "csp": CSP,
         "version": __version__,
-        "footer": footer or f"由 fazhi-analysis {__version__} 根据整洁数据表自动生成。",
+        "footer": footer or static_footer(timestamp()),
         "home": home,
     }
     body, _ = _exporter().from_notebook_node(prepared, resources={"fazhi": meta, "metadata": {"name": title}})

@@ -74,7 +74,7 @@ _TAGS = frozenset(
 )
 _GLOBAL_ATTRS = frozenset({"class", "id", "title", "style", "lang", "dir", "align", "role", "aria-label"})
 _TAG_ATTRS = {
-    "a": {"href", "name"},
+    "a": {"href", "name", "download"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan", "valign", "headers"},
     "th": {"colspan", "rowspan", "valign", "scope", "headers"},

@@ -8,8 +8,10 @@ or to run any inline script.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +21,8 @@ from plotly.offline import get_plotlyjs
 
 from analysis import __version__
 from analysis.core.fileio import atomic_write_bytes
-from analysis.core.names import ASSETS_DIR
+from analysis.core.names import ASSETS_DIR, TIMESTAMP_FORMAT
+from analysis.core.store import MANIFEST
 from analysis.explore.style import bundled_font_path
 from analysis.site import webfont
 
@@ -47,6 +50,30 @@ def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.StrictUndefined
     )
+
+
+def data_note(processed: str | Path, region: str | None = None, year: int | str | None = None) -> str:
+    """Which data a page was made from, for readers: when it was imported and how many submissions (of the
+    region and year when given), e.g. "2026-12-02 09:30 导入的 8 份报表"; empty when the manifest cannot be
+    read."""
+    try:
+        manifest = json.loads((Path(processed) / MANIFEST).read_text(encoding="utf-8"))
+        written = dt.datetime.fromisoformat(str(manifest["written_at"])).astimezone()
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    sources = [str(f).split("/") for f in manifest.get("sources") or {}]
+    count = sum(
+        (region is None or parts[0] == str(region)) and (year is None or parts[1:2] == [str(year)])
+        for parts in sources
+    )
+    when = written.strftime(TIMESTAMP_FORMAT)
+    return f"{when} 导入的 {count} 份报表" if sources else f"{when} 导入的数据"
+
+
+def footer(generated: str, data: str = "", where: str = "") -> str:
+    """The footer of every page: when it was made and from which data (no program names: readers' words)."""
+    text = f"本页生成于 {generated}" + (f"，依据{data}" if data else "") + "。"
+    return f"{where} · {text}" if where else text
 
 
 def render(name: str, *, title: str, footer: str, links=(), **context) -> str:
