@@ -56,7 +56,7 @@ def run_ingest(
     from analysis.ingest.limits import Limits
     from analysis.ingest.parallel import worker_count
     from analysis.ingest.pipeline import ingest
-    from analysis.ingest.reuse import Reads
+    from analysis.ingest.reuse import MANIFEST_KEY, Reads
 
     if not raw.is_dir():
         _error(f"找不到原始报表文件夹 {raw}")
@@ -109,6 +109,7 @@ def run_ingest(
                 "seconds": round(result.seconds, 3),
                 "sources": {f.file: f.digest for f in result.files},  # SHA-256 of each submission as read
                 "files_reused": reused,
+                MANIFEST_KEY: reads.seal(),  # the record is used next time only where it agrees with this
             }
             write_tables(out, result.indicators, result.issues, meta, catalog=catalog)
             try:  # after the tables: a record never describes tables that were not written

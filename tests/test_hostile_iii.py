@@ -1,0 +1,329 @@
+"""Issue 22 (hardening III): characters XML cannot hold, the read record, names the site reserves, duplicate
+files, merged values, zero counts and the CLI's OS errors (the files are built in tests/hostile_corpus_iii.py)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from analysis.core.store import read_indicators, read_issues, write_tables
+from analysis.core.text import unholdable, xml_safe
+from analysis.ingest.pipeline import ingest
+from tests import fixtures_processed as fp
+from tests import hostile_corpus as hc
+from tests import hostile_corpus_iii as h3
+
+PREFIX = f"{hc.REGION}/{hc.YEAR}/"
+BAD = "\ufffe\uffff\x01\x1b\u202e\u202a\u2066\u2069"  # (a lone surrogate cannot enter a frame at all)
+
+
+def year_folder(tmp_path: Path, region: str = hc.REGION) -> Path:
+    folder = tmp_path / "raw" / region / str(hc.YEAR)
+    hc._good_file(folder, "县司法局.xlsx")  # the good file beside every case
+    return folder
+
+
+def rows_of(issues: pd.DataFrame, code: str) -> pd.DataFrame:
+    return issues[issues["code"] == code]
+
+
+# --- case 1 and 7: one rule for what XML cannot hold and bidi controls ----------------------------------
+
+
+def test_the_rule_replaces_each_character_visibly() -> None:
+    assert xml_safe("说明\ufffe") == "说明\ufffd"
+    assert xml_safe("a\tb\nc\r") == "a\tb\nc\r"  # tab and line breaks stay
+    assert xml_safe("\ud83d\ude00") == "😀"  # a valid pair is its character
+    assert xml_safe(BAD + "\ud800") == "\ufffd" * (len(BAD) + 1)
+    assert unholdable("x\u202e1\u202e2\x01") == ["U+202E", "U+0001"]
+    assert unholdable("\ud83d\ude00县司法局\u200b") == []  # zero-width space is no such character
+    text = "县司法局"
+    assert xml_safe(text) is text
+
+
+def test_each_cell_with_such_characters_is_one_warning_naming_them(tmp_path: Path) -> None:
+    """Case 1 and 7: U+FFFE/U+FFFF, control and bidi characters in notes were stored without a word (only lone
+    surrogates were reported); now each cell is one invalid-character warning with the code points, its
+    value still loads and the note carries U+FFFD instead."""
+    folder = year_folder(tmp_path)
+    h3.unholdable_notes(folder)
+    result = ingest(tmp_path / "raw")
+    found = rows_of(result.issues, "invalid-character")
+    assert sorted(found["cell"]) == [f"F{4 + i}" for i in range(len(h3.NOTES))]
+    assert set(found["severity"]) == {"warning"}
+    ind = result.indicators.set_index("indicator_id")
+    for i, (indicator, value, _, codes) in enumerate(h3.NOTES):
+        message = found.loc[found["cell"] == f"F{4 + i}", "message"].iloc[0]
+        assert all(code in message for code in codes), message
+        assert ind.loc[indicator, "value"] == value
+        assert not unholdable(ind.loc[indicator, "note"]) and "\ufffd" in ind.loc[indicator, "note"]
+
+
+def hostile_frame() -> pd.DataFrame:
+    table = fp.spec_frame().copy()
+    table["note"] = "说明" + BAD
+    table["department"] = "县司法局\u202e"
+    return table
+
+
+def test_every_writer_passes_text_through_the_rule(tmp_path: Path) -> None:
+    """Case 1: a note holding U+FFFE crashed the summary workbook (lxml: "All strings must be XML
+    compatible"); U+202E reached the .docx, HTML and CSV, where it can reverse how a number reads."""
+    from analysis.draft import document
+    from analysis.report import summary
+    from analysis.site import static
+
+    table = hostile_frame()
+    path = summary.write_workbook(tmp_path / "w.xlsx", fp.REGION, fp.YEAR, table, fp.empty_issues())
+    values = [str(v) for ws in load_workbook(path) for row in ws.iter_rows(values_only=True) for v in row]
+    assert "说明" + "\ufffd" * len(BAD) in values and not any(unholdable(v) for v in values)
+
+    assert document.plain("335\u202e件\ufffe") == "335\ufffd件\ufffd"
+
+    page = static.render(
+        "fazhi_overview.html.j2",
+        title="总览\u202e",
+        footer="页脚\ufffe",
+        generated="",
+        regions=0,
+        rows=[],
+        comparisons=[],
+    )
+    assert not unholdable(page) and "总览\ufffd" in page
+
+    manifest = write_tables(tmp_path / "processed", table, fp.empty_issues())
+    assert manifest["indicators"] == len(table)
+    for name in ("indicators.csv", "indicators.parquet"):
+        data = (tmp_path / "processed" / name).read_bytes()
+        assert "\u202e".encode() not in data and "\ufffe".encode() not in data
+    assert set(read_indicators(tmp_path / "processed")["department"]) == {"县司法局\ufffd"}
+
+
+def test_a_draft_with_such_characters_is_written(tmp_path: Path) -> None:
+    from analysis.draft.writer import write_draft
+
+    out = write_draft(hostile_frame(), fp.empty_issues(), fp.REGION, fp.YEAR, tmp_path / "d.docx").path
+    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as package:
+        body = package.read("word/document.xml").decode("utf-8")
+    assert not unholdable(body)
+
+
+def test_issues_keep_the_rule_too(tmp_path: Path) -> None:
+    issues = fp.issues().copy()
+    issues["message"] = "消息\u202e"
+    write_tables(tmp_path / "p", fp.tiny_frame(), issues)
+    assert not any(unholdable(m) for m in read_issues(tmp_path / "p")["message"])
+
+
+# --- case 1: the run over a note holding U+FFFE ----------------------------------------------------------
+
+
+@pytest.fixture
+def two_regions(tmp_path: Path) -> dict:
+    """Two regions of 2019 (so the year has a comparison page), small notebooks; 杞县's notes hold U+FFFE."""
+    from tests.test_batch import GOOD, write_notebook, write_processed
+
+    books = tmp_path / "notebooks"
+    write_notebook(books / "01_good.ipynb", GOOD)
+    write_notebook(books / "site" / "地区对比.ipynb", "print(year)")
+    only = ["disputes.mediation_cases", "functions.power_items_before"]
+    other = fp.rows(region="杞县", only=only)
+    for row in other:
+        row["note"] = "说明\ufffe\u202e"
+    table = fp.frame(fp.rows(region="通许县", only=only), other)
+    return {
+        "processed": write_processed(tmp_path / "processed", table, fp.empty_issues()),
+        "books": books,
+        "reports": tmp_path / "reports",
+    }
+
+
+def run_two(setup: dict, **kwargs) -> tuple[dict, list[str]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from analysis.report import batch
+
+    said: list[str] = []
+    with ThreadPoolExecutor(2) as threads:  # the steps run in this process, where a patch holds
+        results = batch.run_batch(
+            "all",
+            "all",
+            setup["processed"],
+            setup["reports"],
+            notebooks_dir=setup["books"],
+            workers=1,
+            timeout=60,
+            say=said.append,
+            executor=threads,
+            **kwargs,
+        )
+    return {(r.target.region, r.target.year): r for r in results}, said
+
+
+@pytest.mark.slow
+def test_a_note_holding_fffe_costs_no_report(two_regions: dict) -> None:
+    """Case 1: the summary workbook crashed on U+FFFE: that region had no report, and the year's comparison
+    page and the site overview were not written. Now every report, the comparison and the overview are."""
+    from analysis.core import names
+
+    results, _ = run_two(two_regions)
+    reports = two_regions["reports"]
+    assert all(not r.error for r in results.values()), [r.error for r in results.values()]
+    workbook = load_workbook(reports / "杞县" / "2019" / names.WORKBOOK_NAME)
+    assert "说明\ufffd\ufffd" in [
+        c for row in workbook.worksheets[0].iter_rows(values_only=True) for c in row
+    ]
+    assert (reports / "2019" / names.COMPARISON_PAGE).is_file() and (reports / names.INDEX).is_file()
+
+
+# --- cases 2 and 3: the read record is an optimisation, never a source of truth ---------------------------
+
+
+def ingest_twice(tmp_path: Path, edit, capsys) -> tuple[int, str, Path]:
+    """Ingest (cli, in process) a raw folder with the good file and an audit file, ``edit`` the record, and
+    ingest again: the exit code and the terminal of the second ingest."""
+    import json
+
+    from analysis import cli
+    from analysis.ingest.reuse import RECORD
+
+    folder = year_folder(tmp_path)
+    rows = hc.value_rows({"oversight.poverty_audit_issues": 335, "oversight.poverty_audit_projects": 7})
+    (folder / "县审计局.xlsx").write_bytes(hc.workbook_bytes(hc.data_workbook(rows)))
+    (folder / "说明.xlsx").write_bytes(b"not a workbook")  # an error: exit 1
+    out = tmp_path / "out"
+    argv = ["ingest", "--raw", str(tmp_path / "raw"), "--out", str(out)]
+    assert cli.main(argv) == 1
+    fresh = read_indicators(out).to_csv(index=False), read_issues(out).to_csv(index=False)
+    record = out / RECORD
+    edit(record, json.loads(record.read_text(encoding="utf-8")))
+    capsys.readouterr()
+    code = cli.main(argv)
+    said = capsys.readouterr()
+    assert "Traceback" not in said.out + said.err
+    assert (read_indicators(out).to_csv(index=False), read_issues(out).to_csv(index=False)) == fresh
+    return code, said.out, out
+
+
+def _audit_entry(record: dict) -> dict:
+    return next(e for e in record["files"].values() if e["ctx"]["file"].endswith("县审计局.xlsx"))
+
+
+def _write(path: Path, record: object) -> None:
+    import json
+
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+def _reseal(path: Path, record: dict) -> None:
+    """A consistent forgery: each entry's digest and the manifest's recomputed after the edit."""
+    import json
+
+    from analysis.ingest.reuse import MANIFEST_KEY, entry_digest
+
+    for entry in record["files"].values():
+        entry["digest"] = entry_digest(entry)
+    manifest_path = path.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest[MANIFEST_KEY] = {k: e["digest"] for k, e in record["files"].items()}
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    _write(path, record)
+
+
+def _entries_resealed(record: dict) -> dict:
+    """Each entry's own digest recomputed after an edit (the manifest's left as written)."""
+    from analysis.ingest.reuse import entry_digest
+
+    for entry in record["files"].values():
+        entry["digest"] = entry_digest(entry)
+    return record
+
+
+def _value(record: dict, value: object) -> dict:
+    _audit_entry(record)["candidates"][0][1] = value
+    return record
+
+
+def _place(record: dict, region: str) -> dict:
+    _audit_entry(record)["ctx"]["region"] = region
+    return record
+
+
+def _problem_deleted(record: dict) -> dict:
+    for entry in record["files"].values():
+        entry["problems"] = []
+    return record
+
+
+EDITS = {
+    "value-999999": lambda p, r: _write(p, _value(r, 999999)),
+    "value-negative": lambda p, r: _write(p, _value(r, -5)),
+    "value-resealed-negative": lambda p, r: _reseal(p, _value(r, -5)),
+    "value-wrong-type": lambda p, r: _reseal(p, _value(r, "很多")),
+    "value-nan": lambda p, r: _write(p, _value(r, float("nan"))),
+    "place-other-region": lambda p, r: _reseal(p, _place(r, "杞县")),
+    "place-climbs-out": lambda p, r: _reseal(p, _place(r, "../../外面")),
+    "problem-deleted": lambda p, r: _write(p, _problem_deleted(r)),
+    "problem-deleted-entry-resealed": lambda p, r: _write(p, _entries_resealed(_problem_deleted(r))),
+    "entry-not-a-mapping": lambda p, r: (
+        _reseal(p, {**r, "files": {k: [1, 2] for k in r["files"]}})
+        if False
+        else _write(p, {**r, "files": {k: [1, 2] for k in r["files"]}})
+    ),
+    "files-not-a-mapping": lambda p, r: _write(p, {**r, "files": [1]}),
+    "deep-nesting": lambda p, r: p.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8"),
+    "deep-nesting-in-entry": lambda p, r: p.write_text(
+        p.read_text(encoding="utf-8").replace(
+            '"sha256"', '"x": ' + "[" * 50_000 + "]" * 50_000 + ', "sha256"', 1
+        ),
+        encoding="utf-8",
+    ),
+    "not-json": lambda p, r: p.write_bytes(b"\xff\xfe\x00garbage"),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS), ids=list(EDITS))
+def test_an_edited_or_damaged_record_is_read_again(tmp_path: Path, capsys, edit: str) -> None:
+    """Cases 2 and 3: an edited value (335 → 999999 or −5) was published with exit 0; an edited place moved
+    values to another region (or out of the reports folder); a deleted problem turned exit 1 into 0; a wrong
+    type, NaN, an entry that is not a mapping or deep nesting crashed every ingest. Now each is read again:
+    the tables are those of a fresh read, the exit code too, one Chinese note says why."""
+    code, said, _ = ingest_twice(tmp_path, EDITS[edit], capsys)
+    assert code == 1
+    assert said.splitlines()[0].count("重新读取") == 1  # one note, before the files
+    edited = "说明.xlsx" if edit.startswith("problem") else "县审计局.xlsx"
+    [line] = [line for line in said.splitlines() if edited in line]
+    assert "未变化" not in line  # read again
+
+
+def test_a_record_that_is_no_regular_file_is_never_read(tmp_path: Path, capsys) -> None:
+    """Case 3: a record linked to /dev/zero was read without limit (MemoryError); a FIFO hung forever."""
+    import os
+
+    from analysis.ingest import reuse
+
+    def link(path: Path, record: dict) -> None:
+        path.unlink()
+        path.symlink_to("/dev/zero")
+
+    code, said, out = ingest_twice(tmp_path, link, capsys)
+    assert code == 1 and "链接" in said
+    for kind in ("fifo", "big"):
+        record = out / reuse.RECORD
+        record.unlink()
+        if kind == "fifo":
+            os.mkfifo(record)
+            with pytest.raises(reuse._Unusable, match="不是普通文件"):
+                reuse.read_regular(record)  # returns at once: opened without waiting for a writer
+        else:
+            record.write_bytes(b"{}" * 100)
+            with pytest.raises(reuse._Unusable, match="过大"):
+                reuse.read_regular(record, cap=100)
+    (out / "folder").mkdir()
+    with pytest.raises(reuse._Unusable):
+        reuse.read_regular(out / "folder")
