@@ -58,3 +58,21 @@ def merged_value(folder: Path, name: str = "合并数值.xlsx") -> Path:
 def zero_counts(values: dict[str, float]) -> dict[str, float]:
     """The same indicators, every count zero (valid data: nothing happened that year)."""
     return {key: 0.0 for key in values}
+
+
+# --- case 6: 1,000 copies of one department's file -----------------------------------------------------
+
+
+def copies(folder: Path, count: int, department: str = "县审计局") -> list[Path]:
+    """``count`` saved copies of one department's form (``县审计局 - 副本 (n).xlsx``), values differing."""
+    from tests.hostile_corpus import catalog_values, value_rows
+
+    values = catalog_values(department)
+    return [
+        _save(
+            folder,
+            f"{department} - 副本 ({n}).xlsx",
+            workbook_bytes(data_workbook(value_rows({k: v + n for k, v in values.items()}))),
+        )
+        for n in range(count)
+    ]

@@ -148,8 +148,13 @@ def write_tables(
     }
     token = uuid.uuid4().hex[:12]
     staged = {name: f"{STAGE_PREFIX}{token}.{name}" for name in payloads}
-    for name, data in payloads.items():
-        atomic_write_bytes(folder / staged[name], data)
+    try:
+        for name, data in payloads.items():
+            atomic_write_bytes(folder / staged[name], data)
+    except BaseException:  # a full disk half-way: no staged file is left behind (the published set stands)
+        for name in staged.values():
+            (folder / name).unlink(missing_ok=True)
+        raise
     journal = {"staged": staged, "manifest": manifest}
     atomic_write_bytes(folder / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
     _roll_forward(folder, journal)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.core.catalog import Catalog
 from analysis.core.fileio import atomic_write_bytes
-from analysis.core.names import FIGURES_DIR
+from analysis.core.names import DRAFT_NAME, FIGURES_DIR
 from analysis.core.store import MANIFEST
 from analysis.draft import document, plan, preview
 from analysis.explore.quality import issues_of
@@ -26,7 +26,7 @@ STALE_FIGURES = "报告文件夹中的图表早于当前数据（或尚未生成
 
 
 def draft_name(region: str, year: int) -> str:
-    return f"{region}{year}年度法治政府建设情况的报告（初稿）.docx"
+    return DRAFT_NAME.format(region=region, year=year)
 
 
 @dataclass
