@@ -377,6 +377,14 @@ def test_a_region_folder_named_like_the_site_is_refused_at_ingest(tmp_path: Path
     assert set(result.indicators["region"]) == {hc.REGION}
 
 
+def test_a_number_that_is_no_year_folder_stays_a_region_name() -> None:
+    from analysis.core.sanitize import check_region
+
+    assert check_region("007") == "007"  # no reports/<year>/ folder has three digits
+    with pytest.raises(ValueError, match="年度文件夹"):
+        check_region("２０１９")  # full-width digits fold to a year
+
+
 def test_a_region_name_too_long_for_the_draft_is_refused_at_ingest(tmp_path: Path) -> None:
     """Case 4: names of 61–85 CJK characters passed the 100-character check, but the draft's temporary
     file name exceeded 255 bytes; the report step discovered it late (and said 全部成功)."""

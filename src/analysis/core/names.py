@@ -61,7 +61,7 @@ def reserved_as(name: str) -> str:
     """The site's name ``name`` would collide with as a region folder (``index.html``, ``assets``, a year
     folder …), compared case-insensitively; "" when none."""
     folded = name.strip().casefold()
-    if folded.isdigit():
+    if len(folded) == 4 and folded.isascii() and folded.isdigit():  # any year's folder, reports/<year>/
         return "年度文件夹（如 reports/2019/）"
     return next((f"“{r}”" for r in RESERVED if r.casefold() == folded), "")
 
