@@ -86,9 +86,10 @@ def unholdable(text: str) -> list[str]:
     return [f"U+{ord(ch):04X}" for ch in dict.fromkeys(_UNHOLDABLE.findall(joined))]
 
 
-def xml_safe(text: str) -> str:
-    """``text`` as every writer passes it on: each character of the rule above becomes U+FFFD (a valid
-    surrogate pair becomes its character); other text is returned as it is, without a copy."""
+def xml_safe(text: str, mark: str = REPLACEMENT) -> str:
+    """``text`` as every writer passes it on: each character of the rule above becomes ``mark`` (U+FFFD;
+    ``""`` removes them, as the formal Word draft does), a valid surrogate pair becomes its character;
+    other text is returned as it is, without a copy."""
     if not _UNHOLDABLE.search(text):
         return text
-    return _UNHOLDABLE.sub(REPLACEMENT, scrub_surrogates(text))
+    return _UNHOLDABLE.sub(mark, scrub_surrogates(text))

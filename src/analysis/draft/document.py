@@ -2,8 +2,8 @@
 
 Every text, including what departments submitted (names, notes), goes in as a plain text run: never a
 field code, hyperlink or formula (a note ``=HYPERLINK(…)`` stays those characters). Characters XML
-cannot carry (control characters) and bidi controls become U+FFFD (:func:`~analysis.core.text.xml_safe`),
-nothing else is changed.
+cannot carry (control characters) and bidi controls are dropped from the run
+(:func:`~analysis.core.text.xml_safe`; ingest reported each), nothing else is changed.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ NOTE_HEADING = "附：数据核对说明（致起草人，定稿前删除）"
 
 
 def plain(text: object) -> str:
-    return xml_safe(str(text))
+    return xml_safe(str(text), mark="")
 
 
 def add_runs(paragraph, runs: list[Run]) -> None:

@@ -20,7 +20,7 @@ from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import format_number
 from analysis.core.problems import ERROR, ISSUE_COLUMNS, WARNING, Problem, severity_rank
 from analysis.core.schema import INDICATOR_COLUMNS, NUMERIC_COLUMNS, with_precision
-from analysis.core.text import unholdable, xml_safe
+from analysis.core.text import has_surrogates, scrub_surrogates
 from analysis.ingest.checks import check_completeness, check_identities, derive
 from analysis.ingest.discovery import discover
 from analysis.ingest.extract import Candidate, FileContext, Loaded, extract
@@ -221,11 +221,10 @@ def _rows(kept: list[tuple[FileContext, Candidate]]) -> list[dict]:
 
 
 def _scrubbed(column: pd.Series) -> pd.Series:
-    """The column through the writers' rule (:func:`~analysis.core.text.xml_safe`: lone surrogates, controls
-    XML cannot hold, bidi controls); one search when there are none."""
-    if not unholdable("\n".join(column.tolist())):
+    """The column with lone surrogates replaced (:func:`scrub_surrogates`); one search when there are none."""
+    if not has_surrogates("".join(column.tolist())):
         return column
-    return column.map(xml_safe)
+    return column.map(scrub_surrogates)
 
 
 def indicators_frame(rows: list[dict]) -> pd.DataFrame:

@@ -49,6 +49,9 @@ MANIFEST_KEY = "reads"  # manifest.json: the digest of each file's entry ({key: 
 MAX_RECORD_BYTES = 1 << 30  # a record (or manifest) larger than this is not read: every file is read again
 _CANDIDATE = [f.name for f in dataclasses.fields(Candidate) if f.name != "indicator"]
 _BLANK = [f.name for f in dataclasses.fields(Blank) if f.name != "indicator"]
+_PROBLEM = frozenset(f.name for f in dataclasses.fields(Problem))
+_AT = {name: i + 1 for i, name in enumerate(_CANDIDATE)}  # a candidate row: [indicator_id, *_CANDIDATE]
+_TEXTS = [_AT[k] for k in ("qualifier", "sheet", "cell", "raw_value", "note")]
 
 
 def settings_digest(catalog: Catalog, limits: Limits) -> str:
@@ -247,24 +250,21 @@ def valid_entry(key: str, entry: dict, catalog: Catalog) -> bool:
     if not all(isinstance(x, list) for x in (candidates, blanks, problems)):
         return False
     known = catalog.indicators
+    value, precision, hidden = _AT["value"], _AT["precision"], _AT["hidden_row"]
     for row in candidates:
         if not (isinstance(row, list) and len(row) == 1 + len(_CANDIDATE) and row[0] in known):
             return False
-        fields = dict(zip(_CANDIDATE, row[1:], strict=True))
-        if not (_number(fields["value"]) and fields["value"] >= 0 and _number(fields["precision"])):
+        if not (_number(row[value]) and row[value] >= 0 and _number(row[precision]) and row[precision] > 0):
             return False
-        if not (fields["precision"] > 0 and isinstance(fields["hidden_row"], bool)):
-            return False
-        if not _text(*(fields[k] for k in ("qualifier", "sheet", "cell", "raw_value", "note"))):
+        if not (isinstance(row[hidden], bool) and all(isinstance(row[i], str) for i in _TEXTS)):
             return False
     for row in blanks:
         if not (
             isinstance(row, list) and len(row) == 1 + len(_BLANK) and row[0] in known and _text(*row[1:])
         ):
             return False
-    fields = {f.name for f in dataclasses.fields(Problem)}
     for p in problems:
-        if not (isinstance(p, dict) and set(p) == fields and p["code"] in CODES):
+        if not (isinstance(p, dict) and p.keys() == _PROBLEM and p["code"] in CODES):
             return False
         if not (
             _text(*(v for k, v in p.items() if k != "year")) and (p["year"] is None or _number(p["year"]))
