@@ -15,9 +15,10 @@ import analysis.ingest.pipeline as pipeline
 import analysis.ingest.reuse as reuse
 from analysis import cli
 from analysis.core.catalog import load_catalog, parse_catalog
+from analysis.core.store import write_tables
 from analysis.ingest.limits import Limits
 from analysis.ingest.pipeline import ingest
-from analysis.ingest.reuse import RECORD, Reads
+from analysis.ingest.reuse import MANIFEST_KEY, RECORD, Reads
 
 JUDICIAL = "通许县/2019/县司法局.xlsx"
 
@@ -49,7 +50,7 @@ def _ingest(raw: Path, out: Path, catalog=None, limits=None, force=False, worker
     limits = limits or Limits()
     reads = Reads.load(out, catalog, limits, force=force)
     result = ingest(raw, catalog, limits, workers=workers, reads=reads)
-    out.mkdir(exist_ok=True)
+    write_tables(out, result.indicators, result.issues, {MANIFEST_KEY: reads.seal()}, catalog=catalog)
     reads.save(out)
     return result, reads
 

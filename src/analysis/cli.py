@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from analysis.cli_args import EXIT_USAGE, build_parser
+from analysis.core.oserrors import describe
 
 EXIT_OK, EXIT_DATA_ERRORS = 0, 1
 
@@ -62,7 +63,7 @@ def run_ingest(
     from analysis.ingest.limits import Limits
     from analysis.ingest.parallel import worker_count
     from analysis.ingest.pipeline import ingest
-    from analysis.ingest.reuse import Reads
+    from analysis.ingest.reuse import MANIFEST_KEY, Reads
 
     if not raw.is_dir():
         _error(f"找不到原始报表文件夹 {raw}")
@@ -116,6 +117,7 @@ def run_ingest(
                 "seconds": round(result.seconds, 3),
                 "sources": {f.file: f.digest for f in result.files},  # SHA-256 of each submission as read
                 "files_reused": reused,
+                MANIFEST_KEY: reads.seal(),  # the record is used next time only where it agrees with this
             }
             write_tables(out, result.indicators, result.issues, meta, catalog=catalog)
             try:  # after the tables: a record never describes tables that were not written
@@ -123,7 +125,7 @@ def run_ingest(
             except OSError as exc:  # the tables stand; the next ingest reads every file again
                 print(f"注意：读取记录未能保存（{exc}），下次导入将重新读取全部文件。", file=sys.stderr)
     except (BusyError, OSError) as exc:
-        _error(exc)
+        _error(describe(exc, out) if isinstance(exc, OSError) else exc)
         return EXIT_USAGE
     counts = result.issues["severity"].value_counts()
     derived = int(result.indicators["derived"].sum())
@@ -158,7 +160,7 @@ def run_template(region: str, year: int, out: Path | None, catalog_path: Path | 
         print(f"无法生成模板：{exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"无法写入模板文件：{exc}", file=sys.stderr)
+        print(f"无法写入模板文件：{describe(exc, out)}", file=sys.stderr)
         return EXIT_USAGE
     for path in paths:
         print(f"已生成 {path}")
@@ -181,6 +183,8 @@ def summary_lines(results: list, timeout: int | None = None) -> list[str]:
             continue
         total, failed = len(rep.results), rep.failed
         state = "全部成功" if not failed else f"{len(failed)} 个失败"
+        if getattr(rep, "missing", ""):  # the notebooks ran, a part of the report is missing
+            state = f"{'笔记本全部成功' if not failed else state}，{rep.missing}"
         if rep.error:
             state = f"{state}，未发布"
         why = "、".join(rep.reasons)
@@ -244,10 +248,7 @@ def run_reports(
         _error(exc)
         return EXIT_DATA_ERRORS
     except OSError as exc:  # a read-only or full reports folder: the previous report is left intact
-        _error(
-            f"无法写入报告文件夹 {exc.filename or reports}（{exc.strerror or type(exc).__name__}），本次报告未发布，"
-            "原有报告保持不变；请检查该文件夹的写入权限和磁盘剩余空间。"
-        )
+        _error(f"无法写入报告文件夹。{describe(exc, reports)}本次报告未发布，原有报告保持不变。")
         return EXIT_USAGE
     for line in summary_lines(results, timeout):
         print(line)
@@ -255,14 +256,17 @@ def run_reports(
     total = sum(len(r.results) for r in results)
     reused = sum(r.reused for r in results)
     unpublished = sum(bool(r.error) for r in results)
-    missing = f"，{unpublished} 份未能发布" if unpublished else ""
+    incomplete = sum(bool(getattr(r, "missing", "")) for r in results)
+    missing = (f"，{unpublished} 份未能发布" if unpublished else "") + (
+        f"，{incomplete} 份缺少 Word 初稿" if incomplete else ""
+    )
     print(
         f"共 {len(results)} 份报告：重新生成 {len(results) - reused} 份（{total} 个笔记本，失败 {failed} 个）"
         f"{missing}，沿用 {reused} 份；总用时 {time.monotonic() - started:.1f} 秒。"
     )
     built = [(r.target.region, r.target.year, r.folder) for r in results if r.target.region != REGIONS]
     _print_lines(run_lines(Path(processed), built))  # the data's problems: the last lines on the terminal
-    return EXIT_DATA_ERRORS if failed or unpublished else EXIT_OK
+    return EXIT_DATA_ERRORS if failed or unpublished or incomplete else EXIT_OK
 
 
 # --- draft ---------------------------------------------------------------------------------------
@@ -286,7 +290,7 @@ def run_draft(args: argparse.Namespace) -> int:
             figures=args.figures,
         )
     except (StoreError, ValueError, OSError) as exc:
-        _error(exc)
+        _error(describe(exc, args.out) if isinstance(exc, OSError) else exc)
         return EXIT_USAGE
     seconds = time.monotonic() - started
     print(
@@ -386,6 +390,16 @@ def _chinese_store_warnings() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _command(args)
+    except (
+        OSError
+    ) as exc:  # any the command did not expect: one Chinese line naming the path, never a traceback
+        _error(describe(exc))
+        return EXIT_USAGE
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command in ("ingest", "run", "draft"):
         _chinese_store_warnings()
     if args.command == "ingest":

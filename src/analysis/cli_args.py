@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 import sys
 from pathlib import Path
@@ -118,6 +119,33 @@ def check_lines(result, shown: Path) -> list[str]:
     return [scrub_surrogates(line) for line in lines]
 
 
+def worker_cap() -> int:
+    """The most worker processes ``--workers`` may ask for: four per CPU of this machine (at least 8)."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
+def _workers(text: str) -> int:
+    """``--workers``: a whole number (``run`` checks it is at least 1), capped at :func:`worker_cap` with a
+    notice: 100,000 processes would exhaust the machine before the first notebook ran."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} 不是整数") from None
+    cap = worker_cap()
+    if value > cap:
+        print(
+            f"注意：--workers {value} 超过上限 {cap}（本机 CPU 数的 4 倍，至少 8），按 {cap} 个运行。",
+            file=sys.stderr,
+        )
+        return cap
+    return value
+
+
+def _positive_workers(text: str) -> int:
+    value = _positive(text)
+    return _workers(str(value))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ChineseArgumentParser(
         prog="python -m analysis", description="法治政府建设情况报告：数据导入、校验、分析与报告"
@@ -139,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true", help="不显示进度条和逐文件摘要")
     ingest.add_argument(
         "--workers",
-        type=_positive,
+        type=_positive_workers,
         metavar="个数",
         help="并行读取报表的进程数（默认取环境变量 FAZHI_INGEST_WORKERS，否则文件多时每个 CPU 一个）",
     )
@@ -170,7 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="文件夹",
         help="报告输出文件夹（默认 reports）",
     )
-    run.add_argument("--workers", type=int, default=2, metavar="个数", help="并行运行的笔记本数（默认 2）")
+    run.add_argument(
+        "--workers",
+        type=_workers,
+        default=2,
+        metavar="个数",
+        help="并行运行的笔记本数（默认 2，上限为 CPU 数的 4 倍）",
+    )
     run.add_argument(
         "--timeout", type=int, default=600, metavar="秒", help="单个单元格的执行时限（秒，默认 600）"
     )

@@ -28,9 +28,49 @@ DRAFT_RECORD = ".draft-record.json"  # hashes of the Word drafts the program wro
 # because of it (``explore.nb``); a hand run writes them to a scratch folder.
 RUN_STAGE_MARKER = ".fazhi-run-stage"
 
+# The Word draft of a report (and of ``python -m analysis draft``).
+DRAFT_NAME = "{region}{year}年度法治政府建设情况的报告（初稿）.docx"
+
+# Names a region may not take: ``reports/<region>/`` sits beside the site overview, its assets and the year
+# folders of the comparison pages; the others are the files and folders of a report (case-insensitive, as
+# Windows and macOS compare names).
+RESERVED = (
+    INDEX,
+    ASSETS_DIR,
+    FIGURES_DIR,
+    EXECUTED_DIR,
+    STATUS_FILE,
+    WORKBOOK_NAME,
+    COMPARISON_PAGE,
+    REGIONS,
+)
+MAX_FILE_NAME_BYTES = 255  # one file name (ext4, XFS, APFS, NTFS in UTF-16 units: bytes are the stricter)
+# ``atomic_write_bytes`` writes ``.<name>.XXXXXXXX.tmp`` first (tempfile's 8 random characters).
+TEMP_EXTRA_BYTES = len("..") + 8 + len(".tmp")
+
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"  # "generated at" on every page and in status.json
 
 
 def timestamp() -> str:
     """Local time in :data:`TIMESTAMP_FORMAT`, as every page states when it was generated."""
     return dt.datetime.now().astimezone().strftime(TIMESTAMP_FORMAT)
+
+
+def draft_name(region: str, year: int | str) -> str:
+    """The file name of the Word draft of ``region``/``year``."""
+    return DRAFT_NAME.format(region=region, year=year)
+
+
+def reserved_as(name: str) -> str:
+    """The site's name ``name`` would collide with as a region folder (``index.html``, ``assets``, a year
+    folder …), compared case-insensitively; "" when none."""
+    folded = name.strip().casefold()
+    if len(folded) == 4 and folded.isascii() and folded.isdigit():  # any year's folder, reports/<year>/
+        return "年度文件夹（如 reports/2019/）"
+    return next((f"“{r}”" for r in RESERVED if r.casefold() == folded), "")
+
+
+def longest_name_bytes(region: str) -> int:
+    """Bytes of the longest file name derived from ``region``: the Word draft's temporary name, with a
+    four-digit year."""
+    return len(draft_name(region, 2019).encode("utf-8")) + TEMP_EXTRA_BYTES

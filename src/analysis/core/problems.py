@@ -55,6 +55,7 @@ CODES: dict[str, tuple[str, str]] = {
     "invalid-character": (WARNING, "单元格文字含有无效字符，已替换"),
     "merge-limit": (WARNING, "合并单元格过多，超出部分未按合并填充"),
     "indicator-not-in-year": (WARNING, "指标不在该年度的指标目录中，数值未导入"),
+    "merged-value": (WARNING, "一个数值单元格合并了多个指标行，只按第一行导入"),
     # information
     "duplicate-value": (INFO, "同一指标重复填报，数值相同，只计一次"),
     "marked-not-reported": (INFO, "单元格标为未填报（—、无、/）"),

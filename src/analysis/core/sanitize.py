@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from analysis.core.names import MAX_FILE_NAME_BYTES, TEMP_EXTRA_BYTES, longest_name_bytes, reserved_as
 from analysis.core.text import clip
 
 # First characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
@@ -78,7 +79,32 @@ def check_region(name: object, advice: str | None = "请使用普通的地区名
     cleaned = plain_name(safe_name(name, "地区", advice), "地区")  # type: ignore[arg-type]
     if unicodedata.normalize("NFKC", cleaned).strip().lower() == ALL_KEYWORD:
         raise ValueError(f"“{cleaned}”不能作为地区名称：all 是表示“全部地区”的关键字。请改用实际的地区名称。")
+    collides = reserved_as(unicodedata.normalize("NFKC", cleaned))
+    if collides:
+        raise ValueError(
+            f"“{clip(cleaned, 40)}”不能作为地区名称：报告网站在同一层级使用{collides}这个名称，地区文件夹会与它冲突。"
+            "请把地区文件夹改名为实际的地区名称（如 通许县）后重新导入。"
+        )
+    longest = longest_name_bytes(cleaned)
+    if longest > MAX_FILE_NAME_BYTES:
+        raise ValueError(
+            f"地区名称“{clip(cleaned, 40)}”过长：由它生成的文件名（Word 初稿的临时文件）有 {longest} 字节，"
+            f"超过文件系统 {MAX_FILE_NAME_BYTES} 字节的上限（一个汉字占 3 字节）。请使用简短的地区名称"
+            f"（不超过约 {(MAX_FILE_NAME_BYTES - longest_name_bytes('')) // 3} 个汉字）后重新导入。"
+        )
     return cleaned
+
+
+def check_file_name(name: str, what: str, suffix: str = ".xlsx") -> str:
+    """``name`` unless the file written from it (``name + suffix``, first under its atomic write's temporary
+    name) would exceed the file-system limit; then ``ValueError`` in Chinese."""
+    longest = len((name + suffix).encode("utf-8", "surrogatepass")) + TEMP_EXTRA_BYTES
+    if longest > MAX_FILE_NAME_BYTES:
+        raise ValueError(
+            f"{what}“{clip(name, 40)}”过长（写出时的临时文件名有 {longest} 字节，超过文件系统 "
+            f"{MAX_FILE_NAME_BYTES} 字节的上限，一个汉字占 3 字节）；请缩短名称后重新导入"
+        )
+    return name
 
 
 def _why_unsafe(name: str) -> str:

@@ -36,6 +36,7 @@ from analysis.core.schema import (
     issues_schema,
     with_precision,
 )
+from analysis.core.text import unholdable, xml_safe
 
 INDICATORS_PARQUET = "indicators.parquet"
 INDICATORS_CSV = "indicators.csv"
@@ -86,6 +87,20 @@ def _csv_bytes(frame: pd.DataFrame, text_columns: list[str]) -> bytes:
     return shown.to_csv(index=False).encode("utf-8-sig")
 
 
+def _holdable(frame: pd.DataFrame, text_columns: list[str]) -> pd.DataFrame:
+    """``frame`` with its text through :func:`~analysis.core.text.xml_safe` (parquet and CSV carry the same
+    text as every other output); the frame itself when no text needs it (one search per column)."""
+    dirty = [
+        c for c in text_columns if unholdable("\n".join(v for v in frame[c].tolist() if isinstance(v, str)))
+    ]
+    if not dirty:
+        return frame
+    frame = frame.copy()
+    for col in dirty:
+        frame[col] = frame[col].map(lambda v: xml_safe(v) if isinstance(v, str) else v)
+    return frame
+
+
 def write_tables(
     folder: Path,
     indicators: pd.DataFrame,
@@ -108,6 +123,7 @@ def write_tables(
     issues = issues_schema().validate(issues[ISSUE_COLUMNS].reset_index(drop=True))
     text_ind = [c for c in INDICATOR_COLUMNS if c not in NUMERIC_COLUMNS]
     text_iss = [c for c in ISSUE_COLUMNS if c != "year"]
+    indicators, issues = _holdable(indicators, text_ind), _holdable(issues, text_iss)
     payloads = {
         INDICATORS_PARQUET: _parquet_bytes(indicators),
         INDICATORS_CSV: _csv_bytes(indicators, text_ind),
@@ -132,8 +148,13 @@ def write_tables(
     }
     token = uuid.uuid4().hex[:12]
     staged = {name: f"{STAGE_PREFIX}{token}.{name}" for name in payloads}
-    for name, data in payloads.items():
-        atomic_write_bytes(folder / staged[name], data)
+    try:
+        for name, data in payloads.items():
+            atomic_write_bytes(folder / staged[name], data)
+    except BaseException:  # a full disk half-way: no staged file is left behind (the published set stands)
+        for name in staged.values():
+            (folder / name).unlink(missing_ok=True)
+        raise
     journal = {"staged": staged, "manifest": manifest}
     atomic_write_bytes(folder / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
     _roll_forward(folder, journal)

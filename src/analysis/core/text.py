@@ -67,3 +67,29 @@ def scrub_surrogates(text: str) -> str:
     if not _SURROGATE.search(text):
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+# The one rule for what no output may carry: what XML 1.0 (xlsx, docx, HTML) cannot hold — C0 controls but
+# tab, line feed and carriage return; U+FFFE, U+FFFF; lone surrogates — and the bidi embedding, override and
+# isolate controls (U+202A–U+202E, U+2066–U+2069), which would reorder how a number or name reads. Each
+# becomes the visible U+FFFD, never active, never silently gone.
+_UNHOLDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]")
+REPLACEMENT = "\ufffd"
+
+
+def unholdable(text: str) -> list[str]:
+    """The code points of ``text`` that :func:`xml_safe` replaces, once each, in order (``["U+FFFE"]``);
+    a valid surrogate pair (an escaped emoji) is no such character."""
+    if not _UNHOLDABLE.search(text):
+        return []
+    joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return [f"U+{ord(ch):04X}" for ch in dict.fromkeys(_UNHOLDABLE.findall(joined))]
+
+
+def xml_safe(text: str, mark: str = REPLACEMENT) -> str:
+    """``text`` as every writer passes it on: each character of the rule above becomes ``mark`` (U+FFFD;
+    ``""`` removes them, as the formal Word draft does), a valid surrogate pair becomes its character;
+    other text is returned as it is, without a copy."""
+    if not _UNHOLDABLE.search(text):
+        return text
+    return _UNHOLDABLE.sub(mark, scrub_surrogates(text))

@@ -2,13 +2,13 @@
 
 Every text, including what departments submitted (names, notes), goes in as a plain text run: never a
 field code, hyperlink or formula (a note ``=HYPERLINK(…)`` stays those characters). Characters XML
-cannot carry (control characters) are dropped from the run, nothing else is changed.
+cannot carry (control characters) and bidi controls are dropped from the run
+(:func:`~analysis.core.text.xml_safe`; ingest reported each), nothing else is changed.
 """
 
 from __future__ import annotations
 
 import io
-import re
 
 import docx
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -18,11 +18,11 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from analysis.core.text import xml_safe
 from analysis.draft import plan as dp
 from analysis.draft import style as st
 from analysis.draft.plan import Annex, Plan, Run, Section, Table
 
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 PICTURE_MAX_MM = (156, 190)  # width (the text block), height of a figure on the page
 APPENDIX_COLUMNS = ("序号", "指标", "数值", "单位", "填报单位", "来源（文件 / 工作表 / 单元格）", "备注")
 APPENDIX_WIDTHS_MM = (12, 52, 20, 12, 35, 64, 30)  # the landscape text width: 297 − 37 − 35 − ~2 mm
@@ -31,7 +31,7 @@ ANNEX_LABEL = "附件"
 
 
 def plain(text: object) -> str:
-    return NOT_XML.sub("", str(text))
+    return xml_safe(str(text), mark="")
 
 
 def add_runs(paragraph, runs: list[Run]) -> None:

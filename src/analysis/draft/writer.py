@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.core.catalog import Catalog
 from analysis.core.fileio import atomic_write_bytes
+from analysis.core.names import DRAFT_NAME
 from analysis.draft import document, edits, plan, preview
 from analysis.explore.quality import issues_of
 from analysis.explore.selection import select
@@ -27,7 +28,7 @@ FIGURE_CHOICES = ("annex", "none")  # --figures: tables and print figures in an 
 
 
 def draft_name(region: str, year: int) -> str:
-    return f"{region}{year}年度法治政府建设情况的报告（初稿）.docx"
+    return DRAFT_NAME.format(region=region, year=year)
 
 
 @dataclass

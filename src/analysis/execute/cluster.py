@@ -22,6 +22,8 @@ class SchedulerError(ValueError):
     """A scheduler that cannot be used (Chinese message)."""
 
 
+CONNECT_SECONDS = 5  # an unreachable scheduler fails within this (well within 10 s), never after 30
+
 MISSING_DISTRIBUTED = (
     "使用 --scheduler 需要安装可选依赖 distributed：pip install -e '.[distributed]'"
     "（或不加 --scheduler，在本机的工作进程中运行）。"
@@ -54,11 +56,14 @@ def dask_executor(scheduler: str, workers: int) -> Iterator[Executor]:
             )
             client = Client(cluster)
         else:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout=f"{CONNECT_SECONDS}s")
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()
-        raise SchedulerError(f"无法连接 Dask 调度器 {scheduler}：{exc}") from exc
+        raise SchedulerError(
+            f"无法在 {CONNECT_SECONDS} 秒内连接 Dask 调度器 {scheduler}（{type(exc).__name__}）：请确认调度器已启动、"
+            "地址和端口正确、防火墙允许连接，或不加 --scheduler 在本机的工作进程中运行。"
+        ) from exc
     try:
         yield client.get_executor(pure=False)
     finally:

@@ -15,6 +15,7 @@ from analysis.core.formatting import format_number
 from analysis.explore.style import COLORS, SERIES
 
 KINDS = ("bar", "stacked", "rates", "parts", "waterfall", "funnel", "tiles", "trend", "panels")
+ALL_ZERO = "全部为0"  # the centre of a donut whose parts are all zero (valid data: an empty ring)
 
 
 @dataclass(frozen=True)

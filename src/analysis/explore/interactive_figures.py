@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from analysis.core.formatting import MISSING, format_value
 from analysis.explore.chartspec import (
+    ALL_ZERO,
     Chart,
     grid,
     missing_note,
@@ -139,15 +140,21 @@ def _pl_rates(chart: Chart) -> go.Figure:
 
 def _pl_parts(chart: Chart) -> go.Figure:
     total = sum(chart.values)
+    empty = not total  # every part zero (valid data): an empty grey ring that says so, parts in the hover
     fig = go.Figure(
         go.Pie(
-            labels=[_esc(x) for x in chart.labels], values=list(chart.values), hole=0.55, sort=False,
-            direction="clockwise", text=[_esc(t) for t in chart.texts], textinfo="text",  # texts carry shares
-            hovertemplate="%{label}：%{text}<extra></extra>", marker={"colors": SERIES},
+            labels=[_esc(ALL_ZERO)] if empty else [_esc(x) for x in chart.labels],
+            values=[1] if empty else list(chart.values), hole=0.55, sort=False, direction="clockwise",
+            text=["<br>".join(f"{_esc(x)}：{_esc(t)}" for x, t in zip(chart.labels, chart.texts, strict=True))]
+            if empty else [_esc(t) for t in chart.texts],
+            textinfo="none" if empty else "text",  # texts carry shares
+            hovertemplate="%{text}<extra></extra>" if empty else "%{label}：%{text}<extra></extra>",
+            marker={"colors": [COLORS["track"]] if empty else SERIES},
         )
     )  # fmt: skip
+    suffix = f"<br>{_esc(ALL_ZERO)}" if empty else ""
     fig.add_annotation(
-        text=f"合计<br><b>{plain(total)}{_esc(chart.unit)}</b>", showarrow=False, font={"size": 16}
+        text=f"合计<br><b>{plain(total)}{_esc(chart.unit)}</b>{suffix}", showarrow=False, font={"size": 16}
     )
     fig.update_layout(height=420)
     return fig

@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.formatting import MISSING, format_value
 from analysis.explore.chartspec import (
+    ALL_ZERO,
     Chart,
     grid,
     missing_note,
@@ -171,19 +172,20 @@ def _mpl_rates(chart: Chart) -> Figure:
 
 def _mpl_parts(chart: Chart) -> Figure:
     fig, ax = _subplots(figsize=(6.5, 4.6))
+    total = sum(chart.values)
+    empty = not total  # every part zero (valid data): an empty ring that says so
     wedges, _ = ax.pie(
-        chart.values,
-        colors=SERIES[: len(chart.values)],
+        [1] if empty else chart.values,
+        colors=[COLORS["track"]] if empty else SERIES[: len(chart.values)],
         startangle=90,
         counterclock=False,
         wedgeprops={"width": 0.38, "edgecolor": "white"},
     )
-    total = sum(chart.values)
-    ax.text(
-        0, 0, f"合计\n{plain(total)}{chart.unit}", ha="center", va="center", fontsize=12, fontweight=bold()
-    )
+    centre = f"合计\n{plain(total)}{chart.unit}" + (f"\n{ALL_ZERO}" if empty else "")
+    ax.text(0, 0, centre, ha="center", va="center", fontsize=12, fontweight=bold())
     legend = [f"{label}：{text}" for label, text in zip(chart.labels, chart.texts, strict=True)]
-    ax.legend(wedges, legend, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    handles = [wedges[0]] * len(legend) if empty else wedges
+    ax.legend(handles, legend, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_aspect("equal")
     return fig
 

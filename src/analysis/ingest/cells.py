@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.core.text import REPLACEMENT, unholdable, xml_safe
+
 
 @dataclass(slots=True)
 class Cell:
@@ -93,3 +95,32 @@ def cell_text(cell: Cell | None) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return str(value)
+
+
+def checked_text(text: str, sheet: Sheet, row: int, col: int, escaped: bool = False) -> str:
+    """``text`` through the writers' rule (:func:`~analysis.core.text.xml_safe`): when it changes anything,
+    one ``invalid-character`` notice names the cell and the code points (``escaped``: they came from Excel's
+    ``_xHHHH_`` escapes, named as such), so nothing is silently fixed."""
+    codes = unholdable(text)
+    if not codes:
+        return text
+    shown = "、".join(f"{c}（Excel 转义写法 _x{c[2:]}_）" if escaped else c for c in codes[:5])
+    more = f" 等 {len(codes)} 种" if len(codes) > 5 else ""
+    sheet.notices.append(
+        (
+            "invalid-character",
+            a1(row, col),
+            f"单元格文字含有任何文件都无法保存或会改变文字显示方向的字符 {shown}{more}，已替换为“{REPLACEMENT}”；"
+            "请删除这些字符，重新输入该单元格的文字后再报送",
+        )
+    )
+    return xml_safe(text)
+
+
+def check_sheet_text(sheet: Sheet) -> None:
+    """:func:`checked_text` for every text cell of ``sheet`` (one search over all its text when clean)."""
+    texts = [(key, cell) for key, cell in sheet.cells.items() if isinstance(cell.value, str)]
+    if not texts or not unholdable("\n".join(cell.value for _, cell in texts)):  # type: ignore[misc]
+        return
+    for (row, col), cell in texts:
+        cell.value = checked_text(cell.value, sheet, row, col)  # type: ignore[arg-type]

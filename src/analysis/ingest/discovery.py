@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 from analysis.core.problems import Problem
-from analysis.core.sanitize import check_region, plain_name, safe_name
+from analysis.core.sanitize import check_file_name, check_region, plain_name, safe_name
 from analysis.core.text import clip
 from analysis.core.years import YEAR_MAX, YEAR_MIN, year_or_none
 from analysis.ingest.extract import FileContext
@@ -194,7 +194,7 @@ def _region(folder: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _department(stem: str) -> str:
-    return plain_name(safe_name(stem, "文件名（单位名称）"), "单位")
+    return check_file_name(plain_name(safe_name(stem, "文件名（单位名称）"), "单位"), "文件名（单位名称）")
 
 
 def _suffix(name: str) -> str:

@@ -19,7 +19,7 @@ from analysis.core.numbers import is_percent_format, parse_value, split_multipli
 from analysis.core.problems import Problem
 from analysis.core.text import clip, fold
 from analysis.ingest.cells import Cell, Sheet, Workbook, a1, cell_text, column_letter
-from analysis.ingest.formulas import formula_origin
+from analysis.ingest.formulas import merged_message, row_of, value_warnings
 from analysis.ingest.values import read_value
 
 HEADER_SCAN_ROWS = 10
@@ -254,6 +254,7 @@ def _extract_sheet(
         col = cols.get(role)
         return cell_text(sheet.get(row, col)).strip() if col else ""
 
+    merged_below: dict[str, list[str]] = {}  # a value cell merged over rows below it: origin -> their names
     for row in sheet.rows():  # only rows holding cells: a stray cell at XFD1048576 costs one row
         if row <= header_row:
             continue
@@ -271,6 +272,12 @@ def _extract_sheet(
             indicator = _match(code, name, catalog)[0] if not has_value and (code or name) else None
             if indicator is not None:
                 out.blanks.append(Blank(indicator, sheet.name, a1(row, cols["value"]), text(row, "note")))
+            continue
+        if value_cell.origin and row_of(value_cell.origin) < row:  # one value merged over several rows
+            matched = _match(code, name, catalog)[0]
+            merged_below.setdefault(value_cell.origin, []).append(
+                matched.name_zh if matched else name or code
+            )
             continue
         where = value_cell.origin or a1(row, cols["value"])
         indicator, name_unit = _match(code, name, catalog)
@@ -294,7 +301,7 @@ def _extract_sheet(
         assert candidate is not None
         out.problems.extend(
             ctx.problem(code_, message, sheet.name, where, indicator.indicator_id)
-            for code_, message in _provenance(sheet, row, cols["value"], value_cell)
+            for code_, message in value_warnings(sheet, row, cols["value"], value_cell)
         )
         out.candidates.append(
             Candidate(
@@ -309,32 +316,10 @@ def _extract_sheet(
                 precision=candidate.precision,
             )
         )
-
-
-def _provenance(sheet: Sheet, row: int, col: int, cell: Cell) -> list[tuple[str, str]]:
-    """Warnings for a loaded value the department may not see or that is not theirs to vouch for: a hidden
-    row or column, a formula fed by another file, the network or a random function."""
-    found = []
-    hidden = [
-        what for what, gone in (("行", row in sheet.hidden_rows), ("列", col in sheet.hidden_cols)) if gone
-    ]
-    if hidden:
-        found.append(
-            (
-                "hidden-cell",
-                f"数值取自隐藏的{'和'.join(hidden)}，已导入，但填报人在 Excel 中看不到它；请取消隐藏核实，删除过时的数值",
-            )
+    for origin, others in merged_below.items():
+        out.problems.append(
+            ctx.problem("merged-value", merged_message(sheet, origin, others), sheet.name, origin)
         )
-    origin = formula_origin(cell.formula_text) if cell.formula else None
-    if origin:
-        found.append(
-            (
-                "formula-source",
-                f"数值是公式“{clip(cell.formula_text, 40)}”的计算结果，{origin}，已按文件中保存的结果导入；"
-                "请改为直接填写核实过的数字",
-            )
-        )
-    return found
 
 
 def _maybe_header(sheet: Sheet, row: int) -> bool:

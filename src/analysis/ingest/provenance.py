@@ -118,8 +118,13 @@ def resolve_department(ctx: FileContext, catalog: Catalog) -> tuple[FileContext,
     ]
 
 
+SHOWN_FILES = 5  # file names a multiple-files row lists; the rest are counted
+
+
 def same_department_files(contexts: list[FileContext]) -> list[Problem]:
-    """A warning on each file when one department of a region-year has several files (e.g. a saved copy)."""
+    """One warning per department of a region-year that has several files (e.g. saved copies): the count
+    and the first :data:`SHOWN_FILES` names, on the first file (one row, not one per file: 1,000 drafts
+    would otherwise list 1,000 names 1,000 times)."""
     groups: dict[tuple[str, int, str], list[FileContext]] = defaultdict(list)
     for ctx in contexts:
         groups[(ctx.region, ctx.year, ctx.department)].append(ctx)
@@ -127,15 +132,16 @@ def same_department_files(contexts: list[FileContext]) -> list[Problem]:
     for (_, _, department), group in groups.items():
         if len(group) < 2:
             continue
-        names = "、".join(clip(c.file.rsplit("/", 1)[-1]) for c in group)
-        for ctx in group:
-            problems.append(
-                ctx.problem(
-                    "multiple-files",
-                    f"{department}有 {len(group)} 个文件（{names}），都按该单位的报表读取：同一指标数值相同的只计一次，"
-                    "数值不同的均未导入；请确认哪一个是正式报表，只保留该文件",
-                )
+        group = sorted(group, key=lambda c: c.file)
+        names = "、".join(clip(c.file.rsplit("/", 1)[-1]) for c in group[:SHOWN_FILES])
+        more = f" 等，共 {len(group)} 个" if len(group) > SHOWN_FILES else ""
+        problems.append(
+            group[0].problem(
+                "multiple-files",
+                f"{department}有 {len(group)} 个文件（{names}{more}），都按该单位的报表读取：同一指标数值相同的只计一次，"
+                "数值不同的均未导入；请确认哪一个是正式报表，只保留该文件",
             )
+        )
     return problems
 
 

@@ -22,7 +22,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from analysis.ingest.cells import Cell, Sheet, Workbook, a1
+from analysis.ingest.cells import Cell, Sheet, Workbook, a1, check_sheet_text
 from analysis.ingest.limits import Limits
 from analysis.ingest.readers import read_ods, read_xls
 from analysis.ingest.rejection import FileRejected
@@ -59,6 +59,7 @@ def read_workbook(path: Path, limits: Limits | None = None) -> Workbook:
         exc.digest = digest
         raise
     for sheet in sheets:
+        check_sheet_text(sheet)  # before merges copy a cell's text
         _fill_merged(sheet)
     return Workbook(path=path, format=fmt, sheets=sheets, digest=digest)
 

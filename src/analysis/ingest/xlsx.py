@@ -30,8 +30,7 @@ import re
 import zipfile
 from xml.etree import ElementTree
 
-from analysis.core.text import scrub_surrogates
-from analysis.ingest.cells import Cell, Sheet, a1
+from analysis.ingest.cells import Cell, Sheet, checked_text
 from analysis.ingest.numfmt import (
     CUSTOM_BASE,
     builtin_format,
@@ -319,7 +318,7 @@ class _SheetReader:
         if value is None and formula is None:
             return
         if isinstance(value, str) and "_x" in value:
-            value = _checked_text(_ESCAPE.sub(_unescape, value), self.sheet, row, col)
+            value = checked_text(_ESCAPE.sub(_unescape, value), self.sheet, row, col, escaped=True)
         if formula is None:
             cell = Cell(value, self.styles.number_format(style_id))
         else:
@@ -364,19 +363,3 @@ def _hidden_columns(cols) -> set[int]:
             low, high = int(col.get("min", "0")), int(col.get("max", "0"))
             hidden.update(range(max(low, 1), min(high, 16_384) + 1))
     return hidden
-
-
-def _checked_text(text: str, sheet: Sheet, row: int, col: int) -> str:
-    """Text whose Excel escapes decoded to lone surrogates (``_xD800_``), which no file format can store:
-    each becomes U+FFFD and a notice names the cell (nothing is silently fixed)."""
-    clean = scrub_surrogates(text)
-    if clean != text:
-        sheet.notices.append(
-            (
-                "invalid-character",
-                a1(row, col),
-                "单元格文字中有无效字符（Excel 转义写法 _xD800_ 一类的孤立代理码位，任何文件都无法保存），"
-                "已替换为“\ufffd”；请检查并重新输入该单元格的文字",
-            )
-        )
-    return clean

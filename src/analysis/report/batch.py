@@ -153,7 +153,12 @@ def run_batch(
         say(_plan_line(t, decision, books if t.region != REGIONS else 1, workers, timeout))
     built = {}
     if plan.todo:
-        built = build_all(plan.todo, plan.settings, executor, workers, scheduler, plan.overview)
+        from analysis.execute.cluster import SchedulerError
+
+        try:
+            built = build_all(plan.todo, plan.settings, executor, workers, scheduler, plan.overview)
+        except SchedulerError as exc:  # the cluster could not be reached (Chinese)
+            raise BatchError(str(exc)) from exc
     elif not (Path(reports) / INDEX).is_file():
         steps.write_overview(plan.overview)
     return [built.get(t) or _reused(t, d) for t, d in plan.reports]

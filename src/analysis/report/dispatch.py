@@ -39,6 +39,7 @@ class ReportResult:
     reasons: list[str] = field(default_factory=list)  # why it was built; empty: reused as it was
     reused_pages: int = 0  # pages of a reused report
     error: str = ""  # a finishing step failed: the report was not published (Chinese)
+    missing: str = ""  # a part that could not be made (the Word draft): published, but counted as failed
 
     @property
     def failed(self) -> list[NotebookResult]:
@@ -237,19 +238,20 @@ def _publish(b: _Build, s: Settings) -> ReportResult:
     publish.publish(b.stage, folder, keep_figures=failed)
     pages = [PageInfo(**info) for each in done for info in each.get("pages", [])]
     whole = comparison or any(each.get("drafted") for each in done)
+    missing = "" if whole else "Word 初稿未能生成（原因见上）"
     if not comparison:
         overview.record_status(
             folder,
             target.region,
             target.year,
             len(results),
-            len([r for r in results if not r.ok]),
+            len([r for r in results if not r.ok]) + (not whole),  # the missing draft counts as a failure
             b.report["now"],
         )
     if whole and not failed:  # a report with a failed notebook or no draft is never done
         builds.record(folder, b.decision.inputs, [] if comparison else [p.html_name for p in pages])
     page = names.COMPARISON_PAGE if comparison else INDEX
-    return ReportResult(target, folder, results, seconds, pages, page, b.decision.reasons)
+    return ReportResult(target, folder, results, seconds, pages, page, b.decision.reasons, missing=missing)
 
 
 def _same_snapshot(processed: Path, digest: str | None) -> None:

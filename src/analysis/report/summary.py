@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -24,6 +23,7 @@ from analysis.core.catalog import Catalog, load_catalog
 from analysis.core.formatting import MISSING, format_change
 from analysis.core.problems import CODES, SEVERITY_ZH, severity_rank
 from analysis.core.sanitize import neutralize
+from analysis.core.text import xml_safe
 from analysis.explore.collection import collection_status
 from analysis.explore.selection import View, select, year_on_year
 from analysis.explore.tables import note
@@ -63,10 +63,10 @@ _HEADER_FILL = PatternFill("solid", fgColor="1F5F8B")
 
 
 def safe_text(value: object) -> str:
-    """A text cell as written to the workbook: illegal characters shown as ``\\xNN``, formulas neutralised."""
+    """A text cell as written to the workbook: characters XML cannot hold and bidi controls shown as U+FFFD
+    (:func:`~analysis.core.text.xml_safe`), formulas neutralised."""
     text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-    text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
-    return neutralize(text)
+    return neutralize(xml_safe(text))
 
 
 def indicator_rows(view: View) -> pd.DataFrame:

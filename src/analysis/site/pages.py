@@ -27,6 +27,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from analysis import __version__
 from analysis.core.names import ASSETS_DIR, INDEX, timestamp
+from analysis.core.text import xml_safe
 from analysis.execute.warm import PLOTLY_MIME, is_plotly_bundle
 from analysis.explore.toolbar import plotly_config
 from analysis.site.sanitizer import sanitize_html, script_json
@@ -253,7 +254,7 @@ def render_notebook(
     info = PageInfo(
         stem=stem, title=title, ok=not failure, failure=failure, charts=charts, html_name=f"{stem}.html"
     )
-    return body, info
+    return xml_safe(body), info  # no bidi control or character XML cannot hold reaches the page
 
 
 def source_without_outputs(nb_path: Path) -> nbformat.NotebookNode:

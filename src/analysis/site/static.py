@@ -23,6 +23,7 @@ from analysis import __version__
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.names import ASSETS_DIR, TIMESTAMP_FORMAT
 from analysis.core.store import MANIFEST
+from analysis.core.text import xml_safe
 from analysis.explore.style import bundled_font_path
 from analysis.site import webfont
 
@@ -78,8 +79,9 @@ def footer(generated: str, data: str = "", where: str = "") -> str:
 
 def render(name: str, *, title: str, footer: str, links=(), **context) -> str:
     """A page of the site from ``templates/<name>`` (which extends ``fazhi_layout.html.j2``): the shared head with
-    the CSP, the title as heading, the navigation ``links`` ((label, href) pairs) and the footer."""
-    return (
+    the CSP, the title as heading, the navigation ``links`` ((label, href) pairs) and the footer; no character
+    XML cannot hold and no bidi control reaches the page (:func:`~analysis.core.text.xml_safe`)."""
+    return xml_safe(
         environment()
         .get_template(name)
         .render(
