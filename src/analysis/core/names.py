@@ -17,6 +17,7 @@ ASSETS_DIR = "assets"  # shared CSS, JavaScript, plotly.js and the web font of a
 STATUS_FILE = "status.json"  # pages and failures of a region-year report, read by the overview
 WORKBOOK_NAME = "年度指标汇总.xlsx"  # the summary workbook of a region-year report
 FEEDBACK_DIR = "退回修改"  # a report's marked-up workbooks and notices for the departments
+FEEDBACK_RECORD = ".feedback-record.json"  # in 退回修改/: what each file was made from, and its hash
 FEEDBACK_SHEET = "修改说明"  # the first sheet of a marked-up workbook (never read as a data sheet)
 COMPARISON_NOTEBOOK = Path("site") / "地区对比.ipynb"  # under the notebooks folder
 COMPARISON_PAGE = "地区对比.html"  # reports/<year>/地区对比.html

@@ -78,10 +78,14 @@ def run_lines(processed: Path, reports: list[tuple[str, int, Path]]) -> list[str
         return []
     asked = {(str(region), int(year)) for region, year, _ in reports}
     years = pd.to_numeric(issues["year"], errors="coerce")
-    keep = [
-        not region or (not pd.isna(year) and (str(region), int(year)) in asked)
-        for region, year in zip(issues["region"].fillna(""), years, strict=True)
-    ]
+    keep = pd.Series(  # a mask (an empty list would select no columns of an empty table)
+        [
+            not region or (not pd.isna(year) and (str(region), int(year)) in asked)
+            for region, year in zip(issues["region"].fillna(""), years, strict=True)
+        ],
+        index=issues.index,
+        dtype=bool,
+    )
     page = str(Path(reports[0][2]) / DATA_QUALITY_PAGE)
     if len(reports) > 1:
         page += " 等（每份报告都有这一页）"
