@@ -269,3 +269,50 @@ def test_a_department_name_that_is_no_file_name_stays_inside(tmp_path: Path) -> 
     written = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
     assert all(p.count("/") == 1 and p.startswith(f"{FEEDBACK_DIR}/") for p in written), written
     assert {r["department"] for r in rows} >= {fp.HOSTILE, "县水利局"}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_a_copy_is_made_again_only_when_its_problems_changed_and_an_edit_is_kept(
+    batch: dict, tmp_path: Path
+) -> None:
+    """The next build carries every file whose problems did not change over as published (the analyst's
+    filled-in notice included); a department whose problems changed gets new files, and a notice a person
+    edited stays where it is, the new one beside it."""
+    from analysis.report.publish import publish
+
+    _, issues, _ = batch["regions"][QI]
+    folder = tmp_path / "report"
+    folder.mkdir()
+
+    def build(name: str, these: pd.DataFrame) -> list[dict]:
+        rows = write_feedback(tmp_path / name, batch["processed"], these, folder)
+        publish(tmp_path / name, folder, keep_figures=True)
+        return rows
+
+    first = {r["department"]: r for r in build("first", issues)}
+    before = _files(folder)
+    edited = folder / first["县司法局"]["notice"]
+    filled_in = edited.read_bytes() + b"edited"  # the analyst saved it with the deadline filled in
+    edited.write_bytes(filled_in)
+    again = {r["department"]: r for r in build("again", issues)}  # nothing changed
+    assert _files(folder) == {**before, first["县司法局"]["notice"]: filled_in}
+    assert again == first
+
+    sj = issues["department"] == "县司法局"
+    fewer = issues.drop(issues[sj].index[:1])  # 县司法局 fixed one problem and resent
+    third = {r["department"]: r for r in build("third", fewer)}
+    now = _files(folder)
+    assert now[first["县司法局"]["notice"]] == filled_in  # the person's file, kept as it was
+    assert third["县司法局"]["notice"] != first["县司法局"]["notice"]  # the new notice, beside it
+    assert third["县司法局"]["notice"] in now
+    assert (
+        now[third["县司法局"]["workbooks"][0]] != before[first["县司法局"]["workbooks"][0]]
+    )  # not edited: made again
+    for department in ("县审计局", "县水利局"):  # their problems did not change: carried over as they were
+        for relative in (first[department]["notice"], *first[department]["workbooks"]):
+            assert now[relative] == before[relative]

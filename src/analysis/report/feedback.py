@@ -1,6 +1,7 @@
 """``退回修改``: for each department of a region-year with errors or warnings, the marked-up copy of each of
 its workbooks (:mod:`analysis.report.markup`), written into the report's staging folder by a finishing step
-of the report, so it is published with the report and rebuilt only when the report is.
+of the report, so it is published with the report; a department's files are made again only when its
+problems changed, and a file a person edited is kept (:mod:`analysis.report.returned`).
 
 The raw files are found through the processed folder's ``manifest.json``: the raw folder the ingest read
 (``raw_folder``, else ``raw`` taken from the project folder or the current folder) and the SHA-256 of each
@@ -13,17 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.core import names
-from analysis.core.fileio import atomic_write_bytes
 from analysis.core.problems import ERROR, WARNING
 from analysis.core.sanitize import safe_name
 from analysis.core.store import MANIFEST
 from analysis.report.markup import mark_up, marked_name, too_large, workbook_format
 from analysis.report.notice import notice_name, render_notice
+from analysis.report.returned import Returned, content_key
 
 UNREAD = frozenset({"unreadable-file", "password-protected", "unsafe-file"})
 
@@ -104,13 +106,18 @@ def _shared_checks(issues: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([issues, pd.DataFrame(extra)], ignore_index=True) if extra else issues
 
 
-def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[dict]:
+def write_feedback(
+    stage: Path, processed: Path, issues: pd.DataFrame, published: Path | None = None
+) -> list[dict]:
     """Marked-up copies into ``stage/退回修改/`` for the departments of ``issues`` (one region-year) with
     errors or warnings, and a notice to each; one row per department (department, files, errors, warnings,
-    workbooks, notice: paths relative to the report folder)."""
+    workbooks, notice: paths relative to the report folder). Against the ``published`` report folder, a
+    file whose problems did not change is carried over as it is, and a file a person edited is never
+    replaced (:mod:`analysis.report.returned`)."""
     manifest = json.loads((processed / MANIFEST).read_text(encoding="utf-8"))
     raw, sources = raw_folder(processed, manifest), manifest.get("sources") or {}
     issues = _shared_checks(issues[issues["department"].fillna("") != ""])
+    out = Returned(stage, published)
     rows = []
     for department, own in issues.groupby("department", sort=True):
         counts = own["severity"].value_counts()
@@ -126,21 +133,17 @@ def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[d
                 mine = pd.concat([mine, unfiled])  # a department's problems of no file: on its first copy
             rejected = bool(mine["code"].isin(UNREAD).any())
             path, fmt, note = _source(raw, file, sources.get(file), rejected)
-            try:
-                data = mark_up(path, fmt, mine.to_dict("records"), note)
-            except Exception as exc:  # a workbook openpyxl cannot open or save: the list still goes back
-                note = (
-                    f"原报表“{file.rsplit('/', 1)[-1]}”无法复制标注（{type(exc).__name__}），本文件只列出问题"
-                )
-                data = mark_up(None, "xlsx", mine.to_dict("records"), note)
             stem = department if len(files) == 1 else file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             relative = f"{names.FEEDBACK_DIR}/{marked_name(_file_stem(stem, len(rows) + 1, n))}"
-            atomic_write_bytes(stage / relative, data)
-            books.append(relative)
+            key = content_key(mine.to_dict("records"), sources.get(file), fmt, note)
+            books.append(out.write(relative, key, partial(_marked, mine, path, fmt, note, file)))
         notice = f"{names.FEEDBACK_DIR}/{notice_name(_file_stem(department, len(rows) + 1))}"
         region, year = str(own["region"].iloc[0]), int(own["year"].dropna().iloc[0])
         records = own.to_dict("records")
-        atomic_write_bytes(stage / notice, render_notice(region, year, department, files, books, records))
+        key = content_key(region, year, department, files, books, records)
+        notice = out.write(
+            notice, key, partial(render_notice, region, year, department, files, books, records)
+        )
         rows.append(
             {
                 "department": department,
@@ -151,4 +154,14 @@ def write_feedback(stage: Path, processed: Path, issues: pd.DataFrame) -> list[d
                 "notice": notice,
             }
         )
+    out.close()
     return rows
+
+
+def _marked(mine: pd.DataFrame, path: Path | None, fmt: str, note: str, file: str) -> bytes:
+    """The marked-up copy of ``file``; a workbook openpyxl cannot open or save gets the list only."""
+    try:
+        return mark_up(path, fmt, mine.to_dict("records"), note)
+    except Exception as exc:
+        note = f"原报表“{file.rsplit('/', 1)[-1]}”无法复制标注（{type(exc).__name__}），本文件只列出问题"
+        return mark_up(None, "xlsx", mine.to_dict("records"), note)

@@ -32,7 +32,9 @@ def content_key(*parts: object) -> str:
 def beside(relative: str, now: dt.datetime | None = None) -> str:
     """``退回修改/县司法局数据修改通知（2026-12-02 0315）.docx`` for ``退回修改/县司法局数据修改通知.docx``."""
     path = Path(relative)
-    return path.with_name(f"{path.stem}（{(now or dt.datetime.now()):%Y-%m-%d %H%M}）{path.suffix}").as_posix()
+    return path.with_name(
+        f"{path.stem}（{(now or dt.datetime.now()):%Y-%m-%d %H%M}）{path.suffix}"
+    ).as_posix()
 
 
 class Returned:

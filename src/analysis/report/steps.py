@@ -116,7 +116,8 @@ def feedback(job: dict, state: dict) -> None:
     """``退回修改/``: the marked-up copy of each workbook of a department with errors or warnings."""
     from analysis.report.feedback import write_feedback
 
-    state["feedback"] = write_feedback(Path(job["stage"]), Path(job["processed"]), state["issues"])
+    stage, published = Path(job["stage"]), Path(job["folder"])  # a file unchanged or edited there is kept
+    state["feedback"] = write_feedback(stage, Path(job["processed"]), state["issues"], published)
 
 
 def index(job: dict, state: dict) -> None:
