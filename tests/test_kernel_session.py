@@ -107,3 +107,34 @@ def test_a_chart_cell_yields_the_plotly_bundle_jupyterlab_renders(tmp_path):
         / "figures"
         / "07_legal_services_mediators.png"
     ).exists()
+
+
+def probe_iri(job: dict) -> dict:
+    """A pool job: how this worker process sees ``rfc3987_syntax`` after importing nbformat."""
+    import nbformat
+
+    nbformat.validate(nbformat.v4.new_notebook())
+    return {"iri": "skipped" if sys.modules.get("rfc3987_syntax", False) is None else "not skipped"}
+
+
+def test_our_processes_skip_the_iri_grammar() -> None:
+    """The CLI and the batch's workers import nbformat without ``rfc3987_syntax`` (a Lark grammar built at
+    import, about 1 CPU-s, that nothing of ours uses); nbformat still validates."""
+    from analysis.execute.pool import NotebookPool
+
+    script = (
+        "import sys\n"
+        "from analysis import cli\n"
+        "cli.main(['codes'])\n"
+        "import nbformat\n"
+        "nbformat.validate(nbformat.v4.new_notebook())\n"
+        "print('skipped' if sys.modules.get('rfc3987_syntax', False) is None else 'not skipped')\n"
+    )
+    ours = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines()[-1] == "skipped"
+    pool = NotebookPool(1)
+    try:
+        assert pool.submit(probe_iri, {}).result(timeout=120) == {"iri": "skipped"}
+    finally:
+        pool.shutdown()
