@@ -153,3 +153,33 @@ def test_at_30_regions_every_region_is_labelled_in_each_figure_as_drawn(tmp_path
         assert all(n["top"] >= fig["title"]["bottom"] - 1 for n in fig["notes"]), chart.title
     completeness = drawn[-1]
     assert sorted(t["text"] for t in completeness["ticks"]) == sorted(cmp.regions)
+
+
+def test_the_topic_figures_list_their_print_files_once_folded(tmp_path, monkeypatch):
+    """On a page the topic figures sit side by side; their 14 download links are one folded list after
+    them (readers' words), not a line under each figure. A detail table is folded the same way."""
+    import re
+
+    from IPython.display import HTML
+
+    from analysis.explore import nb as nbmod
+
+    shown: list = []
+    monkeypatch.setattr(nbmod, "_display", shown.append)
+    monkeypatch.setattr(nbmod, "_show_plotly", shown.append)
+    cmp = regions(2)
+    cmp.figures_dir, cmp.scratch = tmp_path / "figures", False  # as in a run stage
+    figures = comparison.show_topics(cmp)
+    markup = [item.data for item in shown if isinstance(item, HTML)]
+    assert len(shown) == len(figures) + 1 and len(markup) == 1  # the figures, then one list
+    assert markup[0].startswith('<details class="fazhi-figure-files"><summary>下载本节的印刷用图')
+    links = re.findall(r'<a href="figures/([^"]+)"[^>]*>(.*?)</a>', markup[0])
+    assert len(links) == 2 * len(figures) and {t for _, t in links} == {
+        "下载印刷用图（PNG）",
+        "下载印刷用图（SVG）",
+    }
+    assert all((cmp.figures_dir / name).is_file() for name, _ in links)
+    shown.clear()
+    table = nbmod.show_folded(comparison.checks_table(cmp), "各地区每条勾稽关系的计算结果（点击展开）")
+    assert len(shown) == 1 and shown[0].data.startswith("<details><summary>各地区每条勾稽关系的计算结果")
+    assert "<table" in shown[0].data and len(table) == len(comparison.checks_table(cmp))
