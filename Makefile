@@ -106,6 +106,7 @@ lab: install git-filter
 bench: install-test
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/bench.py ingest
+	$(PY) benchmarks/bench.py figures
 	$(PY) benchmarks/bench_batch.py
 
 clean:

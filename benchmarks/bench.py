@@ -26,7 +26,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import ingest_bench  # beside this script (its folder is on sys.path)
+import figures_bench  # beside this script (its folder is on sys.path)
+import ingest_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS, BUDGET_MB = 60, 600
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ingest"]:  # issue 10: ingest at provincial scale (benchmarks/ingest_bench.py)
         return ingest_bench.main(argv[1:])
+    if argv[:1] == ["figures"]:  # issue 23: print figures, old saving path against the current one
+        return figures_bench.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description="导入性能与资源占用基准")
     parser.add_argument("--runs", type=int, default=3, help="每项测量的重复次数（默认 3）")
     parser.add_argument("--raw", type=Path, default=ROOT / "data" / "raw", help="基线：原始报表文件夹")

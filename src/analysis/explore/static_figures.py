@@ -10,9 +10,14 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.text
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from analysis.core.fileio import atomic_write_bytes
 from analysis.core.formatting import MISSING, format_value
@@ -87,30 +92,86 @@ def print_figure(chart: Chart, width_mm: float, max_height_mm: float) -> Figure:
 def print_png(chart: Chart, width_mm: float, max_height_mm: float) -> bytes:
     """:func:`print_figure` as a PNG (300 dpi) of exactly that size."""
     fig = print_figure(chart, width_mm, max_height_mm)
-    buf = io.BytesIO()
     with matplotlib.rc_context({**rc(), "savefig.bbox": "standard"}):
-        fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    return buf.getvalue()
+        return _png(fig, None, {})
 
 
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """``fig`` as PNG (300 dpi) or SVG bytes, in the project's style, with no date or software stamp."""
-    buf = io.BytesIO()
-    # a PNG carries the chart title (tEXt Title), so that a figure copied elsewhere still says what it shows
-    metadata = {"Software": None, "Title": fig.get_suptitle() or None} if fmt == "png" else {"Date": None}
-    with matplotlib.rc_context(rc()):
-        fig.savefig(buf, format=fmt, dpi=DPI, facecolor="white", metadata=metadata)
-    return buf.getvalue()
+    return _figure_files(fig, (fmt,))[fmt]
 
 
 def save_static(fig: Figure, directory: str | Path, basename: str) -> list[Path]:
     """Save ``fig`` as ``<basename>.png`` (300 dpi) and ``.svg`` in ``directory``, each file atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / f"{basename}.png", directory / f"{basename}.svg"]
+    files = _figure_files(fig, ("png", "svg"))
+    paths = [directory / f"{basename}.{fmt}" for fmt in files]
     for path in paths:
-        atomic_write_bytes(path, figure_bytes(fig, path.suffix[1:]))
+        atomic_write_bytes(path, files[path.suffix[1:]])
     return paths
+
+
+def _figure_files(fig: Figure, formats: tuple[str, ...]) -> dict[str, bytes]:
+    """``fig`` in each of ``formats`` ("png", "svg"), laid out once: the tight bounding box is measured
+    once (at 300 dpi, as ``savefig(bbox_inches="tight")`` measures it for the PNG) and given to every
+    format, so no format pays that layout pass again; the PNG is drawn once on the Agg canvas."""
+    out = {}
+    with matplotlib.rc_context(rc()):
+        bbox = tight_bbox(fig)
+        for fmt in formats:
+            if fmt == "png":
+                # a PNG carries the chart title (tEXt Title): a figure copied elsewhere still says what it shows
+                out[fmt] = _png(fig, bbox, {"Title": fig.get_suptitle() or None})
+            else:
+                buf = io.BytesIO()
+                fig.savefig(
+                    buf, format=fmt, dpi=DPI, facecolor="white", metadata={"Date": None}, bbox_inches=bbox
+                )
+                out[fmt] = buf.getvalue()
+    return out
+
+
+def tight_bbox(fig: Figure) -> Bbox:
+    """The box ``savefig(bbox_inches="tight", dpi=300)`` would crop ``fig`` to (padding included)."""
+    dpi = fig.dpi
+    try:
+        fig.set_dpi(DPI)
+        canvas = FigureCanvasAgg(fig)
+        fig.draw_without_rendering()  # ticks and layout, as savefig's own pass before it measures
+        box = fig.get_tightbbox(canvas.get_renderer())
+    finally:
+        fig.set_dpi(dpi)
+    return box.padded(matplotlib.rcParams["savefig.pad_inches"])
+
+
+class _Pixels(io.BytesIO):
+    """A file that keeps, as a Pillow image, the canvas's RGBA pixels ``savefig(format="raw")`` writes."""
+
+    image: Image.Image
+
+    def write(self, data) -> int:  # a memoryview of the canvas, (height, width, 4)
+        height, width, _ = data.shape
+        self.image = Image.frombuffer("RGBA", (width, height), data, "raw", "RGBA", 0, 1)
+        return data.nbytes
+
+
+def _png(fig: Figure, bbox: Bbox | None, metadata: dict[str, str | None]) -> bytes:
+    """``fig`` drawn once on the Agg canvas (300 dpi, white) and encoded as PNG by Pillow. An opaque
+    figure (every figure here: its background is white) is stored as RGB, not RGBA: the same pixels,
+    a quarter less to compress, a smaller file. No software stamp."""
+    sink = _Pixels()
+    fig.savefig(sink, format="raw", dpi=DPI, facecolor="white", bbox_inches=bbox)
+    image = sink.image
+    if image.getchannel("A").getextrema() == (255, 255):
+        image = image.convert("RGB")
+    info = PngInfo()
+    for key, value in metadata.items():
+        if value is not None:
+            info.add_text(key, value)
+    buf = io.BytesIO()
+    image.save(buf, format="png", dpi=(DPI, DPI), pnginfo=info)
+    return buf.getvalue()
 
 
 def _wrap(label: str, width: int = 14) -> str:
@@ -268,7 +329,9 @@ def _mpl_trend(chart: Chart) -> Figure:
             ax.set_ylim(0, max(known) * 1.25 or 1)  # room above the highest point for its label
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=all(float(v).is_integer() for v in known)))
     # leave room above the grid for the figure title (added by to_matplotlib)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
+    # laid out once, as fig.tight_layout would, but leaving no layout engine on the figure: with one (even
+    # the placeholder tight_layout leaves) every later save would lay the figure out again first
+    TightLayoutEngine(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight())).execute(fig)
     return fig
 
 
