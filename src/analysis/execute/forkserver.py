@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
+import io
 import json
 import os
 import signal
@@ -52,6 +54,14 @@ ALWAYS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
 # jemalloc purging thread with pyarrow): the server, which must stay single-threaded, tells them not to,
 # so its kernels run BLAS on one thread and purge freed memory as they go (speed only, not results)
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
+# imported by a kernel at its first figure or table, not by the notebook's own imports: module → the
+# library whose presence makes it worth importing in the server
+COMPANIONS = {
+    "nbformat": "plotly",
+    "plotly.io.json": "plotly",
+    "pyarrow.parquet": "pandas",
+    "pandas.core.methods.to_dict": "pandas",
+}
 STARTUP: dict[str, str] = {}  # the server's own PYTHON* variables, as it started
 
 
@@ -235,6 +245,9 @@ def warm(modules: list[str]) -> str:
     if "plotly" in sys.modules:
         with contextlib.suppress(Exception):
             _warm_plotly()
+    _warm_companions()
+    gc.collect()
+    gc.freeze()  # the server's objects are never traversed by a kernel's collector (no copy-on-write)
     return refusal()
 
 
@@ -268,6 +281,30 @@ def _warm_plotly() -> None:
         fig = go.Figure(trace)
         fig.update_layout(title={"text": "x"}, annotations=[{"text": "x", "showarrow": False}])
         fig.to_plotly_json()
+
+
+def _warm_companions() -> None:
+    """What a report kernel imports only when its cells run, paid once here: nbformat (plotly's renderers
+    import it; with jsonschema's format checkers it builds a Lark grammar, 1–3 CPU-s per kernel), pyarrow's
+    parquet reader, matplotlib's Agg and SVG backends and Pillow's PNG encoder (one small Figure, object
+    API, saved to memory: no setting changed; the fonts it opened are closed again)."""
+    for name, when in COMPANIONS.items():
+        if when in sys.modules:  # only for the libraries the notebooks import
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+    if "matplotlib" not in sys.modules:
+        return
+    with contextlib.suppress(Exception):
+        from matplotlib import font_manager
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(2, 1))
+        axes = figure.add_subplot()
+        axes.barh(["a"], [1])
+        axes.set_title("x")
+        for kind in ("png", "svg"):
+            figure.savefig(io.BytesIO(), format=kind, dpi=72)
+        font_manager._get_font.cache_clear()  # FT2Font objects hold their font files open
 
 
 def serve(fd: int, modules: list[str]) -> int:
