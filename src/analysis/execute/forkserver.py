@@ -1,23 +1,25 @@
-"""Kernels forked from a warm server (POSIX, opt-in): the imports of a kernel paid once per worker.
+"""Kernels forked from a warm server (POSIX, the default there): the imports of a kernel paid once per worker.
 
-A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project before
-it answers. With ``FAZHI_KERNEL_START=fork`` a pool worker instead starts one *fork server*
-(``python -m analysis.execute.forkserver``): a process that imports, once, everything a kernel and the
-notebooks need, creates no thread, no zmq context and no event loop, and then waits. For each notebook it
-forks a child that becomes a normal ipykernel (``IPKernelApp``, the kernel spec's own arguments and
-connection file), so papermill and nbclient drive it unchanged through :class:`ForkProvisioner`, a
-jupyter_client provisioner whose launch asks the server for a child instead of exec'ing a new Python.
+A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project, then at
+its first figure nbformat (with jsonschema's format checkers: a Lark grammar), the Agg and SVG backends and
+Pillow's encoders. On POSIX a pool worker instead starts one *fork server* (``python -m
+analysis.execute.forkserver``) that imports all of that once (:data:`COMPANIONS`, one small figure drawn to
+memory), freezes it out of the garbage collector's reach (``gc.freeze``: a kernel's collections never walk,
+so never copy, the server's objects), creates no thread, zmq context or event loop, and waits. For each
+notebook it forks a child that becomes a normal ipykernel (``IPKernelApp``, the kernel spec's arguments and
+connection file), which papermill and nbclient drive unchanged through :class:`ForkProvisioner`, a
+jupyter_client provisioner that asks the server for a child instead of exec'ing a new Python.
+``FAZHI_KERNEL_START=spawn`` (any value but ``fork`` or empty) refuses it: kernels are spawned, as on Windows.
 
 Each notebook still has a process and a namespace of its own. The child starts as a spawned kernel would:
 a session of its own (signals and kills reach its process group), standard input from ``/dev/null``, the
 notebook's folder, exactly the environment the kernel manager passes (the server's is replaced), the
 default SIGCHLD handling, fresh random seeds (``random``, numpy's global generator), no descriptor of the
 server left open. Two differences remain, both of speed only: the server keeps OpenBLAS and pyarrow's
-jemalloc from starting threads (:data:`SINGLE_THREADED`), so a forked kernel's BLAS runs on one thread;
-and Python's string-hash seed is the server's (set iteration order is the same in every forked kernel). The server imports modules only: it changes no setting (matplotlib's rcParams,
-plotly's templates), and the modules whose import depends on a running kernel (``matplotlib.pyplot`` and
-the inline backend, plotly's renderer choice) are never imported by it; if one is, the server refuses to
-fork and kernels are spawned as before.
+jemalloc from starting threads (:data:`SINGLE_THREADED`), so a forked kernel's BLAS runs on one thread; and
+the string-hash seed is the server's. The server changes no setting (rcParams, plotly's templates) and never
+imports a module whose import depends on a running kernel (``matplotlib.pyplot``, the inline backend,
+plotly's renderer choice); if one is imported, it refuses to fork and kernels are spawned.
 
 Kill guarantees: the server exits when its worker goes (its socket closes) and kills the kernels it forked
 then; a kernel also watches its parent (``JPY_PARENT_PID``, ipykernel's own poller), so a killed server
@@ -43,7 +45,9 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
-ENV = "FAZHI_KERNEL_START"  # "fork": kernels forked from a warm server; anything else: spawned
+ENV = (
+    "FAZHI_KERNEL_START"  # unset, empty or "fork": forked from a warm server (POSIX); anything else: spawned
+)
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets before any matplotlib import
 # imported only inside a running kernel: their import looks at the kernel (pyplot's backend, plotly's
 # default renderer) and would differ if done in the server
@@ -54,21 +58,18 @@ ALWAYS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
 # jemalloc purging thread with pyarrow): the server, which must stay single-threaded, tells them not to,
 # so its kernels run BLAS on one thread and purge freed memory as they go (speed only, not results)
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
-# imported by a kernel at its first figure or table, not by the notebook's own imports: module → the
-# library whose presence makes it worth importing in the server
-COMPANIONS = {
-    "nbformat": "plotly",
-    "plotly.io.json": "plotly",
-    "pyarrow.parquet": "pandas",
-    "pandas.core.methods.to_dict": "pandas",
-}
+# imported by a kernel at its first figure or table: module → the library that makes it worth importing
+COMPANIONS = {"nbformat": "plotly", "plotly.io.json": "plotly", "pyarrow.parquet": "pandas"}
 STARTUP: dict[str, str] = {}  # the server's own PYTHON* variables, as it started
 
 
 def fork_enabled(environ: dict | None = None) -> bool:
-    """True when kernels are to be forked: asked for (``FAZHI_KERNEL_START=fork``) and possible here."""
+    """True when kernels are to be forked: possible here (POSIX, ``/proc``) and not refused
+    (``FAZHI_KERNEL_START`` unset, empty or ``fork``; ``spawn`` or any other value refuses)."""
     setting = (os.environ if environ is None else environ).get(ENV, "").strip().lower()
-    return setting == "fork" and hasattr(os, "fork") and sys.platform != "win32" and Path("/proc").is_dir()
+    return (
+        setting in ("", "fork") and hasattr(os, "fork") and sys.platform != "win32" and Path("/proc").is_dir()
+    )
 
 
 def split_command(cmd: list[str]) -> tuple[list[str], list[str]] | None:
@@ -284,17 +285,15 @@ def _warm_plotly() -> None:
 
 
 def _warm_companions() -> None:
-    """What a report kernel imports only when its cells run, paid once here: nbformat (plotly's renderers
-    import it; with jsonschema's format checkers it builds a Lark grammar, 1–3 CPU-s per kernel), pyarrow's
-    parquet reader, matplotlib's Agg and SVG backends and Pillow's PNG encoder (one small Figure, object
-    API, saved to memory: no setting changed; the fonts it opened are closed again)."""
+    """What a report kernel imports only when its cells run (:data:`COMPANIONS`; nbformat: 1–3 CPU-s), and one
+    small Figure saved to memory as PNG and SVG (object API: no setting changed; its font files closed)."""
     for name, when in COMPANIONS.items():
         if when in sys.modules:  # only for the libraries the notebooks import
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
-    if "matplotlib" not in sys.modules:
-        return
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # nothing when the notebooks do not import matplotlib
+        if "matplotlib" not in sys.modules:
+            return
         from matplotlib import font_manager
         from matplotlib.figure import Figure
 
