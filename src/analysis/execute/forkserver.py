@@ -21,10 +21,9 @@ the string-hash seed is the server's. The server changes no setting (rcParams, p
 imports a module whose import depends on a running kernel (``matplotlib.pyplot``, the inline backend,
 plotly's renderer choice); if one is imported, it refuses to fork and kernels are spawned.
 
-Kill guarantees: the server exits when its worker goes (its socket closes) and kills the kernels it forked
-then; a kernel also watches its parent (``JPY_PARENT_PID``, ipykernel's own poller), so a killed server
-takes its kernels with it. A server that has more than one thread, or a kernel command that is not this
-Python's ``-m ipykernel_launcher``, is not forked from: the kernel is spawned.
+Kill guarantees: the server exits when its worker goes (its socket closes) and kills the kernels it forked;
+a kernel watches its parent (``JPY_PARENT_PID``), so a killed server takes its kernels with it. A server
+with more than one thread, or a kernel command other than this Python's ``-m ipykernel_launcher``: spawned.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
@@ -178,8 +178,6 @@ class Forked:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -311,7 +309,7 @@ def serve(fd: int, modules: list[str]) -> int:
     conn = socket.socket(fileno=fd)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]  # as ipykernel_launcher does; the kernel puts the notebook's folder back
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped at once (reset in each child)
+    signal.signal(signal.SIGCHLD, _reap)  # reset in each child
     refused = warm(modules)
     children: list[int] = []
     buffer = b""
@@ -339,6 +337,13 @@ def serve(fd: int, modules: list[str]) -> int:
         for pid in children:  # kernels whose worker went away: nothing is left running unattended
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
+
+
+def _reap(*_) -> None:
+    """Reap exited kernels at once, waited for (not ignored): their CPU time counts in the batch's."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
 
 
 def _become_kernel(conn: socket.socket, request: dict) -> None:
@@ -384,9 +389,8 @@ def _reseed() -> None:
     import random
 
     random.seed()
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
 
 
 if __name__ == "__main__":
