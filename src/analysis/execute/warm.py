@@ -150,9 +150,9 @@ def drop_bundles(cell, **_) -> None:
 def lean_saves(nb_man) -> None:
     """Make papermill's execution manager write the output notebook when a code cell starts (a worker
     killed mid-cell leaves the file that says where it stopped, :func:`~analysis.execute.runner.locate_stop`)
-    and when the notebook ends, not also when each cell completes and when a markdown cell passes: about 4
-    writes in 5 fewer (each one deep-copies the notebook and writes indented JSON: measured, 40% of a
-    worker's CPU). papermill's timed autosave during a long cell is kept."""
+    and when the notebook ends, not also when each cell completes and when a markdown cell passes: a third
+    of the writes (each one deep-copies the notebook and writes indented JSON). papermill's timed autosave
+    during a long cell is kept."""
     save, start, complete = nb_man.save, nb_man.cell_start, nb_man.cell_complete
     skip = [False]
 
