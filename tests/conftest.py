@@ -9,14 +9,18 @@ own copy of the shipped data: the ``sample_raw`` fixture writes it with ``script
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from analysis.draft import preview
+from analysis.site import webfont
 from tests.builders import write_sample_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +58,13 @@ touched: list[str] = []  # every refused access, in order
 REAL_SOFFICE = os.environ.get("FAZHI_TEST_SOFFICE") or preview.soffice() or None
 os.environ["FAZHI_TEST_SOFFICE"] = REAL_SOFFICE or ""
 os.environ["FAZHI_SOFFICE"] = "fazhi-no-soffice-in-tests"
+
+# Cut web fonts are kept in a cache folder of the test session's own (never the user's cache), made by the
+# first pytest process and shared with its xdist workers: a report's pages repeat from test to test, so most
+# of the session's font cuts are made once (tests/test_webfont.py tests the cache itself).
+if not os.environ.get(webfont.CACHE_ENV):
+    os.environ[webfont.CACHE_ENV] = tempfile.mkdtemp(prefix="fazhi-test-fonts-")
+    atexit.register(shutil.rmtree, os.environ[webfont.CACHE_ENV], ignore_errors=True)
 
 
 def is_live(path: object, cwd: str | None = None) -> bool:

@@ -132,9 +132,15 @@ def test_report_content_ignores_only_what_a_front_end_adds() -> None:
     other_kernel["metadata"]["kernelspec"]["name"] = "python3"
     as_markdown = json.loads(data)
     as_markdown["cells"][2]["cell_type"] = "code"
-    for changed in (untagged, other_kernel, as_markdown):
+    side_by_side = json.loads(data)  # a layout tag changes the page
+    side_by_side["cells"][3]["metadata"]["tags"] = ["side-by-side"]
+    for changed in (untagged, other_kernel, as_markdown, side_by_side):
         assert clean.report_content(json.dumps(changed).encode()) != base
-    nb["cells"][0]["metadata"]["tags"] = ["parameters", "其他标签"]
+    nb["cells"][0]["metadata"]["tags"] = ["parameters", "parameters"]  # the same set of tags
+    nb["cells"][1]["metadata"].update(
+        {"collapsed": True, "scrolled": True, "jupyter": {"source_hidden": True}}
+    )
+    nb["cells"][2]["execution_count"] = 7
     nb["metadata"]["language_info"]["version"] = "3.12"
     assert clean.report_content(json.dumps(nb).encode()) == base
     assert clean.strip_bytes(b"<<<<<<< HEAD\n") == b"<<<<<<< HEAD\n"  # a conflict passes through

@@ -4,6 +4,9 @@ is cut, and written only when its content changed."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from analysis.core.names import ASSETS_DIR
 from analysis.explore.style import bundled_font_path
 from analysis.site import overview, static, webfont
@@ -36,3 +39,62 @@ def test_an_unchanged_font_is_not_written_again(tmp_path) -> None:
     assert (path.stat().st_mtime_ns, path.stat().st_ino) == first
     static.write_font(tmp_path, [*PAGES, "龘"])
     assert path.stat().st_ino != first[1]
+
+
+# --- the cache of cut fonts ----------------------------------------------------------------------------
+
+
+def test_a_cut_is_made_once_and_read_back_the_same(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(webfont.CACHE_ENV, str(tmp_path / "cache"))
+    font, chars = bundled_font_path(), webfont.font_chars(PAGES)
+    first = webfont.cached_subset(font, chars)
+    assert first == webfont.subset_bytes(font, chars)  # the cache gives what a cut gives
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{webfont.cache_key(font, chars)}.woff"]
+
+    def no_cut(*_):
+        raise AssertionError("cut again")
+
+    monkeypatch.setattr(webfont, "subset_bytes", no_cut)
+    assert webfont.cached_subset(font, chars) == first
+    other = webfont.font_chars([*PAGES, "龘"])
+    assert webfont.cache_key(font, other) != webfont.cache_key(font, chars)  # other characters, another cut
+
+
+def test_a_damaged_cache_entry_is_cut_anew_and_replaced(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(webfont.CACHE_ENV, str(tmp_path))
+    font, chars = bundled_font_path(), webfont.font_chars(PAGES)
+    entry = tmp_path / f"{webfont.cache_key(font, chars)}.woff"
+    entry.write_bytes(b"<html>not a font</html>")
+    data = webfont.cached_subset(font, chars)
+    assert data.startswith(webfont.WOFF_MAGIC) and entry.read_bytes() == data
+
+
+def test_a_cache_that_cannot_be_written_costs_nothing_but_time(tmp_path, monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv(webfont.CACHE_ENV, str(blocker / "cache"))  # a folder under a file: every write fails
+    font, chars = bundled_font_path(), webfont.font_chars(PAGES)
+    assert webfont.cached_subset(font, chars) == webfont.subset_bytes(font, chars)
+    monkeypatch.setenv(webfont.CACHE_ENV, "off")
+    assert webfont.cache_folder() is None
+    assert webfont.cached_subset(font, chars) == webfont.subset_bytes(font, chars)
+
+
+def test_the_cache_keeps_the_most_recently_used_cuts(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(webfont, "KEEP", 2)
+    for k, name in enumerate("abc"):
+        (tmp_path / f"{name}.woff").write_bytes(webfont.WOFF_MAGIC)
+        os.utime(tmp_path / f"{name}.woff", ns=(k * 10**9, k * 10**9))
+    os.utime(tmp_path / "a.woff")  # used just now
+    webfont._prune(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.woff", "c.woff"]
+
+
+def test_the_default_cache_is_the_users_cache_folder(monkeypatch) -> None:
+    import platformdirs
+
+    monkeypatch.delenv(webfont.CACHE_ENV)
+    folder = webfont.cache_folder()
+    assert folder is not None and folder.parent == Path(
+        platformdirs.user_cache_dir("fazhi-analysis", appauthor=False)
+    )

@@ -257,7 +257,10 @@ def _read_table(folder: Path, name: str, expect: str | None) -> pd.DataFrame:
     path = folder / name
     data = _verified_bytes(folder, name, expect)
     try:
-        return pd.read_parquet(io.BytesIO(data))
+        # on this thread, not pyarrow's pool: the tables are small, and a pool thread still alive when the
+        # process exits can abort it ("terminate called without an active exception", apache/arrow#34314;
+        # seen once in 13 runs of `run`, after all its work was done)
+        return pd.read_parquet(io.BytesIO(data), use_threads=False, pre_buffer=False)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise StoreError(f"{path} 已损坏或不是 parquet 文件（{exc}）；请重新运行 ingest。") from exc
 

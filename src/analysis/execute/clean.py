@@ -24,7 +24,6 @@ CELL_VOLATILE = frozenset(
     {"collapsed", "scrolled", "execution", "ExecuteTime", "jupyter", "trusted", "papermill", "vscode"}
 )
 NOTEBOOK_VOLATILE = frozenset({"widgets", "vscode", "papermill", "toc", "varInspector", "colab"})
-PARAMETERS_TAG = "parameters"
 
 
 def _source(cell: dict) -> str:
@@ -79,15 +78,16 @@ def strip_bytes(data: bytes) -> bytes:
 
 def report_content(data: bytes) -> bytes:
     """What of a notebook changes the report it makes, as canonical bytes: each cell's type, source and
-    whether it carries the ``parameters`` tag, and the kernel name. Unreadable bytes stand for
-    themselves."""
+    tags (an author's: ``parameters``, ``remove-cell``, ``side-by-side`` change what a page shows; no front
+    end adds one), and the kernel name. Outputs, execution counts and the rest of the metadata (collapsed,
+    scrolled, hidden source, the language version) are left out. Unreadable bytes stand for themselves."""
     try:
         nb = json.loads(data.decode("utf-8"))
         cells = [
             [
                 str(cell.get("cell_type", "")),
                 _source(cell),
-                PARAMETERS_TAG in (cell.get("metadata", {}).get("tags") or []),
+                sorted({str(tag) for tag in cell.get("metadata", {}).get("tags") or []}),
             ]
             for cell in nb["cells"]
         ]

@@ -22,6 +22,8 @@ ANALYST_API: dict[str, tuple[str, ...]] = {
         "show_indicators",
         "show_table",
         "show_chart",
+        "show_charts",
+        "show_folded",
         "show_sentences",
         "show_lines",
         "show_note",

@@ -46,6 +46,7 @@ class Chart:
     missing: tuple[str, ...] = ()  # names of indicators not reported (said under the figure)
     note: str = ""  # one sentence under the figure
     tones: tuple[str, ...] = ()  # stacked: a COLORS key per series (e.g. "gap" for errors); default palette
+    dense: bool = False  # bar, stacked on screen: narrow rows (many regions), a note fit for half a page
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

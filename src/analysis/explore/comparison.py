@@ -173,11 +173,11 @@ def topic_charts(cmp: Comparison) -> list[tuple[str, Chart]]:
 
 
 def show_topics(cmp: Comparison) -> dict[str, go.Figure | str]:
-    """The key figures, one figure per topic (:func:`topic_charts`); returns what was shown per topic id."""
-    return {
-        topic: nb.show_chart(cmp, chart, f"topic_{k + 1:02d}")
-        for k, (topic, chart) in enumerate(topic_charts(cmp))
-    }
+    """The key figures, one figure per topic (:func:`topic_charts`), then their print files in one folded
+    list (:func:`nb.show_charts`); returns what was shown per topic id."""
+    charts = topic_charts(cmp)
+    shown = nb.show_charts(cmp, {f"topic_{k + 1:02d}": chart for k, (_, chart) in enumerate(charts)})
+    return {topic: shown[f"topic_{k + 1:02d}"] for k, (topic, _) in enumerate(charts)}
 
 
 # --- identity checks -------------------------------------------------------------------------------------
@@ -225,6 +225,7 @@ def balance_chart(cmp: Comparison, identity_id: str = POWER_BALANCE) -> Chart:
         highlight=tuple(k for k, (_, g) in enumerate(gaps) if abs(g) > 1e-9),
         missing=tuple(lacking),
         note=f"单位：{unit}；柱长为差额的绝对值，“−”表示报告数少于按各项增减计算的数，0 表示平衡。",
+        dense=True,
     )
 
 
@@ -245,6 +246,7 @@ def completeness_chart(cmp: Comparison) -> Chart:
         ),
         unit="项",
         tones=REPORTED_TONES,
+        dense=True,
     )
 
 

@@ -24,6 +24,9 @@ from analysis.explore.chartspec import (
 from analysis.explore.style import COLORS, SERIES, WEB_FONT, cjk_font
 
 FOOTER_WIDTH = 60  # characters per line of the note under an interactive figure
+HALF_FOOTER_WIDTH = 36  # the same for a dense chart, which a page may show in half of its width
+PANELS_BOTTOM = 10  # pixels under small multiples when there is no footer (their value axes are hidden)
+PANEL_TITLE_LINE = 16  # pixels per line of a panel's title
 
 
 def _esc(text: str) -> str:
@@ -47,8 +50,11 @@ def to_plotly(chart: Chart) -> go.Figure:
         "panels": _pl_panels,
     }[chart.kind]
     fig = draw(chart)
-    footer = "<br>".join(_wrap_html(x, FOOTER_WIDTH) for x in (chart.note, missing_note(chart)) if x)
-    bottom = 40 + 24 * footer.count("<br>") + (60 if footer else 0)
+    width = HALF_FOOTER_WIDTH if chart.dense else FOOTER_WIDTH
+    footer = "<br>".join(_wrap_html(x, width) for x in (chart.note, missing_note(chart)) if x)
+    base = PANELS_BOTTOM if chart.kind == "panels" else 40  # panels hide their value axes: no room for it
+    bottom = base + 24 * footer.count("<br>") + (60 if footer else 0)
+    top = fig.layout.margin.t if fig.layout.margin.t is not None else 60  # panels: room for their titles
     fig.update_layout(
         title={"text": _esc(chart.title), "x": 0.01, "font": {"size": 17}},
         font={
@@ -57,9 +63,9 @@ def to_plotly(chart: Chart) -> go.Figure:
         },
         template="plotly_white",
         colorway=SERIES,
-        margin={"l": 20, "r": 30, "t": 60, "b": bottom},
+        margin={"l": 20, "r": 30, "t": top, "b": bottom},
         separators=".,",
-        height=fig.layout.height + bottom - 40,  # the footer gets its own room; the chart keeps its size
+        height=fig.layout.height + bottom - base,  # the footer gets its own room; the chart keeps its size
     )
     if footer:
         fig.add_annotation(
@@ -78,8 +84,9 @@ def _wrap_html(text: str, width: float) -> str:
     return "<br>".join(_esc(line) for line in wrap_lines(text, width))
 
 
-def _height(n: int) -> int:
-    return int(max(260, 60 * n + 150))
+def _height(n: int, dense: bool = False) -> int:
+    """Pixels of a chart of ``n`` rows; ``dense``: about 30 per row, so that 30 regions fit one figure."""
+    return int(max(170, 30 * n + 120)) if dense else int(max(260, 60 * n + 150))
 
 
 def _pl_bar(chart: Chart) -> go.Figure:
@@ -93,7 +100,7 @@ def _pl_bar(chart: Chart) -> go.Figure:
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(visible=False, range=[0, (max(chart.values) or 1) * 1.2])
-    fig.update_layout(height=_height(len(chart.values)))
+    fig.update_layout(height=_height(len(chart.values), chart.dense))
     return fig
 
 
@@ -106,7 +113,7 @@ def _pl_stacked(chart: Chart) -> go.Figure:
         )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(
-        barmode="stack", height=_height(len(chart.labels)), showlegend=True,
+        barmode="stack", height=_height(len(chart.labels), chart.dense), showlegend=True,
         # top right, above the plot: the title is top left
         legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
                 "traceorder": "normal"},
@@ -254,9 +261,15 @@ def _pl_trend(chart: Chart) -> go.Figure:
     return fig
 
 
-def panel_height(rows: int) -> int:
-    """Pixels of a panels chart: about 26 per row, so that 30 regions still get one labelled line each."""
-    return int(max(190, 26 * rows + 130))
+def panel_height(rows: int, title_lines: int = 1) -> int:
+    """Pixels of a panels chart: about 26 per row, so that 30 regions still get one labelled line each,
+    below the chart's title and the panels' titles (``title_lines`` lines at most)."""
+    return int(max(90, 26 * rows + 30) + panels_top(title_lines) + PANELS_BOTTOM)
+
+
+def panels_top(title_lines: int) -> int:
+    """The top margin of a panels chart: its title, then the panels' titles (wrapped) above the bars."""
+    return 44 + PANEL_TITLE_LINE * title_lines
 
 
 def _pl_panels(chart: Chart) -> go.Figure:
@@ -264,6 +277,7 @@ def _pl_panels(chart: Chart) -> go.Figure:
     titles = [
         _wrap_html(f"{n}（{u}）" if u else n, 12) for (n, _), u in zip(chart.series, units, strict=True)
     ]
+    lines = max(t.count("<br>") + 1 for t in titles)
     fig = make_subplots(
         rows=1, cols=len(chart.series), shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.03
     )
@@ -283,5 +297,11 @@ def _pl_panels(chart: Chart) -> go.Figure:
     # every region labelled, in the given order, top to bottom
     fig.update_yaxes(tickmode="array", tickvals=rows, ticktext=rows, autorange="reversed", automargin=True)
     fig.update_annotations(font_size=12)
-    fig.update_layout(height=panel_height(len(chart.labels)), bargap=0.35)
+    fig.update_layout(
+        height=panel_height(len(chart.labels), lines),
+        bargap=0.35,
+        margin={"t": panels_top(lines)},
+        # the title at the top of the figure, the panels' titles between it and the bars
+        title={"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+    )
     return fig

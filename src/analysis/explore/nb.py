@@ -220,22 +220,68 @@ def show_chart(ctx: Context, chart: Chart, name: str):
     """Show ``chart`` interactively, save it as ``<notebook>_<name>.png`` (300 dpi) and ``.svg`` in
     :attr:`Context.figures_dir`, and return the plotly ``Figure``. An empty chart (nothing reported) is
     replaced by a note (returned) and saves nothing."""
+    shown, paths = _draw_chart(ctx, chart, name)
+    _show_figure_files(ctx, [(chart.title, paths)])
+    return shown
+
+
+def show_charts(ctx: Context, charts: dict[str, Chart]) -> dict[str, object]:
+    """Show several charts (by file name, as :func:`show_chart`) one after the other, then the print files
+    of all of them once, folded under one line. A page lays the charts of a cell tagged ``side-by-side``
+    next to each other. Returns what was shown (``Figure`` or note), by name."""
+    shown, files = {}, []
+    for name, chart in charts.items():
+        shown[name], paths = _draw_chart(ctx, chart, name)
+        files.append((chart.title, paths))
+    _show_figure_files(ctx, files)
+    return shown
+
+
+def _draw_chart(ctx: Context, chart: Chart, name: str) -> tuple[object, list[Path]]:
+    """The chart shown (the ``Figure``, or the note shown instead of an empty chart) and its print files."""
     if chart.empty:
         reason = chart.note or (f"{MISSING}：{'、'.join(chart.missing)}" if chart.missing else f"{MISSING}。")
-        return show_note(f"{chart.title}：{reason}（本图略）")
+        return show_note(f"{chart.title}：{reason}（本图略）"), []
     fig = to_plotly(chart)
     _show_plotly(fig)
-    paths = save_static(to_matplotlib(chart), ctx.figures_dir, f"{ctx.notebook}_{name}")
-    if ctx.scratch:
-        files = html.escape(" / ".join(p.as_posix() for p in paths))
-        _display(HTML(f'<p class="fazhi-figure-files">印刷用静态图（草稿文件夹，不写入报告）：{files}</p>'))
-    else:  # links that open the files from the report's pages, in readers' words
-        _display(
-            HTML(
-                f'<p class="fazhi-figure-files">{" / ".join(_download_link(p, chart.title) for p in paths)}</p>'
-            )
-        )
-    return fig
+    return fig, save_static(to_matplotlib(chart), ctx.figures_dir, f"{ctx.notebook}_{name}")
+
+
+def _show_figure_files(ctx, charts: list[tuple[str, list[Path]]]) -> None:
+    """The print files of the charts shown (title, paths): one line for one chart; for several, one
+    folded list under a summary line (a page of small multiples is not a page of download links)."""
+    charts = [(title, paths) for title, paths in charts if paths]
+    if not charts:
+        return
+
+    def files(title: str, paths: list[Path]) -> str:
+        if ctx.scratch:
+            return html.escape(" / ".join(p.as_posix() for p in paths))
+        return " / ".join(_download_link(p, title) for p in paths)  # readers' words, opened from the page
+
+    if len(charts) == 1:
+        lead = "印刷用静态图（草稿文件夹，不写入报告）：" if ctx.scratch else ""
+        _display(HTML(f'<p class="fazhi-figure-files">{lead}{files(*charts[0])}</p>'))
+        return
+    summary = (
+        f"印刷用静态图（草稿文件夹，不写入报告，共 {len(charts)} 幅）"
+        if ctx.scratch
+        else f"下载本节的印刷用图（PNG、SVG，共 {len(charts)} 幅）"
+    )
+    items = "".join(f"<li>{html.escape(t)}：{files(t, p)}</li>" for t, p in charts)
+    _display(
+        HTML(f'<details class="fazhi-figure-files"><summary>{summary}</summary><ul>{items}</ul></details>')
+    )
+
+
+def show_folded(frame: pd.DataFrame, summary: str, empty: str = "（无）") -> pd.DataFrame:
+    """Show ``frame`` folded under the one-line ``summary`` (the reader clicks it to open the table); an
+    empty frame as the note ``empty``. Returns the frame."""
+    if frame is None or frame.empty:
+        show_note(empty)
+        return pd.DataFrame() if frame is None else frame
+    _display(HTML(f"<details><summary>{html.escape(summary)}</summary>{table_html(frame)}</details>"))
+    return frame
 
 
 def _download_link(path: Path, title: str) -> str:

@@ -53,7 +53,7 @@ class FazhiHTMLExporter(Exporter):
         outputs = dict(resources.get("outputs") or {})
         for name, data in static.asset_payloads().items():
             outputs[f"{ASSETS_DIR}/{name}"] = data
-        font = webfont.subset_bytes(bundled_font_path(), webfont.font_chars([body]))
+        font = webfont.cached_subset(bundled_font_path(), webfont.font_chars([body]))
         outputs[f"{ASSETS_DIR}/{static.WEB_FONT_FILE}"] = font
         resources["outputs"] = outputs
         return body, resources

@@ -139,7 +139,7 @@ def write_font(report_dir: Path, pages: list[str]) -> Path:
     Pages list system fonts first (Microsoft YaHei, PingFang SC, Noto Sans CJK SC …); this subset is the last
     resort, so that a report copied to a machine without any Chinese font still shows text, not boxes.
     """
-    return write_font_bytes(report_dir, webfont.subset_bytes(bundled_font_path(), webfont.font_chars(pages)))
+    return write_font_bytes(report_dir, webfont.cached_subset(bundled_font_path(), webfont.font_chars(pages)))
 
 
 def write_font_bytes(report_dir: Path, data: bytes) -> Path:
