@@ -26,6 +26,7 @@ from analysis.core import names
 from analysis.core.fileio import output_lock
 from analysis.core.names import DRAFT_RECORD
 from analysis.core.store import write_tables
+from analysis.execute import forkserver
 from analysis.report import batch, dispatch, summary, targets
 from analysis.report.targets import BatchError, Target
 from tests import fixtures_processed as fp
@@ -148,10 +149,22 @@ def test_report_folder_stays_inside_reports(tmp_path):
 # --- one notebook failing does not stop the others ---------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def failing_run(tmp_path_factory, processed):
-    """One batch over a good notebook and three that fail: raising, kernel death, a hanging cell."""
-    root = tmp_path_factory.mktemp("failing")
+@pytest.fixture(scope="module", params=["fork", "spawn"])
+def failing_run(request, tmp_path_factory, processed):
+    """One batch over a good notebook and three that fail: raising, kernel death, a hanging cell; once
+    with kernels forked from the workers' warm servers (the POSIX default), once spawned
+    (``FAZHI_KERNEL_START=spawn``, as on Windows): the failures are reported the same way on both."""
+    if request.param == "fork" and not forkserver.fork_enabled({}):
+        pytest.skip("no fork here")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(forkserver.ENV, request.param)
+        paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if paths:  # a relative entry is never forked from (it would resolve elsewhere in a kernel)
+            patch.setenv("PYTHONPATH", os.pathsep.join(os.path.abspath(p) for p in paths))
+        yield _failing_run(tmp_path_factory.mktemp(f"failing-{request.param}"), processed)
+
+
+def _failing_run(root: Path, processed: Path):
     books = root / "notebooks"
     write_notebook(books / "01_good.ipynb", GOOD, "print('第二个单元格')", title="正常的笔记本")
     write_notebook(books / "02_raises.ipynb", "x = 1", 'raise ValueError("坏数据")', "print('不应运行')")

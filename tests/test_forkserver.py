@@ -1,8 +1,9 @@
 """Kernels forked from a warm server (issue 23, ``FAZHI_KERNEL_START=fork``): a forked kernel starts in
 the state a spawned one starts in (matplotlib settings, plotly templates and renderer, the folder, the
 environment, descriptors, signals, the module path), draws its own random numbers, sees nothing of the
-notebook before it, and is killed with its server. Small notebooks written here; the batch's own tests
-run on the fork path when ``FAZHI_KERNEL_START=fork`` is set for them."""
+notebook before it, and is killed with its server. Small notebooks written here. Fork is the default on
+POSIX, so the batch's own tests run on the fork path; the failing batch of ``tests/test_batch.py`` (error,
+kernel death, cell timeout) and the isolation test of ``tests/test_incremental.py`` run on both paths."""
 
 from __future__ import annotations
 
@@ -90,14 +91,14 @@ def run_probe(kernels: Kernels, folder: Path, name: str) -> dict:
     return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def test_the_switch_is_opt_in_and_posix_only(monkeypatch) -> None:
-    assert not forkserver.fork_enabled({})
-    assert not forkserver.fork_enabled({forkserver.ENV: "spawn"})
-    assert forkserver.fork_enabled({forkserver.ENV: " Fork "}) == (
-        hasattr(os, "fork") and sys.platform != "win32"
-    )
+def test_fork_is_the_posix_default_and_spawn_refuses_it(monkeypatch) -> None:
+    posix = hasattr(os, "fork") and sys.platform != "win32" and Path("/proc").is_dir()
+    for setting in ({}, {forkserver.ENV: ""}, {forkserver.ENV: " Fork "}):
+        assert forkserver.fork_enabled(setting) == posix, setting
+    for refused in ("spawn", " SPAWN ", "off"):
+        assert not forkserver.fork_enabled({forkserver.ENV: refused})
     monkeypatch.setattr(forkserver.sys, "platform", "win32")
-    assert not forkserver.fork_enabled({forkserver.ENV: "fork"})
+    assert not forkserver.fork_enabled({}) and not forkserver.fork_enabled({forkserver.ENV: "fork"})
 
 
 def test_only_this_pythons_ipykernel_is_forked() -> None:

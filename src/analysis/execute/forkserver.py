@@ -1,35 +1,38 @@
-"""Kernels forked from a warm server (POSIX, opt-in): the imports of a kernel paid once per worker.
+"""Kernels forked from a warm server (POSIX, the default there): the imports of a kernel paid once per worker.
 
-A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project before
-it answers. With ``FAZHI_KERNEL_START=fork`` a pool worker instead starts one *fork server*
-(``python -m analysis.execute.forkserver``): a process that imports, once, everything a kernel and the
-notebooks need, creates no thread, no zmq context and no event loop, and then waits. For each notebook it
-forks a child that becomes a normal ipykernel (``IPKernelApp``, the kernel spec's own arguments and
-connection file), so papermill and nbclient drive it unchanged through :class:`ForkProvisioner`, a
-jupyter_client provisioner whose launch asks the server for a child instead of exec'ing a new Python.
+A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project, then at
+its first figure nbformat (with jsonschema's format checkers: a Lark grammar), the Agg and SVG backends and
+Pillow's encoders. On POSIX a pool worker instead starts one *fork server* (``python -m
+analysis.execute.forkserver``) that imports all of that once (:data:`COMPANIONS`, one small figure drawn to
+memory), freezes it out of the garbage collector's reach (``gc.freeze``: a kernel's collections never walk,
+so never copy, the server's objects), creates no thread, zmq context or event loop, and waits. For each
+notebook it forks a child that becomes a normal ipykernel (``IPKernelApp``, the kernel spec's arguments and
+connection file), which papermill and nbclient drive unchanged through :class:`ForkProvisioner`, a
+jupyter_client provisioner that asks the server for a child instead of exec'ing a new Python.
+``FAZHI_KERNEL_START=spawn`` (any value but ``fork`` or empty) refuses it: kernels are spawned, as on Windows.
 
 Each notebook still has a process and a namespace of its own. The child starts as a spawned kernel would:
 a session of its own (signals and kills reach its process group), standard input from ``/dev/null``, the
 notebook's folder, exactly the environment the kernel manager passes (the server's is replaced), the
 default SIGCHLD handling, fresh random seeds (``random``, numpy's global generator), no descriptor of the
 server left open. Two differences remain, both of speed only: the server keeps OpenBLAS and pyarrow's
-jemalloc from starting threads (:data:`SINGLE_THREADED`), so a forked kernel's BLAS runs on one thread;
-and Python's string-hash seed is the server's (set iteration order is the same in every forked kernel). The server imports modules only: it changes no setting (matplotlib's rcParams,
-plotly's templates), and the modules whose import depends on a running kernel (``matplotlib.pyplot`` and
-the inline backend, plotly's renderer choice) are never imported by it; if one is, the server refuses to
-fork and kernels are spawned as before.
+jemalloc from starting threads (:data:`SINGLE_THREADED`), so a forked kernel's BLAS runs on one thread; and
+the string-hash seed is the server's. The server changes no setting (rcParams, plotly's templates) and never
+imports a module whose import depends on a running kernel (``matplotlib.pyplot``, the inline backend,
+plotly's renderer choice); if one is imported, it refuses to fork and kernels are spawned.
 
-Kill guarantees: the server exits when its worker goes (its socket closes) and kills the kernels it forked
-then; a kernel also watches its parent (``JPY_PARENT_PID``, ipykernel's own poller), so a killed server
-takes its kernels with it. A server that has more than one thread, or a kernel command that is not this
-Python's ``-m ipykernel_launcher``, is not forked from: the kernel is spawned.
+Kill guarantees: the server exits when its worker goes (its socket closes) and kills the kernels it forked;
+a kernel watches its parent (``JPY_PARENT_PID``), so a killed server takes its kernels with it. A server
+with more than one thread, or a kernel command other than this Python's ``-m ipykernel_launcher``: spawned.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
+import io
 import json
 import os
 import signal
@@ -37,11 +40,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
-ENV = "FAZHI_KERNEL_START"  # "fork": kernels forked from a warm server; anything else: spawned
+ENV = (
+    "FAZHI_KERNEL_START"  # unset, empty or "fork": forked from a warm server (POSIX); anything else: spawned
+)
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets before any matplotlib import
 # imported only inside a running kernel: their import looks at the kernel (pyplot's backend, plotly's
 # default renderer) and would differ if done in the server
@@ -52,13 +58,18 @@ ALWAYS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
 # jemalloc purging thread with pyarrow): the server, which must stay single-threaded, tells them not to,
 # so its kernels run BLAS on one thread and purge freed memory as they go (speed only, not results)
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
+# imported by a kernel at its first figure or table: module → the library that makes it worth importing
+COMPANIONS = {"nbformat": "plotly", "plotly.io.json": "plotly", "pyarrow.parquet": "pandas"}
 STARTUP: dict[str, str] = {}  # the server's own PYTHON* variables, as it started
 
 
 def fork_enabled(environ: dict | None = None) -> bool:
-    """True when kernels are to be forked: asked for (``FAZHI_KERNEL_START=fork``) and possible here."""
+    """True when kernels are to be forked: possible here (POSIX, ``/proc``) and not refused
+    (``FAZHI_KERNEL_START`` unset, empty or ``fork``; ``spawn`` or any other value refuses)."""
     setting = (os.environ if environ is None else environ).get(ENV, "").strip().lower()
-    return setting == "fork" and hasattr(os, "fork") and sys.platform != "win32" and Path("/proc").is_dir()
+    return (
+        setting in ("", "fork") and hasattr(os, "fork") and sys.platform != "win32" and Path("/proc").is_dir()
+    )
 
 
 def split_command(cmd: list[str]) -> tuple[list[str], list[str]] | None:
@@ -167,8 +178,6 @@ class Forked:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -235,6 +244,9 @@ def warm(modules: list[str]) -> str:
     if "plotly" in sys.modules:
         with contextlib.suppress(Exception):
             _warm_plotly()
+    _warm_companions()
+    gc.collect()
+    gc.freeze()  # the server's objects are never traversed by a kernel's collector (no copy-on-write)
     return refusal()
 
 
@@ -270,12 +282,34 @@ def _warm_plotly() -> None:
         fig.to_plotly_json()
 
 
+def _warm_companions() -> None:
+    """What a report kernel imports only when its cells run (:data:`COMPANIONS`; nbformat: 1–3 CPU-s), and one
+    small Figure saved to memory as PNG and SVG (object API: no setting changed; its font files closed)."""
+    for name, when in COMPANIONS.items():
+        if when in sys.modules:  # only for the libraries the notebooks import
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+    with contextlib.suppress(Exception):  # nothing when the notebooks do not import matplotlib
+        if "matplotlib" not in sys.modules:
+            return
+        from matplotlib import font_manager
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(2, 1))
+        axes = figure.add_subplot()
+        axes.barh(["a"], [1])
+        axes.set_title("x")
+        for kind in ("png", "svg"):
+            figure.savefig(io.BytesIO(), format=kind, dpi=72)
+        font_manager._get_font.cache_clear()  # FT2Font objects hold their font files open
+
+
 def serve(fd: int, modules: list[str]) -> int:
     """``python -m analysis.execute.forkserver FD MODULES``: fork a kernel for each request on socket FD."""
     conn = socket.socket(fileno=fd)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]  # as ipykernel_launcher does; the kernel puts the notebook's folder back
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped at once (reset in each child)
+    signal.signal(signal.SIGCHLD, _reap)  # reset in each child
     refused = warm(modules)
     children: list[int] = []
     buffer = b""
@@ -303,6 +337,13 @@ def serve(fd: int, modules: list[str]) -> int:
         for pid in children:  # kernels whose worker went away: nothing is left running unattended
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
+
+
+def _reap(*_) -> None:
+    """Reap exited kernels at once, waited for (not ignored): their CPU time counts in the batch's."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
 
 
 def _become_kernel(conn: socket.socket, request: dict) -> None:
@@ -348,9 +389,8 @@ def _reseed() -> None:
     import random
 
     random.seed()
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
 
 
 if __name__ == "__main__":

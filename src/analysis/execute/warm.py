@@ -41,7 +41,7 @@ def preload_arguments(modules: list[str] | tuple[str, ...]) -> list[str]:
 class Kernels:
     """At most one spare kernel, started ahead for the next notebook (kernel, folder and imports).
 
-    With ``fork=True`` (a pool worker when ``FAZHI_KERNEL_START=fork``, see
+    With ``fork=True`` (a pool worker on POSIX unless ``FAZHI_KERNEL_START=spawn``, see
     :mod:`~analysis.execute.forkserver`) kernels are forked from a warm server started with the first
     kernel's imports; otherwise, or when the server cannot fork one, each kernel is spawned."""
 
@@ -147,6 +147,36 @@ def drop_bundles(cell, **_) -> None:
     cell.outputs[:] = [o for o in cell.get("outputs", []) if not is_plotly_bundle(o.get("data", {}))]
 
 
+def lean_saves(nb_man) -> None:
+    """Make papermill's execution manager write the output notebook when a code cell starts (a worker
+    killed mid-cell leaves the file that says where it stopped, :func:`~analysis.execute.runner.locate_stop`)
+    and when the notebook ends, not also when each cell completes and when a markdown cell passes: a third
+    of the writes (each one deep-copies the notebook and writes indented JSON). papermill's timed autosave
+    during a long cell is kept."""
+    save, start, complete = nb_man.save, nb_man.cell_start, nb_man.cell_complete
+    skip = [False]
+
+    def maybe_save(**kwargs):
+        if not skip[0]:
+            save(**kwargs)
+
+    def cell_start(cell, cell_index=None, **kwargs):
+        skip[0] = cell.get("cell_type") != "code"
+        try:
+            start(cell, cell_index, **kwargs)
+        finally:
+            skip[0] = False
+
+    def cell_complete(cell, cell_index=None, **kwargs):
+        skip[0] = True
+        try:
+            complete(cell, cell_index, **kwargs)
+        finally:
+            skip[0] = False
+
+    nb_man.save, nb_man.cell_start, nb_man.cell_complete = maybe_save, cell_start, cell_complete
+
+
 @functools.cache
 def register_engine() -> None:
     """Make :class:`WarmEngine` available to ``papermill.execute_notebook(engine_name="fazhi-warm")``."""
@@ -157,10 +187,11 @@ def register_engine() -> None:
 
 def _engine_class():
     """papermill's documented extension point is the engine (``papermill.engines.Engine``, registered by
-    name). The engine builds the client papermill's own nbclient engine builds (``PapermillNotebookClient``,
-    not subclassed) with two public nbclient options: ``km``, the kernel started ahead, and
-    ``on_cell_executed``, which drops plotly.js bundles as each cell ends; ``execute(cleanup_kc=True)`` then
-    shuts that kernel and its client down when the notebook ends, whether it finished, failed or timed out."""
+        name). The engine builds the client papermill's own nbclient engine builds (``PapermillNotebookClient``,
+        not subclassed) with two public nbclient options: ``km``, the kernel started ahead, and
+        ``on_cell_executed``, which drops plotly.js bundles as each cell ends (and :func:`lean_saves` on papermill's
+    execution manager); ``execute(cleanup_kc=True)`` then
+        shuts that kernel and its client down when the notebook ends, whether it finished, failed or timed out."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import Engine, logger
 
@@ -178,6 +209,7 @@ def _engine_class():
             km=None,
             **kwargs,
         ):
+            lean_saves(nb_man)
             client = PapermillNotebookClient(
                 nb_man,
                 km=km,
