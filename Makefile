@@ -76,7 +76,7 @@ format: install-test
 # Two pytest processes, each taking whole test files (module fixtures are built once); the slowest tests are
 # listed at the end of every run.
 test: install-test lint
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The inner loop while developing: stops at the first failure, skips the slow and browser tests. CI and the
 # README run `make test`, which runs everything.

@@ -10,6 +10,7 @@ own copy of the shipped data: the ``sample_raw`` fixture writes it with ``script
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import sys
@@ -115,8 +116,50 @@ def sample_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_sample_data(tmp_path_factory.mktemp("sample") / "raw")
 
 
+DURATIONS = Path(__file__).with_name("durations.json")  # seconds per test file, as last measured
+STORE_DURATIONS = "--store-durations"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        STORE_DURATIONS,
+        action="store_true",
+        help="write each test file's measured seconds to tests/durations.json (the order of the next runs)",
+    )
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first (a stable sort: file order otherwise unchanged). Under ``make test`` the xdist
-    workers take whole files in this order, so the long files start at once and the many short ones fill
-    the end, instead of one long file starting last while the other worker waits idle."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Longest test files first (a stable sort: tests keep their order within a file). Under ``make test``
+    the xdist workers take whole files in this order, so the long files start at once and the many short
+    ones fill the end (longest processing time first), instead of one long file starting last while the
+    other worker waits idle. The seconds come from ``tests/durations.json`` (``pytest --store-durations``
+    writes it); a file not listed there counts as 30 s when marked ``slow``, else as 1 s. A stale table
+    costs only time, never a result."""
+    try:
+        seconds = json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        seconds = {}
+
+    def weight(item: pytest.Item) -> float:
+        known = seconds.get(_file(item.nodeid))
+        return known if isinstance(known, int | float) else (30.0 if item.get_closest_marker("slow") else 1.0)
+
+    items.sort(key=lambda item: -weight(item))
+
+
+_measured: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test's setup, call and teardown time, by file (in the main process, also from xdist workers)."""
+    _measured[_file(report.nodeid)] = _measured.get(_file(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption(STORE_DURATIONS) and not hasattr(session.config, "workerinput"):
+        table = {name: round(total, 1) for name, total in sorted(_measured.items())}
+        DURATIONS.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
