@@ -187,11 +187,11 @@ def register_engine() -> None:
 
 def _engine_class():
     """papermill's documented extension point is the engine (``papermill.engines.Engine``, registered by
-        name). The engine builds the client papermill's own nbclient engine builds (``PapermillNotebookClient``,
-        not subclassed) with two public nbclient options: ``km``, the kernel started ahead, and
-        ``on_cell_executed``, which drops plotly.js bundles as each cell ends (and :func:`lean_saves` on papermill's
-    execution manager); ``execute(cleanup_kc=True)`` then
-        shuts that kernel and its client down when the notebook ends, whether it finished, failed or timed out."""
+    name). The engine builds the client papermill's own nbclient engine builds (``PapermillNotebookClient``,
+    not subclassed) with two public nbclient options: ``km``, the kernel started ahead, and
+    ``on_cell_executed``, which drops plotly.js bundles as each cell ends (and :func:`lean_saves` on
+    papermill's execution manager); ``execute(cleanup_kc=True)`` then shuts that kernel and its client down
+    when the notebook ends, whether it finished, failed or timed out."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import Engine, logger
 
