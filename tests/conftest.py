@@ -160,6 +160,14 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``--store-durations``: the files this run measured get their new seconds in
+    ``tests/durations.json``; the other files keep theirs (a run of a few files updates only those)."""
     if session.config.getoption(STORE_DURATIONS) and not hasattr(session.config, "workerinput"):
-        table = {name: round(total, 1) for name, total in sorted(_measured.items())}
-        DURATIONS.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        try:
+            table = json.loads(DURATIONS.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            table = {}
+        table.update({name: round(total, 1) for name, total in _measured.items()})
+        DURATIONS.write_text(
+            json.dumps(dict(sorted(table.items())), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
