@@ -19,6 +19,7 @@ import pytest
 
 from analysis.execute import forkserver, runner
 from analysis.execute.kernel import KERNEL_NAME, ensure_kernel
+from analysis.execute.provisioner import Forked, ForkProvisioner
 from analysis.execute.warm import Kernels, shutdown
 
 PROBE = """
@@ -170,9 +171,9 @@ def test_a_forked_kernel_dies_with_its_server_and_a_refused_fork_spawns(tmp_path
     kernels = Kernels(fork=True)
     kernels.start(KERNEL_NAME, tmp_path, ["json"])
     km = kernels.take(KERNEL_NAME, tmp_path, ["json"])
-    provisioner = km.provisioner
-    assert isinstance(provisioner, forkserver.ForkProvisioner) and provisioner.forked
-    pid = provisioner.pid
+    launcher = km.provisioner
+    assert isinstance(launcher, ForkProvisioner) and launcher.forked
+    pid = launcher.pid
     os.kill(pid, 0)  # running
     server = kernels.server
     assert server is not None
@@ -192,6 +193,24 @@ def test_a_forked_kernel_dies_with_its_server_and_a_refused_fork_spawns(tmp_path
     finally:
         shutdown(km)
         kernels.close()
+
+
+@POSIX
+def test_a_forked_kernel_that_exited_unreaped_is_seen_as_gone() -> None:
+    # a kernel whose server died waits, a zombie, until whoever adopted it reaps it (in some containers:
+    # never); kill(pid, 0) still finds it, but the batch must see it gone
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # never waited for: a zombie once it exits
+    handle = Forked(child.pid)
+    try:
+        deadline = time.monotonic() + 60
+        while handle.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert handle.poll() == 0 and handle.wait(timeout=0) == 0
+        os.kill(child.pid, 0)  # still there, unreaped: only its state says it has exited
+    finally:
+        child.wait()
 
 
 @POSIX

@@ -1,28 +1,22 @@
 """Kernels forked from a warm server (POSIX, the default there): the imports of a kernel paid once per worker.
 
-A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project, then at
-its first figure nbformat (with jsonschema's format checkers: a Lark grammar), the Agg and SVG backends and
-Pillow's encoders. On POSIX a pool worker instead starts one *fork server* (``python -m
-analysis.execute.forkserver``) that imports all of that once (:data:`COMPANIONS`, one small figure drawn to
-memory), freezes it out of the garbage collector's reach (``gc.freeze``: a kernel's collections never walk,
-so never copy, the server's objects), creates no thread, zmq context or event loop, and waits. For each
-notebook it forks a child that becomes a normal ipykernel (``IPKernelApp``, the kernel spec's arguments and
-connection file), which papermill and nbclient drive unchanged through :class:`ForkProvisioner`, a
-jupyter_client provisioner that asks the server for a child instead of exec'ing a new Python.
-``FAZHI_KERNEL_START=spawn`` (any value but ``fork`` or empty) refuses it: kernels are spawned, as on Windows.
+A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project, then
+at its first figure nbformat (jsonschema's format checkers: a Lark grammar), the Agg and SVG backends and
+Pillow's encoders. A pool worker instead starts one *fork server* (``python -m analysis.execute.forkserver``)
+that imports all of that once (:data:`COMPANIONS`, one small figure drawn to memory), ``gc.freeze``s it (a
+kernel's collections never walk, so never copy, it), creates no thread, zmq context or event loop, and
+forks, for each notebook, a child that becomes a normal ipykernel, driven unchanged by papermill and
+nbclient through :class:`~analysis.execute.provisioner.ForkProvisioner`. ``FAZHI_KERNEL_START=spawn`` (any value but ``fork`` or empty)
+refuses it: kernels are spawned, as on Windows.
 
-Each notebook still has a process and a namespace of its own. The child starts as a spawned kernel would:
-a session of its own (signals and kills reach its process group), standard input from ``/dev/null``, the
-notebook's folder, exactly the environment the kernel manager passes (the server's is replaced), the
-default SIGCHLD handling, fresh random seeds (``random``, numpy's global generator), no descriptor of the
-server left open. Two differences remain, both of speed only: the server keeps OpenBLAS and pyarrow's
-jemalloc from starting threads (:data:`SINGLE_THREADED`), so a forked kernel's BLAS runs on one thread; and
-the string-hash seed is the server's. The server changes no setting (rcParams, plotly's templates) and never
-imports a module whose import depends on a running kernel (``matplotlib.pyplot``, the inline backend,
-plotly's renderer choice); if one is imported, it refuses to fork and kernels are spawned.
+The child starts as a spawned kernel would: its own process, namespace and session; standard input a pipe;
+the notebook's folder; exactly the kernel manager's environment; default SIGCHLD; fresh random seeds; no
+descriptor of the server. Differences, of speed only: BLAS and pyarrow's jemalloc on one thread
+(:data:`SINGLE_THREADED`), the server's string-hash seed. The server changes no setting and never imports a
+module whose import looks at a running kernel (:data:`KERNEL_SENSITIVE`): if one is, kernels are spawned.
 
 Kill guarantees: the server exits when its worker goes (its socket closes) and kills the kernels it forked;
-a kernel watches its parent (``JPY_PARENT_PID``), so a killed server takes its kernels with it. A server
+a killed server takes its kernels with it (Linux's parent-death signal, else ipykernel's poller). A server
 with more than one thread, or a kernel command other than this Python's ``-m ipykernel_launcher``: spawned.
 """
 
@@ -40,14 +34,9 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-from jupyter_client.provisioning import LocalProvisioner
-
-ENV = (
-    "FAZHI_KERNEL_START"  # unset, empty or "fork": forked from a warm server (POSIX); anything else: spawned
-)
+ENV = "FAZHI_KERNEL_START"  # unset, empty or "fork": forked from a warm server (POSIX); else spawned
 INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets before any matplotlib import
 # imported only inside a running kernel: their import looks at the kernel (pyplot's backend, plotly's
 # default renderer) and would differ if done in the server
@@ -126,7 +115,9 @@ class ForkServer:
                 raise ForkRefused("fork server gone")
             try:
                 self._sock.sendall(request)
-                line = self._read_line()
+                line, self._buffer = _line(self._sock, self._buffer)
+                if line is None:
+                    raise OSError("connection closed")
             except OSError as exc:  # dead, or no answer in time: never asked again (a late answer would
                 self.gone = True  # be read as the next one's)
                 with contextlib.suppress(OSError):
@@ -136,15 +127,6 @@ class ForkServer:
         if "pid" not in answer:
             raise ForkRefused(answer.get("error", "refused"))
         return int(answer["pid"])
-
-    def _read_line(self) -> bytes:
-        while b"\n" not in self._buffer:
-            chunk = self._sock.recv(65536)
-            if not chunk:
-                raise OSError("connection closed")
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
 
     def close(self) -> None:
         """Stop the server (it kills the kernels it forked that still run)."""
@@ -157,68 +139,15 @@ class ForkServer:
             self.proc.wait()
 
 
-class Forked:
-    """The ``Popen``-shaped handle of a forked kernel (a child of the server, not of this process: its
-    exit is seen by the pid going away; the server reaps it at once)."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                self.returncode = 0  # the exit status belongs to the server, which reaped it
-            except PermissionError:  # the pid was reused by another user's process: ours is gone
-                self.returncode = 0
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired("kernel", timeout or 0)
-            time.sleep(0.02)
-        assert self.returncode is not None
-        return self.returncode
-
-    def send_signal(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signum)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-
-class ForkProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, launching by fork from :attr:`server` when it can (else as
-    the local provisioner does). Set on a kernel manager before ``start_kernel``."""
-
-    server: ForkServer | None = None
-    forked: bool = False
-
-    async def launch_kernel(self, cmd: list[str], **kwargs):
-        parts = split_command(cmd)
-        if self.server is None or parts is None or parts[0] != self.server.options:
-            return await super().launch_kernel(cmd, **kwargs)
-        cwd = str(kwargs.get("cwd") or os.getcwd())
-        env = dict(kwargs.get("env") or os.environ)
-        try:
-            pid = self.server.fork(parts[1], cwd, env)
-        except ForkRefused:
-            return await super().launch_kernel(cmd, **kwargs)
-        self.process = Forked(pid)  # type: ignore[assignment]
-        self.pid = self.pgid = pid  # the child leads a session of its own
-        self.cwd = cwd
-        self.forked = True
-        return self.connection_info
+def _line(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, bytes]:
+    """The next line read on ``sock`` after ``buffer``, and what follows it; None once the other end closed."""
+    while b"\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None, buffer
+        buffer += chunk
+    line, _, rest = buffer.partition(b"\n")
+    return line, rest
 
 
 # --- the server process ----------------------------------------------------------------------------
@@ -311,16 +240,14 @@ def serve(fd: int, modules: list[str]) -> int:
         del sys.path[0]  # as ipykernel_launcher does; the kernel puts the notebook's folder back
     signal.signal(signal.SIGCHLD, _reap)  # reset in each child
     refused = warm(modules)
+    server = os.getpid()
     children: list[int] = []
     buffer = b""
     try:
         while True:
-            while b"\n" not in buffer:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return 0  # the worker is gone
-                buffer += chunk
-            line, _, buffer = buffer.partition(b"\n")
+            line, buffer = _line(conn, buffer)
+            if line is None:
+                return 0  # the worker is gone
             request = json.loads(line)
             differs = startup_differs(request["env"])
             reason = refused or refusal() or (f"interpreter settings differ: {differs}" if differs else "")
@@ -330,7 +257,7 @@ def serve(fd: int, modules: list[str]) -> int:
                 continue
             pid = os.fork()
             if pid == 0:
-                _become_kernel(conn, request)  # never returns
+                _become_kernel(conn, request, server)  # never returns
             children.append(pid)
             conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     finally:
@@ -346,12 +273,13 @@ def _reap(*_) -> None:
             pass
 
 
-def _become_kernel(conn: socket.socket, request: dict) -> None:
+def _become_kernel(conn: socket.socket, request: dict, server: int) -> None:
     """In the child: leave the server behind and run ipykernel as ``ipykernel_launcher`` would."""
     code = 1
     try:
         conn.close()
         os.setsid()
+        _die_with(server)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         read, write = os.pipe()  # standard input a pipe, as jupyter_client gives a spawned kernel
         os.dup2(read, 0)
@@ -382,6 +310,17 @@ def _become_kernel(conn: socket.socket, request: dict) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _die_with(server: int) -> None:
+    """Be killed the moment the server dies (Linux's parent-death signal; elsewhere ipykernel's poller sees
+    it within a second), and exit now if it died already (the poller, started later, would not see it)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != server:
+        os._exit(1)
 
 
 def _reseed() -> None:

@@ -101,7 +101,8 @@ class Kernels:
         """Make ``km`` launch its kernel by fork from the server (started now if it is not yet)."""
         import uuid
 
-        from analysis.execute.forkserver import ForkProvisioner, ForkServer, split_command
+        from analysis.execute.forkserver import ForkServer, split_command
+        from analysis.execute.provisioner import ForkProvisioner
 
         if self.server is None:
             parts = split_command(km.kernel_spec.argv)
