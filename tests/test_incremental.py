@@ -39,8 +39,21 @@ def two_regions(folder: Path, mediation: float = 100.0) -> Path:
     return write_processed(folder, table, fp.empty_issues())
 
 
+@pytest.fixture(scope="module")
+def workers():
+    """One warm worker for the runs of this module that end normally (each notebook still gets a kernel
+    of its own): the decisions tested here do not depend on the worker being new, and a worker's start
+    (its imports and its fork server) is most of a small run's cost. Runs that stop half-way (a failure
+    while publishing) use their own workers, as ``run`` does by default, so nothing of theirs lingers."""
+    from analysis.execute.pool import NotebookPool
+
+    pool = NotebookPool(1)
+    yield pool
+    pool.shutdown()
+
+
 @pytest.fixture
-def setup(tmp_path: Path) -> dict:
+def setup(tmp_path: Path, workers) -> dict:
     books = tmp_path / "notebooks"
     write_notebook(books / "01_good.ipynb", GOOD)
     write_notebook(books / "02_second.ipynb", "print('二')")
@@ -50,6 +63,7 @@ def setup(tmp_path: Path) -> dict:
         "books": books,
         "reports": tmp_path / "reports",
         "root": tmp_path,
+        "executor": workers,
     }
 
 
@@ -62,6 +76,7 @@ def run(setup: dict, region: str = "all", **kwargs) -> tuple[dict, list[str]]:
         setup["reports"],
         notebooks_dir=setup["books"],
         workers=kwargs.pop("workers", 1),
+        executor=kwargs.pop("executor", setup.get("executor")),
         timeout=60,
         say=said.append,
         **kwargs,
@@ -207,7 +222,7 @@ def reasons(setup: dict, region: str = "all", **kwargs) -> dict:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
+def built(tmp_path_factory, workers) -> dict:
     """One build of the two regions and their comparison page, shared by the tests that only ask what the
     next run would do (they change copies, never this folder)."""
     root = tmp_path_factory.mktemp("built")
@@ -216,7 +231,7 @@ def built(tmp_path_factory) -> dict:
     write_notebook(books / "02_second.ipynb", "print('二')")
     write_notebook(books / "site" / "地区对比.ipynb", "print(year)")
     shared = {"processed": two_regions(root / "processed"), "books": books, "reports": root / "reports"}
-    run(shared)
+    run(shared, executor=workers)
     return shared
 
 
@@ -282,7 +297,7 @@ def test_a_build_stopped_while_publishing_leaves_no_record(setup: dict, monkeypa
 
     monkeypatch.setattr(publish, "publish", half)
     with pytest.raises(OSError):
-        run(setup, region="通许县", force=True)
+        run(setup, region="通许县", force=True, executor=None)  # stops half-way: workers of its own
     assert not (folder / builds.BUILD_FILE).exists()
     monkeypatch.setattr(publish, "publish", real)
     assert run(setup, region="通许县")[0][("通许县", 2019)].reasons == [builds.UNFINISHED]
@@ -331,7 +346,7 @@ def test_reports_published_before_a_later_one_failed_are_recorded(setup: dict, m
 
     monkeypatch.setattr(publish, "publish", full_for_the_comparison)
     with pytest.raises(OSError):
-        run(setup)
+        run(setup, executor=None)  # stops half-way: workers of its own
     for region in REGIONS:
         assert (setup["reports"] / region / "2019" / builds.BUILD_FILE).is_file(), region
         assert (setup["reports"] / region / "2019" / "assets" / "cjk-subset.woff").is_file(), region
