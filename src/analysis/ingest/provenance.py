@@ -246,10 +246,11 @@ def _sheet_year_conflict(sheet: Sheet, ctx: FileContext, catalog: Catalog) -> Pr
         match = year_header.match(header_key(text))
         return int(next(g for g in match.groups() if g)) if match else None
 
-    texts = [
+    texts = [  # the header rows' texts, in reading order (from the row index: not every cell sorted)
         (row, col, cell_text(cell))
-        for (row, col), cell in sorted(sheet.cells.items())
-        if row <= HEADER_SCAN_ROWS and cell.origin is None and isinstance(cell.value, str)
+        for row in range(1, HEADER_SCAN_ROWS + 1)
+        for col, cell in sheet.row_cells(row)
+        if cell.origin is None and isinstance(cell.value, str)
     ]
     header = find_header(sheet, catalog, ctx.year)
     if header is None:  # a value column headed by another year: this sheet is another year's report
