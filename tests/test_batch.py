@@ -324,8 +324,9 @@ def flaky_kernel(root: Path, failures: int) -> dict:
     return {**os.environ, "JUPYTER_PATH": str(root / "jupyter")}
 
 
-def run_on_flaky_kernel(tmp_path, processed, failures: int):
+def run_on_flaky_kernel(tmp_path, processed, failures: int, monkeypatch):
     env = flaky_kernel(tmp_path, failures=failures)
+    monkeypatch.setattr(dispatch, "START_PAUSE", 0.2)  # the retry is tested, not the length of its pause
     write_notebook(tmp_path / "nb" / "01_good.ipynb", GOOD)
     [report] = batch.run_batch(
         "通许县",
@@ -341,15 +342,15 @@ def run_on_flaky_kernel(tmp_path, processed, failures: int):
     return report, result
 
 
-def test_a_kernel_that_fails_to_start_is_retried(tmp_path, processed):
-    _, result = run_on_flaky_kernel(tmp_path, processed, failures=1)
+def test_a_kernel_that_fails_to_start_is_retried(tmp_path, processed, monkeypatch):
+    _, result = run_on_flaky_kernel(tmp_path, processed, failures=1, monkeypatch=monkeypatch)
     assert result.ok and result.attempts == 2
     assert (tmp_path / "flaky_kernel.count").read_text() == "2"
 
 
 def test_a_kernel_that_never_starts_is_reported(tmp_path, processed, monkeypatch):
     monkeypatch.setattr(dispatch, "START_ATTEMPTS", 2)
-    report, result = run_on_flaky_kernel(tmp_path, processed, failures=99)
+    report, result = run_on_flaky_kernel(tmp_path, processed, failures=99, monkeypatch=monkeypatch)
     assert result.status == "startup" and result.attempts == 2
     assert "启动失败（已尝试 2 次）" in result.failure_text()
     assert "启动失败" in (report.folder / "index.html").read_text(encoding="utf-8")

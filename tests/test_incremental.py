@@ -150,6 +150,24 @@ def test_nothing_passes_between_notebooks_in_one_worker(tmp_path: Path, start: s
         assert s["unneeded"] is False  # and nothing it does not import
 
 
+@pytest.mark.parametrize(
+    ("imports", "ahead"),
+    [
+        ([], []),  # a notebook that imports nothing: a bare kernel
+        (["json", "pathlib"], ["json", "pathlib"]),
+        (["analysis.explore.nb", "json"], ["pandas", "pyarrow.parquet", "analysis.explore.nb", "json"]),
+        (["pandas", "analysis.core.formatting"], ["pandas", "pyarrow.parquet", "analysis.core.formatting"]),
+        (["analysis_other"], ["analysis_other"]),  # another package whose name starts the same
+    ],
+)
+def test_a_kernel_imports_ahead_only_what_its_notebook_needs(imports: list[str], ahead: list[str]) -> None:
+    """The table reader's modules come ahead only for a notebook that imports the project."""
+    from analysis.execute.runner import kernel_imports
+    from analysis.report.dispatch import PRELOAD
+
+    assert kernel_imports(imports, (), PRELOAD) == ahead
+
+
 def test_any_executor_runs_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``run_batch`` takes a ``concurrent.futures.Executor``: here threads of this process, giving the same
     report files as the default warm workers, and leaving this process's environment and working folder as

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 START_TIMEOUT = 60  # seconds for a kernel to start and answer
 START_ATTEMPTS = 3  # a kernel that fails to start is tried this many times
+START_PAUSE = 2.0  # seconds before the second attempt (times the attempt number after, at most 5)
 Say = Callable[[str], None]
 
 
@@ -197,6 +198,15 @@ def notebook_imports(nb: nbformat.NotebookNode) -> list[str]:
     return list(found)
 
 
+def kernel_imports(imports: list[str], always=(), with_package: dict | None = None) -> list[str]:
+    """What a kernel started ahead for a notebook importing ``imports`` imports: ``always``, the modules
+    ``with_package`` names for each package the notebook imports from (``{"analysis": ["pandas"]}``), then
+    the notebook's own, each once."""
+    used = {name.split(".")[0] for name in imports}
+    extra = [m for package, modules in (with_package or {}).items() if package in used for m in modules]
+    return list(dict.fromkeys([*always, *extra, *imports]))
+
+
 def execute_one(job: dict, kernels: Kernels | None = None) -> dict:
     """Run one notebook as described by ``job`` (paths, parameters, kernel, timeout); a result dict.
 
@@ -272,7 +282,7 @@ def _execute(job: dict, kernels: Kernels) -> dict:
             status = "dead"  # a cell had started: the kernel went away under it
         if status != "startup" or attempt == attempts:
             break
-        time.sleep(min(2.0 * attempt, 5.0))
+        time.sleep(min(job.get("pause", START_PAUSE) * attempt, 5.0))
     if status == "error" and not error[0] and stop.get("cell_index") is not None:
         error = _error_of(nbformat.read(output, as_version=4), stop["cell_index"])
     result = NotebookResult(
@@ -320,7 +330,9 @@ def submit_all(
             import nbformat
 
             nb = nbformat.read(nb_path, as_version=4)
-            preload = list(dict.fromkeys([*job.get("preload", []), *notebook_imports(nb)]))
+            preload = kernel_imports(
+                notebook_imports(nb), job.get("preload", []), job.get("preload_with", {})
+            )
             job = {**job, "preload": preload, "hard_limit": hard_limit(nb, job["timeout"])}
         except Exception as exc:  # not a notebook (bad JSON, wrong format): report it, run the others
             result = NotebookResult(stem=nb_path.stem, status="crashed", detail=f"笔记本文件无法读取：{exc}")

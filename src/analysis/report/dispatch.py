@@ -18,14 +18,15 @@ from analysis.core.fileio import output_lock
 from analysis.core.names import INDEX, REGIONS
 from analysis.core.store import EXPECT_ENV, StoreError, manifest_digest
 from analysis.execute.kernel import KERNEL_NAME
-from analysis.execute.runner import START_ATTEMPTS, START_TIMEOUT, NotebookResult, Say
+from analysis.execute.runner import START_ATTEMPTS, START_PAUSE, START_TIMEOUT, NotebookResult, Say
 from analysis.report import builds, publish, steps
 from analysis.report.builds import Decision
 from analysis.report.targets import BatchError, Target, notebook_parameters
 
-# Imported by every kernel ahead of its notebook, besides what the notebook itself imports: what the
-# notebooks' helpers use to read the processed tables on their first call.
-PRELOAD = ("pandas", "pyarrow.parquet")
+# Imported ahead of a notebook that imports the project, besides what the notebook itself imports: what
+# the project's helpers use to read the processed tables on their first call (a notebook that imports
+# nothing of the project gets a kernel without them).
+PRELOAD = {"analysis": ("pandas", "pyarrow.parquet")}
 
 
 @dataclass
@@ -161,9 +162,10 @@ def _start(
             "timeout": int(s.timeout),
             "start_timeout": START_TIMEOUT,
             "attempts": START_ATTEMPTS,
+            "pause": START_PAUSE,
             "cwd": str(nb_path.resolve().parent),
             "env": {EXPECT_ENV: s.env[EXPECT_ENV]},  # for executors whose processes did not get it
-            "preload": list(PRELOAD),
+            "preload_with": {package: list(modules) for package, modules in PRELOAD.items()},
             "report": report,
         }
         jobs.append((nb_path, job))
