@@ -35,18 +35,25 @@ def axe_script() -> Path:
     return SCRIPT
 
 
-def serious_violations(page) -> list[str]:
-    """axe-core's serious and critical violations on a loaded playwright ``page`` (its context must have
-    ``bypass_csp=True``: the pages forbid any script that is not a file of their own)."""
-    page.add_script_tag(path=str(axe_script()))
+def serious_violations(page, source: str | None = None) -> list[str]:
+    """axe-core's serious and critical violations on a loaded playwright ``page``. Without ``source`` axe
+    is added as a script element (the page's context must have ``bypass_csp=True``: the pages forbid any
+    script that is not a file of their own); with ``source`` (axe's text) it is evaluated through the
+    DevTools protocol, which the page's policy does not stop, and runs without preloading the stylesheets
+    (the policy refuses that fetch)."""
+    if source is None:
+        page.add_script_tag(path=str(axe_script()))
+    else:
+        page.evaluate(source)
     found = page.evaluate(
-        """async () => {
-            const result = await axe.run(document, {resultTypes: ["violations"]});
+        """async (preload) => {
+            const result = await axe.run(document, {resultTypes: ["violations"], preload});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5), count: v.nodes.length,
             }));
-        }"""
+        }""",
+        source is None,
     )
     return [
         f"{v['id']}（{v['impact']}，{v['count']} 处）：{v['help']} — {'; '.join(v['nodes'])}"
