@@ -99,4 +99,7 @@ def _repo_copy(tmp_path: Path) -> Path:
 
 def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *args]
+    # a temporary folder of its own: a nested pytest that cleans the shared /tmp/pytest-of-<user> races the
+    # outer run's clean-up ("Directory not empty"), and what neither removes piles up there
+    command += ["--basetemp", str(root.parent / f"{root.name}-pytest-tmp")]
     return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)

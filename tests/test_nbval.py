@@ -48,6 +48,7 @@ def test_every_notebook_runs_under_nbval_on_the_2019_data(tmp_path, sample_raw):
     assert ingest.returncode == 0, ingest.stdout + ingest.stderr
     command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", KERNEL_NAME]
     command += ["-p", "no:cacheprovider", "-o", "addopts=", "-q", "notebooks"]
+    command += ["--basetemp", str(tmp_path / "pytest-tmp")]  # not the shared /tmp/pytest-of-<user>
     run = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     code_cells = sum(
