@@ -6,8 +6,8 @@ Pillow's encoders. A pool worker instead starts one *fork server* (``python -m a
 that imports all of that once (:data:`COMPANIONS`, one small figure drawn to memory), ``gc.freeze``s it (a
 kernel's collections never walk, so never copy, it), creates no thread, zmq context or event loop, and
 forks, for each notebook, a child that becomes a normal ipykernel, driven unchanged by papermill and
-nbclient through :class:`~analysis.execute.provisioner.ForkProvisioner`. ``FAZHI_KERNEL_START=spawn`` (any value but ``fork`` or empty)
-refuses it: kernels are spawned, as on Windows.
+nbclient through :class:`~analysis.execute.provisioner.ForkProvisioner`. ``FAZHI_KERNEL_START=spawn``
+(any value but ``fork`` or empty) refuses it: kernels are spawned, as on Windows.
 
 The child starts as a spawned kernel would: its own process, namespace and session; standard input a pipe;
 the notebook's folder; exactly the kernel manager's environment; default SIGCHLD; fresh random seeds; no

@@ -16,7 +16,8 @@ from analysis.execute.forkserver import ForkRefused, ForkServer, split_command
 
 
 class Forked:
-    """The ``Popen``-shaped handle of a forked kernel (the server's child, not ours: its exit is seen in ``/proc``)."""
+    """The ``Popen``-shaped handle of a forked kernel (the server's child, not ours: its exit is seen in
+    ``/proc``)."""
 
     stdin = stdout = stderr = None
 
