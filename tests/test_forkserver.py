@@ -33,6 +33,8 @@ for f in os.listdir("/proc/self/fd"):
         links[int(f)] = os.readlink(f"/proc/self/fd/{f}")
     except OSError:
         pass
+# an unnamed thread's number counts the Thread objects made before it in the process: debugpy makes one as
+# it is imported, in the server before a forked kernel's threads, in a spawned kernel after some of them
 # zmq's sockets and event descriptors, and the history database's files and folder (sqlite opens the
 # profile folder to sync it as it commits), come and go while the kernel runs
 from IPython.paths import get_ipython_dir
@@ -45,10 +47,12 @@ state = {
     "rc": {k: str(dict.__getitem__(matplotlib.rcParams, k)) for k in matplotlib.rcParams},
     "template": str(pio.templates.default), "renderer": str(pio.renderers.default),
     "random": random.random(), "numpy": float(np.random.random()),
-    "fds": kinds, "links": sorted(links.values()), "path": sys.path, "threads": sorted(t.name for t in threading.enumerate()),
+    "fds": kinds, "links": sorted(links.values()), "path": sys.path, "threads": sorted(re.sub(r"^Thread-\\d+", "Thread-N", t.name) for t in threading.enumerate()),
     "signals": [str(signal.getsignal(s)) for s in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)],
     "session": os.getsid(0) == os.getpid(), "umask": os.umask(0o22),
     "seen": "LEFT_BEHIND" in globals(),
+    "debugger": type(getattr(get_ipython().kernel, "debugger", None)).__name__,  # debugpy imported in the server
+    "trace": [str(sys.gettrace()), str(sys.getprofile()), str(threading._trace_hook)],
 }
 LEFT_BEHIND = 1
 with open(out, "w", encoding="utf-8") as f:
@@ -156,6 +160,8 @@ def test_a_forked_kernel_starts_as_a_spawned_one_and_keeps_nothing(tmp_path: Pat
             "signals",
             "session",
             "umask",
+            "debugger",
+            "trace",
         ):
             assert state[key] == reference[key], (key, state[key], reference[key])
         assert state["seen"] is False  # a variable of the notebook before is not there
@@ -241,6 +247,11 @@ def test_a_kernel_whose_interpreter_settings_differ_is_not_forked(monkeypatch) -
     assert forkserver.startup_differs({"PYTHONPATH": "/a"}) == "PYTHONUTF8"
     assert "PYTHONHASHSEED" in forkserver.startup_differs(
         {"PYTHONPATH": "/a", "PYTHONUTF8": "1", "PYTHONHASHSEED": "0"}
+    )
+    # debugpy, imported in the server, reads PYDEVD_* as it is imported
+    assert (
+        forkserver.startup_differs({"PYTHONPATH": "/a", "PYTHONUTF8": "1", "PYDEVD_DEBUG": "1"})
+        == "PYDEVD_DEBUG"
     )
     monkeypatch.setattr(forkserver, "STARTUP", {"PYTHONPATH": "src"})
     assert forkserver.startup_differs({"PYTHONPATH": "src"}) == "src"  # relative: resolved elsewhere

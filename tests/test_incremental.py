@@ -395,6 +395,44 @@ def test_a_pool_starts_a_kernel_only_for_a_notebook_that_follows() -> None:
     pool.shutdown()
 
 
+def test_a_new_workers_first_job_starts_the_next_kernel_ahead(monkeypatch) -> None:
+    """The next notebook is looked for once the worker is launched: jobs the caller queued meanwhile (it
+    hands out a report's notebooks together) are seen, so the first notebook's kernel is not the only one
+    started ahead of its notebook."""
+    import threading
+
+    from analysis.execute import pool as pool_module
+    from analysis.execute.runner import execute_one
+
+    launched, release = threading.Event(), threading.Event()
+
+    class Worker:  # a worker process that takes a moment to launch
+        def __init__(self, *args):
+            launched.set()
+            release.wait(30)
+
+        def alive(self) -> bool:
+            return True
+
+        def run(self, job: dict) -> dict:
+            return {"prestart": job["prestart"]}
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(pool_module, "_Worker", Worker)
+    pool = pool_module.NotebookPool(1)
+    jobs = [{"input": f"{n}.ipynb", "kernel_name": "k", "cwd": "/", "preload": [str(n)]} for n in range(3)]
+    first = pool.submit(execute_one, jobs[0])
+    assert launched.wait(30)
+    rest = [pool.submit(execute_one, job) for job in jobs[1:]]  # queued while the worker launches
+    release.set()
+    assert first.result(30)["prestart"] == {"kernel_name": "k", "cwd": "/", "preload": ["1"], "env": {}}
+    assert rest[0].result(30)["prestart"]["preload"] == ["2"]
+    assert rest[1].result(30)["prestart"] is None  # nothing follows the last one
+    pool.shutdown()
+
+
 def test_a_missing_page_is_rebuilt(built: dict, tmp_path: Path) -> None:
     copied = {**built, "reports": tmp_path / "reports"}
     shutil.copytree(built["reports"], copied["reports"])

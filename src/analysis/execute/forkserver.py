@@ -42,14 +42,26 @@ INLINE = "module://matplotlib_inline.backend_inline"  # what ipykernel sets befo
 # default renderer) and would differ if done in the server
 KERNEL_SENSITIVE = ("matplotlib.pyplot", "matplotlib_inline.backend_inline", "plotly.io._renderers", "pylab")
 ANSWER_WITHIN = 180  # seconds for the server's answer (its imports come first): then it is given up
-ALWAYS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
+# what every kernel imports as it starts; ipykernel.debugger (with debugpy) is imported when the kernel object
+# is made (its ``debugger_class`` trait), 0.06 CPU-s a kernel: it starts no thread and sets no trace hook
+ALWAYS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger")
 # libraries that start native threads on import unless told not to (OpenBLAS's pool with numpy, the
 # jemalloc purging thread with pyarrow): the server, which must stay single-threaded, tells them not to,
 # so its kernels run BLAS on one thread and purge freed memory as they go (speed only, not results)
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
 # imported by a kernel at its first figure or table: module → the library that makes it worth importing
-COMPANIONS = {"nbformat": "plotly", "plotly.io.json": "plotly", "pyarrow.parquet": "pandas"}
-STARTUP: dict[str, str] = {}  # the server's own PYTHON* variables, as it started
+# (pyarrow.dataset: what reading a parquet file imports, after pyarrow.parquet)
+COMPANIONS = {
+    "nbformat": "plotly",
+    "plotly.io.json": "plotly",
+    "pyarrow.parquet": "pandas",
+    "pyarrow.dataset": "pyarrow.parquet",
+}
+# variables read when the modules are imported (the interpreter's, debugpy's): a kernel whose own differ from
+# the server's would not have imported them as the server did, so it is spawned
+READ_AT_IMPORT = ("PYTHON", "PYDEVD")
+STARTUP: dict[str, str] = {}  # the server's own such variables, as it started
+SET_BY_IMPORTS: dict[str, str] = {}  # variables the imports set where unset (debugpy: PYDEVD_USE_FRAME_EVAL)
 
 
 def fork_enabled(environ: dict | None = None) -> bool:
@@ -163,8 +175,9 @@ def _threads() -> int:
 def warm(modules: list[str]) -> str:
     """Import ``modules`` (and ipykernel), pay plotly's first-figure cost; the reason not to fork, if any."""
     os.environ.setdefault("MPLBACKEND", INLINE)  # as ipykernel sets it before a notebook imports matplotlib
-    STARTUP.update({k: v for k, v in os.environ.items() if k.startswith("PYTHON")})
+    STARTUP.update({k: v for k, v in os.environ.items() if k.startswith(READ_AT_IMPORT)})
     os.environ.update(SINGLE_THREADED)
+    before = dict(os.environ)
     for name in [*ALWAYS, *modules]:
         if name in KERNEL_SENSITIVE or name.split(".")[0] in ("matplotlib_inline", "pylab"):
             continue
@@ -174,16 +187,17 @@ def warm(modules: list[str]) -> str:
         with contextlib.suppress(Exception):
             _warm_plotly()
     _warm_companions()
+    SET_BY_IMPORTS.update({k: v for k, v in os.environ.items() if k not in before})
     gc.collect()
     gc.freeze()  # the server's objects are never traversed by a kernel's collector (no copy-on-write)
     return refusal()
 
 
 def startup_differs(env: dict) -> str:
-    """The interpreter settings (``PYTHON*`` variables) in which a kernel's environment differs from the
-    server's, or a relative ``PYTHONPATH`` entry (resolved against another folder in a spawned kernel):
-    such a kernel would not start as the server did, so it is spawned."""
-    names = {k for k in (*env, *STARTUP) if k.startswith("PYTHON")}
+    """The settings read at import (``PYTHON*``, ``PYDEVD*`` variables) in which a kernel's environment
+    differs from the server's, or a relative ``PYTHONPATH`` entry (resolved against another folder in a
+    spawned kernel): such a kernel would not start as the server did, so it is spawned."""
+    names = {k for k in (*env, *STARTUP) if k.startswith(READ_AT_IMPORT)}
     differ = sorted(k for k in names if env.get(k) != STARTUP.get(k))
     relative = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and not os.path.isabs(p)]
     return ", ".join(differ + relative)
@@ -288,6 +302,8 @@ def _become_kernel(conn: socket.socket, request: dict, server: int) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        for name, value in SET_BY_IMPORTS.items():  # as the kernel's own imports would have set them
+            os.environ.setdefault(name, value)
         os.environ["JPY_PARENT_PID"] = str(os.getppid())
         _reseed()
         sys.argv = ["ipykernel_launcher", *request["argv"]]

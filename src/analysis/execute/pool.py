@@ -132,9 +132,12 @@ class NotebookPool(Executor):
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
-                    job = {**job, "prestart": self._next_notebook()}  # a kernel for the next notebook
                     if worker is None or not worker.alive():
                         worker = _Worker(self._logs / f"worker-{number}.log", self.env, job)
+                    # a kernel for the next notebook: looked for once the worker is launched, by when the
+                    # caller has queued the jobs it submits together (a new worker's first job would
+                    # otherwise see an empty queue and start nothing ahead)
+                    job = {**job, "prestart": self._next_notebook()}
                     future.set_result(worker.run(job))
                 except BaseException as exc:  # never leave a future unanswered
                     future.set_exception(exc)

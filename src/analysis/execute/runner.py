@@ -324,20 +324,24 @@ def submit_all(
     caller's step that calls it and adds to ``extra``); one line is said per notebook as it ends (``label``
     in front when several reports run at once). A notebook that cannot be read is reported at once,
     without running. :func:`collect` waits for the results."""
-    handles: list[Future | NotebookResult] = []
-    for nb_path, job in jobs:
-        try:
-            import nbformat
+    import nbformat
 
+    ready: list[tuple[Path, dict | NotebookResult]] = []  # every notebook read before any is handed out:
+    for nb_path, job in jobs:  # a worker then sees the whole queue when it starts (its next kernel ahead)
+        try:
             nb = nbformat.read(nb_path, as_version=4)
             preload = kernel_imports(
                 notebook_imports(nb), job.get("preload", []), job.get("preload_with", {})
             )
-            job = {**job, "preload": preload, "hard_limit": hard_limit(nb, job["timeout"])}
+            ready.append((nb_path, {**job, "preload": preload, "hard_limit": hard_limit(nb, job["timeout"])}))
         except Exception as exc:  # not a notebook (bad JSON, wrong format): report it, run the others
             result = NotebookResult(stem=nb_path.stem, status="crashed", detail=f"笔记本文件无法读取：{exc}")
             _say_result(say, label, nb_path, result)
-            handles.append(result)
+            ready.append((nb_path, result))
+    handles: list[Future | NotebookResult] = []
+    for nb_path, job in ready:
+        if isinstance(job, NotebookResult):
+            handles.append(job)
             continue
         future = executor.submit(fn or execute_one, job)
         future.add_done_callback(lambda f, p=nb_path: _say_result(say, label, p, _result_of(f, p)))
