@@ -298,6 +298,29 @@ def test_fig_show_publishes_plotly_js_once_inline_then_each_figure_as_html(monke
     assert inline == [True, False, False, True, False]
 
 
+def test_a_run_stage_publishes_no_plotly_js(monkeypatch, tmp_path):
+    """In a report ``run`` is building, plotly.js is not sent with the first figure: the pages load it from
+    their ``assets/`` (and the batch would drop it); each figure is published as anywhere else."""
+    import IPython.display
+    import plotly.graph_objects as go
+
+    from analysis.core.names import RUN_STAGE_MARKER
+
+    published: list[dict] = []
+    monkeypatch.setattr(nbmod, "display_html", lambda html, raw=False: published.append({"text/html": html}))
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw=False: published.append(bundle))
+    (tmp_path / RUN_STAGE_MARKER).touch()
+    nbmod.configure_plotly(tmp_path)
+    fig = go.Figure(go.Bar(x=["调解"], y=[6736]))
+    fig.show()
+    assert len(published) == 1 and set(published[0]) == {"application/vnd.plotly.v1+json", "text/html"}
+    assert "window.PlotlyConfig" not in published[0]["text/html"]
+    (tmp_path / RUN_STAGE_MARKER).unlink()  # the same folder, not a stage: plotly.js first, as by hand
+    nbmod.configure_plotly(tmp_path)
+    fig.show()
+    assert len(published) == 3 and "window.PlotlyConfig" in published[1]["text/html"]
+
+
 def test_a_chart_run_in_a_kernel_keeps_html_in_the_exported_page(processed, tmp_path):
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter

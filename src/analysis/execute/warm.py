@@ -144,7 +144,8 @@ def is_plotly_bundle(data: dict) -> bool:
 
 def drop_bundles(cell, **_) -> None:
     """nbclient's ``on_cell_executed`` hook: drop the outputs that embed all of plotly.js before papermill
-    saves the cell (a page loads plotly.js from its ``assets/`` folder instead)."""
+    saves the cell (a page loads plotly.js from its ``assets/`` folder instead). The project's helpers do
+    not publish it in a run stage; a notebook's own use of plotly's renderers may."""
     cell.outputs[:] = [o for o in cell.get("outputs", []) if not is_plotly_bundle(o.get("data", {}))]
 
 

@@ -87,7 +87,7 @@ def setup(
     indicators = store.read_indicators(processed_dir) if indicators is None else indicators
     issues = store.read_issues(processed_dir) if issues is None else issues
     catalog = store.read_catalog(processed_dir) if catalog is None else catalog
-    nb.configure_plotly()
+    nb.configure_plotly(output_dir)
     cmp = compare(indicators, issues, int(year), output_dir, catalog)
     names = "、".join(cmp.regions) or "（无）"
     nb.show_note(f"年度：{cmp.year} · 地区：{names}（{len(cmp.regions)} 个）")

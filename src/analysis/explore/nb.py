@@ -69,13 +69,17 @@ class OfflineNotebookRenderer(MimetypeRenderer):
 
     Like plotly's own: when activated (the first figure after :func:`configure_plotly`) it publishes
     plotly.js once, embedded (no CDN); each figure is then a ``<div>`` with the toolbar ``config``. Unlike
-    plotly's own: no MathJax CDN ``<script>`` and no clean-up script in every figure's HTML."""
+    plotly's own: no MathJax CDN ``<script>`` and no clean-up script in every figure's HTML. With
+    ``plotlyjs=False`` (a ``run`` stage, whose pages load plotly.js from their ``assets/``) plotly.js is not
+    published: 4.8 MB a notebook that the kernel would send and the batch would read only to drop it."""
 
-    def __init__(self, config: dict | None = None):
+    def __init__(self, config: dict | None = None, plotlyjs: bool = True):
         self.config = dict(config) if config else {}
+        self.plotlyjs = plotlyjs
 
     def activate(self) -> None:
-        display_html(PLOTLYJS_INIT.format(plotlyjs=get_plotlyjs()), raw=True)
+        if self.plotlyjs:
+            display_html(PLOTLYJS_INIT.format(plotlyjs=get_plotlyjs()), raw=True)
 
     def to_mimebundle(self, fig_dict: dict) -> dict:
         html_text = pio.to_html(
@@ -91,9 +95,11 @@ class OfflineNotebookRenderer(MimetypeRenderer):
         return {"text/html": html_text}
 
 
-def configure_plotly() -> None:
-    """JupyterLab gets the plotly mimetype; nbconvert HTML gets text/html with plotly.js embedded."""
-    renderer = OfflineNotebookRenderer(config=plotly_config())
+def configure_plotly(output_dir: str | Path = "") -> None:
+    """JupyterLab gets the plotly mimetype; nbconvert HTML gets text/html with plotly.js embedded, except in
+    a ``run`` stage (``output_dir``), whose pages load it from their ``assets/``."""
+    staged = bool(str(output_dir).strip()) and in_run_stage(output_dir)
+    renderer = OfflineNotebookRenderer(config=plotly_config(), plotlyjs=not staged)
     pio.renderers["notebook"] = renderer
     pio.renderers["plotly_mimetype"].config = plotly_config()
     pio.renderers.default = PLOTLY_RENDERERS
@@ -121,7 +127,7 @@ class Context:
 def figures_folder(output_dir: str | Path, region: str, year: int) -> tuple[Path, bool]:
     """Where a notebook's print figures go, and whether that is a scratch folder (see the module text)."""
     out = Path(output_dir) if str(output_dir).strip() else Path(OWN_OUTPUT)
-    if (out / RUN_STAGE_MARKER).is_file():
+    if in_run_stage(out):
         return out / "figures", False
     if in_published_report(out):  # a published report is written only by `run`
         out = Path(OWN_OUTPUT)
@@ -129,6 +135,11 @@ def figures_folder(output_dir: str | Path, region: str, year: int) -> tuple[Path
             out = Path(tempfile.gettempdir()) / "fazhi-analysis"
     safe = re.sub(r'[\\/:*?"<>|\s]|^\.+', "_", f"{region}_{year}")
     return out / SCRATCH / safe / "figures", True
+
+
+def in_run_stage(output_dir: str | Path) -> bool:
+    """True when ``output_dir`` is a report being built by ``run`` (staged and locked by the batch)."""
+    return (Path(output_dir) / RUN_STAGE_MARKER).is_file()
 
 
 def in_published_report(folder: Path) -> bool:
@@ -157,7 +168,7 @@ def setup(
     indicators = store.read_indicators(processed_dir) if indicators is None else indicators
     issues = store.read_issues(processed_dir) if issues is None else issues
     catalog = store.read_catalog(processed_dir) if catalog is None else catalog
-    configure_plotly()
+    configure_plotly(output_dir)
     view = selection.select(indicators, str(region), year, catalog, issues)
     figures_dir, scratch = figures_folder(output_dir, str(region), year)
     ctx = Context(
