@@ -101,8 +101,10 @@ def ingest(raw: Path, processed: Path) -> tuple[float, str]:
 
 
 def files_read(output: str) -> list[str]:
-    """The files an ingest read (its per-file lines without "未变化"): the others it reused unread."""
-    lines = [line.strip() for line in output.splitlines() if line.startswith("  ") and "（" in line]
+    """The files an ingest read (its per-file lines without "未变化"): the others it reused unread. The
+    per-file lines end at the summary ("完成：…"); the issues listed after it are not files."""
+    per_file = output.split("\n完成：", 1)[0]
+    lines = [line.strip() for line in per_file.splitlines() if line.startswith("  ") and "（" in line]
     return [line[2:].split("（")[0] for line in lines if line[:1] in "✓!✗" and "未变化" not in line]
 
 
