@@ -98,8 +98,7 @@ class OfflineNotebookRenderer(MimetypeRenderer):
 def configure_plotly(output_dir: str | Path = "") -> None:
     """JupyterLab gets the plotly mimetype; nbconvert HTML gets text/html with plotly.js embedded, except in
     a ``run`` stage (``output_dir``), whose pages load it from their ``assets/``."""
-    staged = bool(str(output_dir).strip()) and in_run_stage(output_dir)
-    renderer = OfflineNotebookRenderer(config=plotly_config(), plotlyjs=not staged)
+    renderer = OfflineNotebookRenderer(config=plotly_config(), plotlyjs=not in_run_stage(output_dir))
     pio.renderers["notebook"] = renderer
     pio.renderers["plotly_mimetype"].config = plotly_config()
     pio.renderers.default = PLOTLY_RENDERERS
@@ -139,7 +138,7 @@ def figures_folder(output_dir: str | Path, region: str, year: int) -> tuple[Path
 
 def in_run_stage(output_dir: str | Path) -> bool:
     """True when ``output_dir`` is a report being built by ``run`` (staged and locked by the batch)."""
-    return (Path(output_dir) / RUN_STAGE_MARKER).is_file()
+    return bool(str(output_dir).strip()) and (Path(output_dir) / RUN_STAGE_MARKER).is_file()
 
 
 def in_published_report(folder: Path) -> bool:
