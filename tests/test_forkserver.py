@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,11 @@ from analysis.execute.warm import Kernels, shutdown
 
 PROBE = """
 import json, os, random, signal, sys, threading
+def iri_checks():  # jsonschema's format checkers, as the analyst's code would use them
+    import jsonschema
+    checker = jsonschema.FormatChecker()
+    values = ("http://例子.中国/路径?q=1", "http://a b", "relative/path")
+    return [sorted(checker.checkers), [checker.conforms(v, f) for v in values for f in ("iri", "iri-reference")]]
 import matplotlib
 import numpy as np
 import plotly.io as pio
@@ -53,6 +59,7 @@ state = {
     "seen": "LEFT_BEHIND" in globals(),
     "debugger": type(getattr(get_ipython().kernel, "debugger", None)).__name__,  # debugpy imported in the server
     "trace": [str(sys.gettrace()), str(sys.getprofile()), str(threading._trace_hook)],
+    "iri": iri_checks(),
 }
 LEFT_BEHIND = 1
 with open(out, "w", encoding="utf-8") as f:
@@ -162,6 +169,7 @@ def test_a_forked_kernel_starts_as_a_spawned_one_and_keeps_nothing(tmp_path: Pat
             "umask",
             "debugger",
             "trace",
+            "iri",
         ):
             assert state[key] == reference[key], (key, state[key], reference[key])
         assert state["seen"] is False  # a variable of the notebook before is not there
@@ -237,6 +245,24 @@ def test_a_server_that_does_not_answer_is_given_up(monkeypatch) -> None:
             os.kill(server.proc.pid, signal.SIGCONT)
         server.close()
     assert server.proc.returncode is not None
+
+
+def test_the_server_builds_the_iri_grammar_only_when_a_kernel_checks_an_iri() -> None:
+    """jsonschema's "iri" checkers are there after the server's imports, but the Lark grammar behind them
+    (0.7 CPU-s) is built at the first check, in the kernel that makes it, with the same verdicts."""
+    pytest.importorskip("rfc3987_syntax")
+    code = (
+        "import json, sys\n"
+        "from analysis.execute import forkserver\n"
+        "forkserver.warm(['plotly', 'nbformat'])\n"
+        "import jsonschema\n"
+        "built = 'rfc3987_syntax' in sys.modules\n"
+        "checker = jsonschema.FormatChecker()\n"
+        "verdicts = [checker.conforms(v, 'iri') for v in ('http://例子.中国/路径', 'http://a b')]\n"
+        "print(json.dumps([built, 'iri' in checker.checkers, verdicts, 'rfc3987_syntax' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == [False, True, [True, False], True]
 
 
 def test_a_kernel_whose_interpreter_settings_differ_is_not_forked(monkeypatch) -> None:

@@ -3,8 +3,9 @@
 A spawned kernel is a new Python that imports ipykernel, pandas, matplotlib, plotly and the project, then
 at its first figure nbformat (jsonschema's format checkers: a Lark grammar), the Agg and SVG backends and
 Pillow's encoders. A pool worker instead starts one *fork server* (``python -m analysis.execute.forkserver``)
-that imports all of that once (:data:`COMPANIONS`, one small figure drawn to memory), ``gc.freeze``s it (a
-kernel's collections never walk, so never copy, it), creates no thread, zmq context or event loop, and
+that imports all of that once (:data:`COMPANIONS`, one small figure drawn to memory; the Lark grammar is
+built only when a kernel first checks an IRI), ``gc.freeze``s it (a kernel's collections never walk, so
+never copy, it), creates no thread, zmq context or event loop, and
 forks, for each notebook, a child that becomes a normal ipykernel, driven unchanged by papermill and
 nbclient through :class:`~analysis.execute.provisioner.ForkProvisioner`. ``FAZHI_KERNEL_START=spawn``
 (any value but ``fork`` or empty) refuses it: kernels are spawned, as on Windows.
@@ -178,19 +179,57 @@ def warm(modules: list[str]) -> str:
     STARTUP.update({k: v for k, v in os.environ.items() if k.startswith(READ_AT_IMPORT)})
     os.environ.update(SINGLE_THREADED)
     before = dict(os.environ)
-    for name in [*ALWAYS, *modules]:
-        if name in KERNEL_SENSITIVE or name.split(".")[0] in ("matplotlib_inline", "pylab"):
-            continue
-        with contextlib.suppress(Exception):  # the kernel's own import will say why
-            importlib.import_module(name)
-    if "plotly" in sys.modules:
-        with contextlib.suppress(Exception):
-            _warm_plotly()
-    _warm_companions()
+    with _iri_grammar_deferred():
+        for name in [*ALWAYS, *modules]:
+            if name in KERNEL_SENSITIVE or name.split(".")[0] in ("matplotlib_inline", "pylab"):
+                continue
+            with contextlib.suppress(Exception):  # the kernel's own import will say why
+                importlib.import_module(name)
+        if "plotly" in sys.modules:
+            with contextlib.suppress(Exception):
+                _warm_plotly()
+        _warm_companions()
     SET_BY_IMPORTS.update({k: v for k, v in os.environ.items() if k not in before})
     gc.collect()
     gc.freeze()  # the server's objects are never traversed by a kernel's collector (no copy-on-write)
     return refusal()
+
+
+IRI_SYNTAX = "rfc3987_syntax"
+
+
+@contextlib.contextmanager
+def _iri_grammar_deferred():
+    """While the server imports: jsonschema (imported with nbformat) finds ``rfc3987_syntax`` (installed with
+    JupyterLab) and registers its "iri" format checkers as always, but their syntax check imports the real
+    module, whose import builds a Lark grammar (0.7 CPU-s), only when a kernel first checks an IRI. The
+    stand-in is gone from ``sys.modules`` afterwards: a kernel's own ``import rfc3987_syntax`` imports the real
+    one. Where the real module could not be imported (it or lark missing), nothing is deferred."""
+    import importlib.util
+    import types
+
+    def findable(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            return False
+
+    if IRI_SYNTAX in sys.modules or not (findable(IRI_SYNTAX) and findable("lark")):
+        yield
+        return
+    stand_in = types.ModuleType(IRI_SYNTAX)
+    stand_in.is_valid_syntax = _is_valid_iri_syntax  # type: ignore[attr-defined]
+    sys.modules[IRI_SYNTAX] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get(IRI_SYNTAX) is stand_in:
+            del sys.modules[IRI_SYNTAX]
+
+
+def _is_valid_iri_syntax(term: str, value: str) -> bool:
+    """``rfc3987_syntax.is_valid_syntax``, the real module imported (its grammar built) on the first call."""
+    return importlib.import_module(IRI_SYNTAX).is_valid_syntax(term, value)
 
 
 def startup_differs(env: dict) -> str:
