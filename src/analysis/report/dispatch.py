@@ -1,6 +1,7 @@
 """Building the reports the batch planned (:mod:`~analysis.report.batch`): every report is locked and
 staged (:mod:`~analysis.report.publish`), its notebooks go to the executor at once (each writing its page),
-its finishing steps as soon as its last notebook ends (ahead of the notebooks still queued), and each report
+followed by the finishing steps that read only the tables (the Word draft), the other finishing steps as
+soon as its last notebook ends (ahead of the notebooks still queued), and each report
 is published and recorded as soon as those end; the site overview is written last. The steps themselves are
 in :mod:`~analysis.report.steps`; this module only hands them out and publishes.
 """
@@ -73,7 +74,8 @@ class _Build:
     handles: list[Future | NotebookResult]
     report: dict  # what every step of this report is told: folders, region, year, time
     started: float
-    finishing: list[Future] = field(default_factory=list)  # its finishing jobs, once handed out
+    early: dict[int, Future] = field(default_factory=dict)  # finishing jobs handed out with the notebooks
+    finishing: list[Future] = field(default_factory=list)  # all its finishing jobs, once the notebooks ended
 
 
 def build_all(
@@ -171,12 +173,18 @@ def _start(
         jobs.append((nb_path, job))
     label = (f"{target.year} 年地区对比" if comparison else target.label) if several else ""
     handles = runner.submit_all(jobs, executor, s.say, label, steps.run_notebook)
-    return _Build(target, decision, stage, books, handles, report, time.monotonic())
+    early = {  # queued after the report's notebooks: a worker takes it when none of them is left to start
+        n: executor.submit(steps.finish_report, {**report, "steps": names})
+        for n, names in enumerate(steps.finishing_jobs(comparison))
+        if not steps.needs_results(names)
+    }
+    return _Build(target, decision, stage, books, handles, report, time.monotonic(), early)
 
 
 def _finish_all(started: list[_Build], s: Settings, executor: Executor) -> dict[Target, ReportResult]:
-    """Hand each report's finishing jobs to the executor as soon as its last notebook ends (ahead of the
-    notebooks still queued), and publish each report as soon as they all ended."""
+    """Hand each report's finishing jobs that need its notebooks' results to the executor as soon as its last
+    notebook ends (ahead of the notebooks still queued; the others were handed out with the notebooks), and
+    publish each report as soon as they all ended."""
     out: dict[Target, ReportResult] = {}
     waiting = list(started)
     while waiting:
@@ -187,7 +195,10 @@ def _finish_all(started: list[_Build], s: Settings, executor: Executor) -> dict[
                 job = _finishing_job(b)
                 jobs = steps.finishing_jobs(b.report["comparison"])
                 b.finishing = [
-                    executor.submit(steps.finish_report, {**job, "steps": names}) for names in jobs
+                    b.early[n]
+                    if n in b.early
+                    else executor.submit(steps.finish_report, {**job, "steps": names})
+                    for n, names in enumerate(jobs)
                 ]
             else:
                 waiting.remove(b)

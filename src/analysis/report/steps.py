@@ -5,10 +5,11 @@ in the executor's workers, next to its notebooks, never in the batch's main proc
 
 - per notebook, :func:`run_notebook`: :data:`NOTEBOOK_STEPS` — execute it on a fresh kernel, then write
   its page;
-- once every notebook of the report has ended, :func:`finish_report` in two jobs side by side
-  (:data:`REPORT_STEPS`): the pages a lost worker did not write, the summary workbook, the index page, the
-  assets and the web font; and the Word draft with its PDF preview (a comparison page has only its page,
-  assets and font);
+- :func:`finish_report` in two jobs side by side (:data:`REPORT_STEPS`): once every notebook of the report
+  has ended, the pages a lost worker did not write, the summary workbook, the index page, the assets and
+  the web font; and the Word draft with its PDF preview, which reads only the tables
+  (:data:`WITHOUT_RESULTS`), so it is handed out with the notebooks, after them (a comparison page has
+  only its page, assets and font);
 - once every report is published, :func:`write_overview`: the site overview ``reports/index.html``.
 
 Each step takes and returns plain values (a job dict in, a JSON-able dict out), so it runs in a pool
@@ -151,8 +152,8 @@ def index(job: dict, state: dict) -> None:
 
 
 def draft(job: dict, state: dict) -> None:
-    """The Word draft with the figures the notebooks just drew, and its PDF preview when LibreOffice is
-    installed; what it says goes to the batch's terminal."""
+    """The Word draft (its annex figures drawn from the tables, not taken from the notebooks), and its PDF
+    preview when LibreOffice is installed; what it says goes to the batch's terminal."""
     from analysis.draft.writer import add_to_report
 
     tables = _tables(job, state)
@@ -191,6 +192,9 @@ def assets(job: dict, state: dict) -> None:
 # with its PDF preview takes about as long as the rest, which ends with the font cut).
 REPORT_STEPS = ((missing_pages, summary, feedback, index, assets), (draft,))
 COMPARISON_STEPS = ((missing_pages, comparison_page, assets),)
+# steps that read the processed tables only, never what the notebooks did: a job of these alone need not
+# wait for the notebooks (the draft then runs while the report's last notebooks do, not after them)
+WITHOUT_RESULTS = (draft,)
 STEPS = {step.__name__: step for job in (*REPORT_STEPS, *COMPARISON_STEPS) for step in job}
 STEP_NAMES = {
     "missing_pages": "页面",
@@ -206,6 +210,11 @@ STEP_NAMES = {
 def finishing_jobs(comparison: bool) -> list[list[str]]:
     """The names of the finishing steps of a report (or a comparison page), job by job."""
     return [[step.__name__ for step in job] for job in (COMPARISON_STEPS if comparison else REPORT_STEPS)]
+
+
+def needs_results(names: list[str]) -> bool:
+    """Whether a finishing job (step names) must wait for the report's notebooks (see :data:`WITHOUT_RESULTS`)."""
+    return not set(names) <= {step.__name__ for step in WITHOUT_RESULTS}
 
 
 def finish_report(job: dict) -> dict:
