@@ -433,6 +433,47 @@ def test_a_new_workers_first_job_starts_the_next_kernel_ahead(monkeypatch) -> No
     pool.shutdown()
 
 
+def test_the_draft_is_queued_after_its_reports_notebooks_not_after_they_end(tmp_path: Path) -> None:
+    """The Word draft reads only the tables: it is queued right behind its report's notebooks, at their
+    priority (a worker takes it while the last notebooks run); the steps that read the notebooks' results
+    (missing pages, index, font; a comparison page's steps) wait for them."""
+    import contextlib
+    from concurrent.futures import Future
+
+    from analysis.report import dispatch, steps
+    from analysis.report.targets import Target
+
+    class Recorder:  # an executor that runs nothing: what was submitted, in order
+        def __init__(self):
+            self.jobs: list[tuple[str, dict]] = []
+
+        def submit(self, fn, job):
+            self.jobs.append((fn.__name__, job))
+            return Future()
+
+    recorder = Recorder()
+    notebooks = [write_notebook(tmp_path / "nb" / f"{name}.ipynb", GOOD) for name in ("a", "b")]
+    settings = dispatch.Settings(
+        processed=tmp_path / "processed",
+        notebooks=notebooks,
+        comparison=notebooks[0],
+        timeout=60,
+        kernel_name="k",
+        say=lambda line: None,
+        env={EXPECT_ENV: "digest"},
+    )
+    folder = tmp_path / "reports" / "县" / "2019"
+    with contextlib.ExitStack() as stack:
+        build = dispatch._start(
+            stack, Target("县", 2019), builds.Decision(folder, {}, ["--force"]), settings, recorder, False
+        )
+    queued = [(name, job.get("steps"), job.get("priority", 1)) for name, job in recorder.jobs]
+    assert queued == [("run_notebook", None, 1), ("run_notebook", None, 1), ("finish_report", ["draft"], 1)]
+    assert list(build.early) == [steps.finishing_jobs(False).index(["draft"])] and not build.finishing
+    assert steps.needs_results(steps.finishing_jobs(False)[0])
+    assert all(steps.needs_results(names) for names in steps.finishing_jobs(True))
+
+
 def test_a_missing_page_is_rebuilt(built: dict, tmp_path: Path) -> None:
     copied = {**built, "reports": tmp_path / "reports"}
     shutil.copytree(built["reports"], copied["reports"])
